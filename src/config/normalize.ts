@@ -1,0 +1,373 @@
+/**
+ * Raw (schema-valid) config -> SidecarConfig: durations to ms, defaults filled in,
+ * semantic checks that a schema cannot express. Issues are collected with their key path.
+ */
+import { hostname } from 'node:os'
+import type { RawHealthCheck, RawRoute, RawService, RawSidecarConfig } from './schema.js'
+import type {
+  AlertRuleConfig,
+  EndpointConfig,
+  GossipConfig,
+  HealthCheckConfig,
+  HostPort,
+  RetryCondition,
+  RetryPolicyConfig,
+  RouteConfig,
+  ServiceConfig,
+  SidecarConfig,
+} from './types.js'
+import { parseDuration } from './duration.js'
+import { BUILTIN_STRATEGIES } from './schema.js'
+
+export interface PathIssue {
+  readonly path: (string | number)[]
+  readonly message: string
+}
+
+/** Defaults, in one place (the README's config reference lists the same values). */
+export const DEFAULTS = Object.freeze({
+  adminListen: '127.0.0.1:15000',
+  maxHeaderSize: 16384,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 5_000,
+  drainTimeoutMs: 30_000,
+  retryAttempts: 1,
+  retryOn: ['connect-failure', 'reset'] as RetryCondition[],
+  idempotentMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'],
+  backoffBaseMs: 25,
+  backoffMaxMs: 250,
+  maxBufferedBody: 64 * 1024,
+  breaker: { errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingCountTimeoutMs: 10_000, rollingCountBuckets: 10 },
+  healthCheck: { intervalMs: 5_000, timeoutMs: 1_000, jitter: 10, unhealthyThreshold: 3, healthyThreshold: 2 },
+  outlier: { consecutiveErrors: 5, baseEjectionTimeMs: 30_000, maxEjectionTimeMs: 300_000, maxEjectionPercent: 50 },
+  panicThreshold: 50,
+  latencyDecayMs: 10_000,
+  retryBudget: { ratio: 0.2, minPerSecond: 10 },
+  upstream: { connections: 128, connectTimeoutMs: 5_000, keepAliveTimeoutMs: 4_000 },
+  historyBucketMs: 10_000,
+  historyRetentionMs: 3_600_000,
+  eventLoopLagThresholdMs: 100,
+  alertsKeep: 100,
+})
+
+export function splitHostPort(address: string): HostPort {
+  const i = address.lastIndexOf(':')
+  let host = address.slice(0, i)
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
+  return { host, port: Number(address.slice(i + 1)) }
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+export function normalizeConfig(
+  raw: RawSidecarConfig,
+  file: string,
+  version: string,
+  issues: PathIssue[],
+  extraStrategies: readonly string[] = [],
+): SidecarConfig {
+  const strategies = new Set<string>([...BUILTIN_STRATEGIES, ...extraStrategies])
+  const strategyOk = (s: string | undefined, path: (string | number)[]) => {
+    if (s !== undefined && !strategies.has(s)) issues.push({ path, message: `unknown strategy "${s}" (one of: ${[...strategies].join(', ')})` })
+  }
+  const ms = (v: string | number | undefined, dflt: number, path: (string | number)[]): number => {
+    if (v === undefined) return dflt
+    const d = parseDuration(v)
+    if (d === undefined) {
+      issues.push({ path, message: `"${v}" is not a duration (use 500ms, 2s, 1m, 1h)` })
+      return dflt
+    }
+    return d
+  }
+  const port = (address: string, path: (string | number)[]): HostPort => {
+    const hp = splitHostPort(address)
+    if (!(hp.port >= 0 && hp.port <= 65535)) issues.push({ path, message: `port ${hp.port} is out of range` })
+    return hp
+  }
+
+  const healthCheck = (hc: RawHealthCheck | undefined, path: (string | number)[]): HealthCheckConfig | undefined => {
+    if (!hc) return undefined
+    if (hc.http && hc.tcp) issues.push({ path, message: 'a health check is either http or tcp, not both' })
+    const status = hc.http?.expectStatus ?? '200-399'
+    const [lo, hi] = status.split('-').map(Number) as [number, number | undefined]
+    const D = DEFAULTS.healthCheck
+    const intervalMs = ms(hc.interval, D.intervalMs, [...path, 'interval'])
+    const timeoutMs = ms(hc.timeout, D.timeoutMs, [...path, 'timeout'])
+    if (intervalMs <= 0) issues.push({ path: [...path, 'interval'], message: 'interval must be greater than 0' })
+    return Object.freeze({
+      kind: hc.tcp ? 'tcp' : 'http',
+      path: hc.http?.path ?? '/health',
+      method: hc.http?.method ?? 'GET',
+      expectStatus: Object.freeze([lo, hi ?? lo]) as readonly [number, number],
+      expectBody: hc.http?.expectBody,
+      headers: Object.freeze({ ...(hc.http?.headers ?? {}) }),
+      intervalMs,
+      timeoutMs,
+      jitter: hc.jitter ?? D.jitter,
+      unhealthyThreshold: hc.unhealthyThreshold ?? D.unhealthyThreshold,
+      healthyThreshold: hc.healthyThreshold ?? D.healthyThreshold,
+      remote: hc.remote ?? true,
+    })
+  }
+
+  const node = Object.freeze({ name: raw.node?.name ?? hostname(), zone: raw.node?.zone })
+
+  const adminListen = port(raw.admin?.listen ?? DEFAULTS.adminListen, ['admin', 'listen'])
+  if (!isLoopback(adminListen.host) && !raw.admin?.token) {
+    issues.push({ path: ['admin', 'listen'], message: `binding the admin port to non-loopback ${adminListen.host} requires admin.token` })
+  }
+  const admin = Object.freeze({ listen: adminListen, token: raw.admin?.token, watchConfig: raw.admin?.watchConfig ?? false })
+
+  const log = Object.freeze({
+    level: (raw.log?.level ?? 'info') as SidecarConfig['log']['level'],
+    destination: raw.log?.destination ?? 'stdout',
+    accessLog: raw.log?.accessLog ?? true,
+  })
+
+  const L = raw.limits ?? {}
+  const limits = Object.freeze({
+    maxHeaderSize: L.maxHeaderSize ?? DEFAULTS.maxHeaderSize,
+    headersTimeoutMs: ms(L.headersTimeout, DEFAULTS.headersTimeoutMs, ['limits', 'headersTimeout']),
+    requestTimeoutMs: ms(L.requestTimeout, DEFAULTS.requestTimeoutMs, ['limits', 'requestTimeout']),
+    keepAliveTimeoutMs: ms(L.keepAliveTimeout, DEFAULTS.keepAliveTimeoutMs, ['limits', 'keepAliveTimeout']),
+    maxRequestsPerSocket: L.maxRequestsPerSocket ?? 0,
+    drainTimeoutMs: ms(L.drainTimeout, DEFAULTS.drainTimeoutMs, ['limits', 'drainTimeout']),
+  })
+
+  const services: Record<string, ServiceConfig> = {}
+  for (const [name, s] of Object.entries(raw.services)) services[name] = normalizeService(name, s, ['services', name])
+
+  function normalizeService(name: string, s: RawService, path: (string | number)[]): ServiceConfig {
+    const endpoints: EndpointConfig[] = (s.endpoints ?? []).map((e, i) => {
+      const hp = port(e.address, [...path, 'endpoints', i, 'address'])
+      return Object.freeze({ address: e.address, host: hp.host, port: hp.port, weight: e.weight ?? 1, zone: e.zone, tags: Object.freeze([...(e.tags ?? [])]) })
+    })
+    const seen = new Set<string>()
+    endpoints.forEach((e, i) => {
+      if (seen.has(e.address)) issues.push({ path: [...path, 'endpoints', i, 'address'], message: `duplicate endpoint ${e.address}` })
+      seen.add(e.address)
+    })
+    const strategy = s.strategy ?? 'round-robin'
+    strategyOk(s.strategy, [...path, 'strategy'])
+    strategyOk(s.hashFallback, [...path, 'hashFallback'])
+    if (s.hashKey && strategy !== 'consistent-hash') issues.push({ path: [...path, 'hashKey'], message: 'hashKey is only used with strategy: consistent-hash' })
+    const B = DEFAULTS.breaker
+    const O = DEFAULTS.outlier
+    const U = DEFAULTS.upstream
+    const breakerRaw = s.breaker ?? {}
+    return Object.freeze({
+      name,
+      strategy,
+      hashKey: s.hashKey ?? (strategy === 'consistent-hash' ? 'client-ip' : undefined),
+      hashFallback: s.hashFallback ?? 'round-robin',
+      hashBalanceFactor: s.hashBalanceFactor ?? 0,
+      latencyDecayMs: ms(s.latencyDecay, DEFAULTS.latencyDecayMs, [...path, 'latencyDecay']),
+      endpoints: Object.freeze(endpoints),
+      tags: Object.freeze([...(s.tags ?? [])]),
+      preferLocalZone: s.preferLocalZone ?? false,
+      breaker: Object.freeze({
+        enabled: breakerRaw.enabled ?? true,
+        errorThresholdPercentage: breakerRaw.errorThresholdPercentage ?? B.errorThresholdPercentage,
+        volumeThreshold: breakerRaw.volumeThreshold ?? B.volumeThreshold,
+        resetTimeoutMs: ms(breakerRaw.resetTimeout, B.resetTimeoutMs, [...path, 'breaker', 'resetTimeout']),
+        rollingCountTimeoutMs: ms(breakerRaw.rollingCountTimeout, B.rollingCountTimeoutMs, [...path, 'breaker', 'rollingCountTimeout']),
+        rollingCountBuckets: breakerRaw.rollingCountBuckets ?? B.rollingCountBuckets,
+      }),
+      healthCheck: healthCheck(s.healthCheck, [...path, 'healthCheck']),
+      outlierDetection: Object.freeze({
+        enabled: s.outlierDetection?.enabled ?? true,
+        consecutiveErrors: s.outlierDetection?.consecutiveErrors ?? O.consecutiveErrors,
+        baseEjectionTimeMs: ms(s.outlierDetection?.baseEjectionTime, O.baseEjectionTimeMs, [...path, 'outlierDetection', 'baseEjectionTime']),
+        maxEjectionTimeMs: ms(s.outlierDetection?.maxEjectionTime, O.maxEjectionTimeMs, [...path, 'outlierDetection', 'maxEjectionTime']),
+        maxEjectionPercent: s.outlierDetection?.maxEjectionPercent ?? O.maxEjectionPercent,
+      }),
+      panicThreshold: s.panicThreshold ?? DEFAULTS.panicThreshold,
+      slowStartMs: ms(s.slowStart, 0, [...path, 'slowStart']),
+      concurrency: Object.freeze({
+        maxInFlight: s.concurrency?.maxInFlight ?? 0,
+        maxQueued: s.concurrency?.maxQueued ?? 0,
+        queueTimeoutMs: ms(s.concurrency?.queueTimeout, 1_000, [...path, 'concurrency', 'queueTimeout']),
+      }),
+      retryBudget: Object.freeze({
+        ratio: s.retryBudget?.ratio ?? DEFAULTS.retryBudget.ratio,
+        minPerSecond: s.retryBudget?.minPerSecond ?? DEFAULTS.retryBudget.minPerSecond,
+      }),
+      upstream: Object.freeze({
+        connections: s.upstream?.connections ?? U.connections,
+        connectTimeoutMs: ms(s.upstream?.connectTimeout, U.connectTimeoutMs, [...path, 'upstream', 'connectTimeout']),
+        keepAliveTimeoutMs: ms(s.upstream?.keepAliveTimeout, U.keepAliveTimeoutMs, [...path, 'upstream', 'keepAliveTimeout']),
+      }),
+    })
+  }
+
+  const route = (r: RawRoute, path: (string | number)[], index: number, listener: string): RouteConfig => {
+    if (!raw.services[r.service]) {
+      issues.push({ path: [...path, 'service'], message: `service "${r.service}" is not defined under services` })
+    }
+    strategyOk(r.strategy, [...path, 'strategy'])
+    const rt = r.retries ?? {}
+    const on: RetryCondition[] = rt.on
+      ? rt.on.map((c) => (typeof c === 'number' ? c : c === '5xx' ? -5 : /^\d+$/.test(c) ? Number(c) : (c as RetryCondition)))
+      : DEFAULTS.retryOn
+    const expanded: RetryCondition[] = []
+    for (const c of on) if (c === -5) expanded.push(500, 502, 503, 504); else expanded.push(c)
+    const retries: RetryPolicyConfig = Object.freeze({
+      attempts: rt.attempts ?? DEFAULTS.retryAttempts,
+      perTryTimeoutMs: ms(rt.perTryTimeout, 0, [...path, 'retries', 'perTryTimeout']),
+      on: Object.freeze([...new Set(expanded)]),
+      methods: Object.freeze(rt.methods ?? DEFAULTS.idempotentMethods),
+      backoffBaseMs: ms(rt.backoff?.base, DEFAULTS.backoffBaseMs, [...path, 'retries', 'backoff', 'base']),
+      backoffMaxMs: ms(rt.backoff?.max, DEFAULTS.backoffMaxMs, [...path, 'retries', 'backoff', 'max']),
+      maxBufferedBody: rt.maxBufferedBody ?? DEFAULTS.maxBufferedBody,
+    })
+    const headers = Object.entries(r.match.headers ?? {}).map(([k, v]) => Object.freeze([k.toLowerCase(), v] as const))
+    return Object.freeze({
+      name: r.name ?? `${listener}-${index}`,
+      match: Object.freeze({
+        host: r.match.host?.toLowerCase().replace(/:\d+$/, ''),
+        pathPrefix: r.match.pathPrefix,
+        headers: Object.freeze(headers),
+      }),
+      service: r.service,
+      timeoutMs: ms(r.timeout, 0, [...path, 'timeout']),
+      retries,
+      strategy: r.strategy,
+      tags: Object.freeze([...(r.tags ?? [])]),
+      explain: r.explain ?? false,
+    })
+  }
+
+  const listenerNames = new Set<string>()
+  const listenAddrs = new Set<string>()
+  const listeners = raw.listeners.map((l, i) => {
+    if (listenerNames.has(l.name)) issues.push({ path: ['listeners', i, 'name'], message: `duplicate listener name "${l.name}"` })
+    if (listenAddrs.has(l.listen)) issues.push({ path: ['listeners', i, 'listen'], message: `another listener already binds ${l.listen}` })
+    listenerNames.add(l.name)
+    listenAddrs.add(l.listen)
+    return Object.freeze({
+      name: l.name,
+      listen: port(l.listen, ['listeners', i, 'listen']),
+      routes: Object.freeze(l.routes.map((r, j) => route(r, ['listeners', i, 'routes', j], j, l.name))),
+    })
+  })
+
+  let gossip: GossipConfig | undefined
+  if (raw.gossip) {
+    const g = raw.gossip
+    const keys: Buffer[] = []
+    const keyList = [...(g.key !== undefined && g.key !== '' ? [g.key] : []), ...(g.keys ?? [])]
+    keyList.forEach((k, i) => {
+      const buf = Buffer.from(k, 'base64')
+      const path = i === 0 && g.key ? ['gossip', 'key'] : ['gossip', 'keys', g.key ? i - 1 : i]
+      if (![16, 24, 32].includes(buf.length) || buf.toString('base64').replace(/=+$/, '') !== k.replace(/=+$/, '')) {
+        issues.push({ path, message: 'a gossip key is base64 of 16, 24 or 32 bytes (make one with `commy keygen`)' })
+      } else keys.push(buf)
+    })
+    const local = g.profile === 'local'
+    const listen = port(g.listen, ['gossip', 'listen'])
+    gossip = Object.freeze({
+      listen,
+      advertise: g.advertise ? port(g.advertise, ['gossip', 'advertise']) : listen,
+      seeds: Object.freeze([...(g.seeds ?? [])]),
+      keys: Object.freeze(keys),
+      cluster: g.cluster ?? 'commy',
+      profile: g.profile ?? 'lan',
+      probeIntervalMs: ms(g.probeInterval, local ? 200 : 1000, ['gossip', 'probeInterval']),
+      probeTimeoutMs: ms(g.probeTimeout, local ? 100 : 500, ['gossip', 'probeTimeout']),
+      indirectChecks: g.indirectChecks ?? 3,
+      suspicionMult: g.suspicionMult ?? (local ? 3 : 4),
+      suspicionMaxTimeoutMult: g.suspicionMaxTimeoutMult ?? 6,
+      retransmitMult: g.retransmitMult ?? (local ? 2 : 4),
+      gossipIntervalMs: ms(g.gossipInterval, local ? 100 : 200, ['gossip', 'gossipInterval']),
+      gossipNodes: g.gossipNodes ?? 3,
+      pushPullIntervalMs: ms(g.pushPullInterval, local ? 5_000 : 30_000, ['gossip', 'pushPullInterval']),
+      tombstoneTimeoutMs: ms(g.tombstoneTimeout, 60_000, ['gossip', 'tombstoneTimeout']),
+      mtu: g.mtu ?? 1400,
+      lifeguard: g.lifeguard ?? true,
+      healthQuorum: g.healthQuorum ?? 2,
+    })
+  }
+
+  const localServices = (raw.local?.services ?? []).map((s, i) => {
+    const hp = port(s.address, ['local', 'services', i, 'address'])
+    return Object.freeze({
+      name: s.name,
+      address: s.address,
+      host: hp.host,
+      port: hp.port,
+      weight: s.weight ?? 1,
+      tags: Object.freeze([...(s.tags ?? [])]),
+      healthCheck: healthCheck(s.healthCheck, ['local', 'services', i, 'healthCheck']),
+    })
+  })
+
+  const health = Object.freeze({
+    historyBucketMs: ms(raw.health?.history?.bucket, DEFAULTS.historyBucketMs, ['health', 'history', 'bucket']),
+    historyRetentionMs: ms(raw.health?.history?.retention, DEFAULTS.historyRetentionMs, ['health', 'history', 'retention']),
+    eventLoopLagThresholdMs: ms(raw.health?.eventLoopLagThreshold, DEFAULTS.eventLoopLagThresholdMs, ['health', 'eventLoopLagThreshold']),
+  })
+  if (health.historyBucketMs <= 0 || health.historyRetentionMs < health.historyBucketMs) {
+    issues.push({ path: ['health', 'history'], message: 'retention must be at least one bucket, and bucket greater than 0' })
+  }
+
+  const rules: AlertRuleConfig[] = (raw.alerts?.rules ?? []).map((r, i) => {
+    const path = ['alerts', 'rules', i]
+    let above = 0
+    if (r.when === 'error-rate' || r.when === 'p99-latency') {
+      if (r.above === undefined) issues.push({ path: [...path, 'above'], message: `rule "${r.when}" needs a threshold in above` })
+      else if (r.when === 'error-rate') {
+        if (typeof r.above === 'number') above = r.above > 1 ? r.above / 100 : r.above
+        else if (r.above.endsWith('%')) above = Number(r.above.slice(0, -1)) / 100
+        else issues.push({ path: [...path, 'above'], message: 'error-rate threshold is a percentage such as 5%' })
+      } else {
+        const d = parseDuration(r.above)
+        if (d === undefined || (typeof r.above === 'string' && r.above.endsWith('%'))) issues.push({ path: [...path, 'above'], message: 'p99-latency threshold is a duration such as 250ms' })
+        else above = d
+      }
+    }
+    if (r.service && !raw.services[r.service]) issues.push({ path: [...path, 'service'], message: `service "${r.service}" is not defined under services` })
+    return Object.freeze({
+      name: r.name,
+      when: r.when as AlertRuleConfig['when'],
+      above,
+      forMs: ms(r.for, 0, [...path, 'for']),
+      service: r.service,
+      severity: r.severity ?? (r.when === 'no-healthy-endpoint' ? 'critical' : 'warning'),
+      minRequests: r.minRequests ?? 10,
+    })
+  })
+  const webhooks = (raw.alerts?.webhooks ?? []).map((w, i) =>
+    Object.freeze({
+      url: w.url,
+      timeoutMs: ms(w.timeout, 2_000, ['alerts', 'webhooks', i, 'timeout']),
+      retries: w.retries ?? 3,
+      headers: Object.freeze({ ...(w.headers ?? {}) }),
+    }),
+  )
+
+  return deepFreeze({
+    file,
+    version,
+    node,
+    admin,
+    log,
+    limits,
+    listeners: Object.freeze(listeners),
+    services: Object.freeze(services),
+    gossip,
+    local: Object.freeze({ services: Object.freeze(localServices) }),
+    health,
+    alerts: Object.freeze({ rules: Object.freeze(rules), webhooks: Object.freeze(webhooks), keep: raw.alerts?.keep ?? DEFAULTS.alertsKeep }),
+  })
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Buffer.isBuffer(o)) {
+    for (const v of Object.values(o)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  return o
+}

@@ -1,0 +1,224 @@
+/**
+ * The validated, normalised and frozen configuration every component receives a slice of.
+ * Durations are milliseconds; every default is filled in (see normalize.ts).
+ */
+export type StrategyName = 'round-robin' | 'weighted' | 'least-connections' | 'latency' | 'random' | 'consistent-hash' | (string & {})
+
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
+export interface NodeConfig {
+  readonly name: string
+  readonly zone: string | undefined
+}
+
+export interface AdminConfig {
+  readonly listen: HostPort
+  readonly token: string | undefined
+  readonly watchConfig: boolean
+}
+
+export interface LogConfig {
+  readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  readonly destination: string
+  readonly accessLog: boolean
+}
+
+export interface LimitsConfig {
+  readonly maxHeaderSize: number
+  readonly headersTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly keepAliveTimeoutMs: number
+  readonly maxRequestsPerSocket: number
+  readonly drainTimeoutMs: number
+}
+
+export type RetryCondition = 'connect-failure' | 'reset' | 'timeout' | number
+
+export interface RetryPolicyConfig {
+  /** Total tries including the first. 1 = no retry. */
+  readonly attempts: number
+  readonly perTryTimeoutMs: number
+  /** Conditions; numbers are upstream statuses. */
+  readonly on: readonly RetryCondition[]
+  readonly methods: readonly string[]
+  readonly backoffBaseMs: number
+  readonly backoffMaxMs: number
+  readonly maxBufferedBody: number
+}
+
+export interface RouteMatchConfig {
+  /** Lower-cased host without port; `*.x.y` matches any sub-domain. */
+  readonly host: string | undefined
+  readonly pathPrefix: string | undefined
+  /** Lower-cased header name -> exact value. */
+  readonly headers: readonly (readonly [string, string])[]
+}
+
+export interface RouteConfig {
+  readonly name: string
+  readonly match: RouteMatchConfig
+  readonly service: string
+  /** Overall timeout, 0 = none. */
+  readonly timeoutMs: number
+  readonly retries: RetryPolicyConfig
+  readonly strategy: StrategyName | undefined
+  readonly tags: readonly string[]
+  readonly explain: boolean
+}
+
+export interface ListenerConfig {
+  readonly name: string
+  readonly listen: HostPort
+  readonly routes: readonly RouteConfig[]
+}
+
+export interface EndpointConfig {
+  readonly address: string
+  readonly host: string
+  readonly port: number
+  readonly weight: number
+  readonly zone: string | undefined
+  readonly tags: readonly string[]
+}
+
+export interface BreakerConfig {
+  readonly enabled: boolean
+  readonly errorThresholdPercentage: number
+  readonly volumeThreshold: number
+  readonly resetTimeoutMs: number
+  readonly rollingCountTimeoutMs: number
+  readonly rollingCountBuckets: number
+}
+
+export interface HealthCheckConfig {
+  readonly kind: 'http' | 'tcp'
+  readonly path: string
+  readonly method: string
+  readonly expectStatus: readonly [number, number]
+  readonly expectBody: string | undefined
+  readonly headers: Readonly<Record<string, string>>
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  /** Percent of the interval. */
+  readonly jitter: number
+  readonly unhealthyThreshold: number
+  readonly healthyThreshold: number
+  readonly remote: boolean
+}
+
+export interface OutlierConfig {
+  readonly enabled: boolean
+  readonly consecutiveErrors: number
+  readonly baseEjectionTimeMs: number
+  readonly maxEjectionTimeMs: number
+  readonly maxEjectionPercent: number
+}
+
+export interface ServiceConfig {
+  readonly name: string
+  readonly strategy: StrategyName
+  /** `header:NAME` | `cookie:NAME` | `path` | `client-ip` */
+  readonly hashKey: string | undefined
+  readonly hashFallback: StrategyName
+  /** Bounded-load factor for consistent-hash; 0 = unbounded. */
+  readonly hashBalanceFactor: number
+  readonly latencyDecayMs: number
+  readonly endpoints: readonly EndpointConfig[]
+  readonly tags: readonly string[]
+  readonly preferLocalZone: boolean
+  readonly breaker: BreakerConfig
+  /** undefined = no active check. */
+  readonly healthCheck: HealthCheckConfig | undefined
+  readonly outlierDetection: OutlierConfig
+  /** Percent of healthy endpoints below which all are used. */
+  readonly panicThreshold: number
+  readonly slowStartMs: number
+  readonly concurrency: { readonly maxInFlight: number; readonly maxQueued: number; readonly queueTimeoutMs: number }
+  readonly retryBudget: { readonly ratio: number; readonly minPerSecond: number }
+  readonly upstream: { readonly connections: number; readonly connectTimeoutMs: number; readonly keepAliveTimeoutMs: number }
+}
+
+export interface GossipConfig {
+  readonly listen: HostPort
+  readonly advertise: HostPort
+  readonly seeds: readonly string[]
+  /** Raw key bytes: the first one encrypts, all of them decrypt. Empty = no encryption. */
+  readonly keys: readonly Buffer[]
+  readonly cluster: string
+  readonly profile: 'lan' | 'local'
+  readonly probeIntervalMs: number
+  readonly probeTimeoutMs: number
+  readonly indirectChecks: number
+  readonly suspicionMult: number
+  readonly suspicionMaxTimeoutMult: number
+  readonly retransmitMult: number
+  readonly gossipIntervalMs: number
+  readonly gossipNodes: number
+  readonly pushPullIntervalMs: number
+  readonly tombstoneTimeoutMs: number
+  readonly mtu: number
+  readonly lifeguard: boolean
+  readonly healthQuorum: number
+}
+
+export interface LocalServiceConfig {
+  readonly name: string
+  readonly address: string
+  readonly host: string
+  readonly port: number
+  readonly weight: number
+  readonly tags: readonly string[]
+  readonly healthCheck: HealthCheckConfig | undefined
+}
+
+export interface HealthConfig {
+  readonly historyBucketMs: number
+  readonly historyRetentionMs: number
+  readonly eventLoopLagThresholdMs: number
+}
+
+export type AlertKind = 'error-rate' | 'p99-latency' | 'endpoint-unhealthy' | 'breaker-open' | 'no-healthy-endpoint'
+
+export interface AlertRuleConfig {
+  readonly name: string
+  readonly when: AlertKind
+  /** error-rate: fraction 0..1; p99-latency: ms; others: unused (0). */
+  readonly above: number
+  readonly forMs: number
+  readonly service: string | undefined
+  readonly severity: 'warning' | 'critical'
+  readonly minRequests: number
+}
+
+export interface WebhookConfig {
+  readonly url: string
+  readonly timeoutMs: number
+  readonly retries: number
+  readonly headers: Readonly<Record<string, string>>
+}
+
+export interface AlertsConfig {
+  readonly rules: readonly AlertRuleConfig[]
+  readonly webhooks: readonly WebhookConfig[]
+  readonly keep: number
+}
+
+export interface SidecarConfig {
+  /** Absolute path of the file it came from ('' when built in code). */
+  readonly file: string
+  /** Short hash of the file's text: the config version shown by the admin API. */
+  readonly version: string
+  readonly node: NodeConfig
+  readonly admin: AdminConfig
+  readonly log: LogConfig
+  readonly limits: LimitsConfig
+  readonly listeners: readonly ListenerConfig[]
+  readonly services: Readonly<Record<string, ServiceConfig>>
+  readonly gossip: GossipConfig | undefined
+  readonly local: { readonly services: readonly LocalServiceConfig[] }
+  readonly health: HealthConfig
+  readonly alerts: AlertsConfig
+}

@@ -1,0 +1,116 @@
+/**
+ * Endpoint: one address of a service, and the per-endpoint stats store every strategy reads
+ * (in-flight, peak-EWMA latency, counters, breaker/health/ejection state, zone, weight).
+ * Strategies never keep private copies of these numbers; the request pipeline updates them.
+ */
+import { PeakEwma } from './ewma.js'
+
+export type BreakerState = 'closed' | 'open' | 'half-open'
+export type ActiveHealth = 'unknown' | 'healthy' | 'unhealthy'
+/** What the admin API shows for an endpoint. */
+export type EndpointState = 'healthy' | 'unhealthy' | 'ejected' | 'draining'
+export type EndpointSource = 'static' | 'gossip' | (string & {})
+
+/** What a discovery source says about one endpoint. */
+export interface EndpointInfo {
+  readonly host: string
+  readonly port: number
+  readonly weight: number
+  readonly zone: string | undefined
+  readonly tags: readonly string[]
+  /** Gossip node that announced it, if any. */
+  readonly node?: string
+  /** Health reported by the announcing node's own check (gossip), if any. */
+  readonly reportedHealth?: ActiveHealth
+}
+
+export interface Eligibility {
+  readonly eligible: boolean
+  readonly state: EndpointState
+  readonly reason: string
+}
+
+export function endpointKey(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}
+
+export class Endpoint {
+  /** URL-safe, unique in the sidecar: `service~host:port`. */
+  readonly id: string
+  readonly service: string
+  readonly host: string
+  readonly port: number
+  /** `host:port` (IPv6 in brackets). */
+  readonly address: string
+  /** `http://host:port`, what the transport dials. */
+  readonly origin: string
+
+  weight: number
+  zone: string | undefined
+  tags: readonly string[]
+  node: string | undefined
+  source: EndpointSource
+  /** When it joined the service (clock ms), for slow start. 0 = present at start: full weight at once. */
+  joinedAt = 0
+
+  // ---- live stats (updated by the pipeline) ----
+  inFlight = 0
+  requests = 0
+  failures = 0
+  consecutiveFailures = 0
+  readonly latency: PeakEwma
+
+  // ---- health inputs (each written by its own mechanism) ----
+  activeHealth: ActiveHealth = 'unknown'
+  activeReason = ''
+  breaker: BreakerState = 'closed'
+  ejectedUntil = 0
+  ejectionReason = ''
+  /** Multiplier in (0, 1] from mesh-wide passive health (gossip quorum); 1 = no reports. */
+  meshFactor = 1
+  /** Slow start: when the current warm-up began (clock ms); -Infinity = full weight. */
+  warmingSince = Number.NEGATIVE_INFINITY
+  /** Slow-start window of the service (ms); 0 = none. */
+  slowStartMs = 0
+
+  constructor(service: string, info: EndpointInfo, source: EndpointSource, latencyDecayMs: number) {
+    this.service = service
+    this.host = info.host
+    this.port = info.port
+    this.address = endpointKey(info.host, info.port)
+    this.id = `${service}~${this.address}`
+    this.origin = `http://${this.address}`
+    this.weight = info.weight
+    this.zone = info.zone
+    this.tags = info.tags
+    this.node = info.node
+    this.source = source
+    this.latency = new PeakEwma(latencyDecayMs)
+  }
+
+  /** Slow-start factor in (0, 1]: ramps linearly from 10% to 100% over the window. */
+  warmFactor(now: number): number {
+    if (this.slowStartMs <= 0) return 1
+    const f = (now - this.warmingSince) / this.slowStartMs
+    return f >= 1 ? 1 : f <= 0.1 ? 0.1 : f
+  }
+
+  /** Weight strategies should use now: configured weight × slow start × mesh health. */
+  effectiveWeight(now: number): number {
+    return this.weight * this.warmFactor(now) * this.meshFactor
+  }
+
+  /** One answer combining active health, breaker, ejection and drain, with the reason. */
+  eligibility(now: number): Eligibility {
+    if (this.weight <= 0) return { eligible: false, state: 'draining', reason: 'weight 0 (draining)' }
+    if (this.activeHealth === 'unhealthy') return { eligible: false, state: 'unhealthy', reason: this.activeReason || 'health check failing' }
+    if (this.ejectedUntil > now) return { eligible: false, state: 'ejected', reason: this.ejectionReason || 'ejected by outlier detection' }
+    if (this.breaker === 'open') return { eligible: false, state: 'ejected', reason: 'circuit breaker open' }
+    return { eligible: true, state: 'healthy', reason: this.breaker === 'half-open' ? 'breaker half-open (trial)' : 'ok' }
+  }
+
+  hasTags(required: readonly string[]): boolean {
+    for (const t of required) if (!this.tags.includes(t)) return false
+    return true
+  }
+}
