@@ -1,0 +1,298 @@
+/**
+ * Per-endpoint circuit breaker: an opossum@9 CircuitBreaker measures the error rate, our gate owns
+ * the half-open trial.
+ *
+ * How opossum is used. The streaming send is not wrapped as an opossum action: the pipeline asks
+ * `admit()` before sending and reports the classified outcome with `record()`. Each recorded
+ * success or failure is `fire()`d through opossum with an action that throws for a failure, so
+ * opossum's rolling window, volume threshold and error percentage decide when to open (a failure
+ * is handled synchronously inside `fire()`, so the breaker is open as soon as `record()` returns).
+ * opossum's own timers are all turned off or made inert: no per-call timeout, no snapshot
+ * interval, buckets rotated by us from the injected clock (`rotateBucketController`), and its
+ * reset timer set so far out it never fires (it is cleared on close and on shutdown).
+ *
+ * Half-open. opossum on its own lets every concurrent request through in half-open (opossum#819),
+ * so opossum never goes half-open here: after `resetTimeoutMs` on the injected clock *we* move to
+ * half-open and hand out exactly one trial admission. Its success closes the breaker (and starts a
+ * fresh window); its failure re-opens it for another `resetTimeoutMs`; a neutral outcome gives the
+ * trial back. A trial that never reports within `trialTimeoutMs` counts as failed.
+ *
+ * Admissions are numbers so the hot path allocates nothing: 0 = rejected (falsy), 1 = admitted
+ * while closed, >= 2 = the id of a half-open trial. Pass the admission back to `record()`: an
+ * outcome of a request admitted before the breaker opened (a straggler) does not decide a trial.
+ */
+import { EventEmitter } from 'node:events'
+import CircuitBreaker from 'opossum'
+import type { BreakerConfig } from '../config/types.js'
+import type { BreakerState, Endpoint } from '../endpoint/endpoint.js'
+import { BreakerOpenError } from '../errors.js'
+import type { Clock, Timer } from '../clock.js'
+import type { Verdict } from './failure-classifier.js'
+
+export type Admission = number
+export const REJECTED: Admission = 0
+export const ADMITTED: Admission = 1
+
+export type StateChangeListener = (from: BreakerState, to: BreakerState, reason: string) => void
+
+export interface BreakerStats {
+  readonly state: BreakerState
+  /** Outcomes recorded in the rolling window (successes + failures). */
+  readonly fires: number
+  readonly failures: number
+  readonly successes: number
+  /** failures / fires × 100 in the window (0 when empty). */
+  readonly errorPercentage: number
+  /** Clock ms of the last transition to open (0 = never). */
+  readonly openedAt: number
+  readonly trialInFlight: boolean
+  /** Admissions refused since start. */
+  readonly rejected: number
+}
+
+/** What the pipeline sees of a breaker. `NoBreaker` is the null object for `enabled: false`. */
+export interface Breaker {
+  readonly state: BreakerState
+  /** Falsy when the request must not go to this endpoint now (pick another one). */
+  admit(): Admission
+  /** Like `admit()`, but throws BreakerOpenError when refused. */
+  admitOrThrow(): Admission
+  /** The classified outcome of a request `admit()` let through, with that admission. */
+  record(verdict: Verdict, admission: Admission): void
+  on(event: 'stateChange', listener: StateChangeListener): () => void
+  stats(): BreakerStats
+  stop(): void
+}
+
+export interface BreakerDeps {
+  readonly clock: Clock
+  /** Called after `ep.breaker` changed (ServiceEndpoints.refresh). */
+  readonly changed: () => void
+  /** How long a half-open trial may stay unreported before it counts as failed (default resetTimeoutMs). */
+  readonly trialTimeoutMs?: number
+}
+
+/** A breaker for `ep` as configured; the null object when the breaker is disabled. */
+export function createBreaker(ep: Endpoint, config: BreakerConfig, deps: BreakerDeps): Breaker {
+  return config.enabled ? new EndpointBreaker(ep, config, deps) : new NoBreaker()
+}
+
+/** Converts opossum's own errors (EOPENBREAKER, ESHUTDOWN) to BreakerOpenError; others pass through. */
+export function fromOpossumError(err: unknown, endpoint: string): unknown {
+  if (err instanceof Error && CircuitBreaker.isOurError(err)) {
+    const code = (err as { code?: unknown }).code
+    if (code === 'EOPENBREAKER' || code === 'ESHUTDOWN') return new BreakerOpenError(endpoint, { cause: err })
+  }
+  return err
+}
+
+/** Longest delay setTimeout accepts: opossum's own reset timer is parked there, never firing. */
+const NEVER_MS = 2 ** 31 - 1
+const FAIL = Symbol('commy-breaker-failure')
+const noop = (): void => {}
+const RESOLVED: Promise<void> = Promise.resolve()
+/**
+ * The opossum action. Throwing makes opossum handle a failure synchronously (inside `fire()`);
+ * a success must return a thenable (opossum reads `result.then`).
+ */
+function action(failed: boolean): Promise<void> {
+  if (failed) throw FAIL
+  return RESOLVED
+}
+
+export class EndpointBreaker implements Breaker {
+  private readonly ep: Endpoint
+  private readonly config: BreakerConfig
+  private readonly clock: Clock
+  private readonly changed: () => void
+  private readonly trialTimeoutMs: number
+  private readonly cb: CircuitBreaker<[boolean], void>
+  private readonly rotate = new EventEmitter()
+  private readonly bucketMs: number
+  private bucketStart: number
+  private current: BreakerState = 'closed'
+  private listeners: StateChangeListener[] = []
+  private resetTimer: Timer | undefined
+  private trialTimer: Timer | undefined
+  private trialId = 1
+  private trialTaken = false
+  private openedAt = 0
+  private rejected = 0
+  private stopped = false
+
+  constructor(ep: Endpoint, config: BreakerConfig, deps: BreakerDeps) {
+    this.ep = ep
+    this.config = config
+    this.clock = deps.clock
+    this.changed = deps.changed
+    this.trialTimeoutMs = deps.trialTimeoutMs ?? config.resetTimeoutMs
+    this.bucketMs = Math.max(1, Math.floor(config.rollingCountTimeoutMs / Math.max(1, config.rollingCountBuckets)))
+    this.bucketStart = this.clock.now()
+    this.cb = new CircuitBreaker(action, {
+      name: ep.id,
+      timeout: false,
+      resetTimeout: NEVER_MS,
+      errorThresholdPercentage: config.errorThresholdPercentage,
+      volumeThreshold: config.volumeThreshold,
+      rollingCountTimeout: config.rollingCountTimeoutMs,
+      rollingCountBuckets: config.rollingCountBuckets,
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+      rotateBucketController: this.rotate,
+    })
+    this.cb.on('open', () => {
+      if (this.current !== 'closed') return
+      const s = this.cb.stats
+      this.toOpen(`${s.failures} of ${s.fires} requests failed (${pct(s.failures, s.fires)}%) in ${this.config.rollingCountTimeoutMs}ms`)
+    })
+    ep.breaker = 'closed'
+  }
+
+  get state(): BreakerState {
+    return this.current
+  }
+
+  admit(): Admission {
+    const state = this.current
+    if (state === 'closed') return ADMITTED
+    if (state === 'half-open' && !this.trialTaken) {
+      this.trialTaken = true
+      this.trialId++
+      this.trialTimer = this.clock.setTimer(() => {
+        this.trialTimer = undefined
+        if (this.current === 'half-open' && this.trialTaken) this.reopen(`trial request did not report within ${this.trialTimeoutMs}ms`)
+      }, this.trialTimeoutMs)
+      return this.trialId
+    }
+    this.rejected++
+    return REJECTED
+  }
+
+  admitOrThrow(): Admission {
+    const a = this.admit()
+    if (a === REJECTED) throw new BreakerOpenError(this.ep.address)
+    return a
+  }
+
+  record(verdict: Verdict, admission: Admission): void {
+    if (this.stopped || admission === REJECTED) return
+    const state = this.current
+    if (state === 'closed') {
+      if (verdict === 'neutral') return
+      this.rotateBuckets()
+      this.cb.fire(verdict === 'failure').catch(noop)
+      return
+    }
+    // open or half-open: only the current trial's outcome matters; stragglers are ignored
+    if (state !== 'half-open' || admission !== this.trialId || !this.trialTaken) return
+    this.trialTimer?.cancel()
+    this.trialTimer = undefined
+    if (verdict === 'neutral') {
+      this.trialTaken = false
+      return
+    }
+    if (verdict === 'success') this.toClosed()
+    else this.reopen('trial request failed')
+  }
+
+  on(event: 'stateChange', listener: StateChangeListener): () => void {
+    if (event !== 'stateChange') throw new TypeError(`unknown breaker event ${String(event)}`)
+    this.listeners = [...this.listeners, listener]
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener)
+    }
+  }
+
+  stats(): BreakerStats {
+    this.rotateBuckets()
+    const s = this.cb.stats
+    const fires = s.successes + s.failures
+    return {
+      state: this.current,
+      fires,
+      failures: s.failures,
+      successes: s.successes,
+      errorPercentage: pct(s.failures, fires),
+      openedAt: this.openedAt,
+      trialInFlight: this.current === 'half-open' && this.trialTaken,
+      rejected: this.rejected,
+    }
+  }
+
+  /** Shuts the opossum breaker down and cancels our timers. Idempotent; leaves no handle. */
+  stop(): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.resetTimer?.cancel()
+    this.trialTimer?.cancel()
+    this.resetTimer = this.trialTimer = undefined
+    this.cb.shutdown()
+    this.listeners = []
+  }
+
+  /** Rotates opossum's window by the buckets that elapsed on the injected clock. */
+  private rotateBuckets(): void {
+    const n = Math.floor((this.clock.now() - this.bucketStart) / this.bucketMs)
+    if (n <= 0) return
+    this.bucketStart += n * this.bucketMs
+    const k = Math.min(n, this.config.rollingCountBuckets)
+    for (let i = 0; i < k; i++) this.rotate.emit('rotate')
+  }
+
+  private toOpen(reason: string): void {
+    this.openedAt = this.clock.now()
+    this.trialTaken = false
+    this.resetTimer?.cancel()
+    this.resetTimer = this.clock.setTimer(() => {
+      this.resetTimer = undefined
+      if (this.current === 'open') this.transition('half-open', `reset timeout of ${this.config.resetTimeoutMs}ms elapsed`)
+    }, this.config.resetTimeoutMs)
+    this.transition('open', reason)
+  }
+
+  private reopen(reason: string): void {
+    this.cb.open() // no-op when opossum is already open (it always is outside 'closed')
+    this.toOpen(reason)
+  }
+
+  private toClosed(): void {
+    this.trialTaken = false
+    this.cb.close()
+    // a fresh window: the failures that opened the breaker must not re-open it on the next error
+    for (let i = 0; i < this.config.rollingCountBuckets; i++) this.rotate.emit('rotate')
+    this.bucketStart = this.clock.now()
+    this.transition('closed', 'trial request succeeded')
+  }
+
+  private transition(to: BreakerState, reason: string): void {
+    const from = this.current
+    if (from === to || this.stopped) return
+    this.current = to
+    this.ep.breaker = to
+    this.changed()
+    for (const l of this.listeners) l(from, to, reason)
+  }
+}
+
+/** The breaker of a service with `breaker.enabled: false`: always admits, records nothing. */
+export class NoBreaker implements Breaker {
+  readonly state: BreakerState = 'closed'
+  admit(): Admission {
+    return ADMITTED
+  }
+  admitOrThrow(): Admission {
+    return ADMITTED
+  }
+  record(): void {}
+  on(): () => void {
+    return noop
+  }
+  stats(): BreakerStats {
+    return { state: 'closed', fires: 0, failures: 0, successes: 0, errorPercentage: 0, openedAt: 0, trialInFlight: false, rejected: 0 }
+  }
+  stop(): void {}
+}
+
+function pct(part: number, whole: number): number {
+  return whole > 0 ? Math.round((part / whole) * 1000) / 10 : 0
+}

@@ -1,0 +1,92 @@
+/**
+ * The one failure classifier: what an attempt's outcome says about the endpoint that served it.
+ * Breaker, outlier detection and the admin view all read this verdict; nothing else decides
+ * whether an outcome counts against an endpoint.
+ *
+ * - `failure`: counts against the endpoint (breaker error %, consecutive errors for ejection).
+ * - `success`: the endpoint answered as a working server does (also resets consecutive errors).
+ * - `neutral`: says nothing about the endpoint (the client, commy itself, or the keep-alive race).
+ *
+ * `classify()` returns one of the frozen rows of `FAILURE_CLASSIFIER_TABLE` (no allocation).
+ */
+import {
+  BreakerOpenError,
+  ClientAbortedError,
+  CommyError,
+  UpstreamConnectError,
+  UpstreamProtocolError,
+  UpstreamResetError,
+  UpstreamTimeoutError,
+} from '../errors.js'
+
+export type Verdict = 'success' | 'failure' | 'neutral'
+
+/** What one try produced: the upstream's status code, or the typed error it ended with. */
+export type AttemptOutcome = number | Error
+
+export interface Classification {
+  readonly verdict: Verdict
+  /** Short, stable reason (shown in the admin view and logs). */
+  readonly reason: string
+}
+
+export interface ClassifierRow extends Classification {
+  /** What outcome the row covers, in words (for docs and the admin view). */
+  readonly outcome: string
+  /** Why it is classified so. */
+  readonly why: string
+  /** A representative outcome (the tests check `classify(example)` returns this row). */
+  readonly example: AttemptOutcome
+}
+
+const row = (outcome: string, verdict: Verdict, reason: string, why: string, example: AttemptOutcome): ClassifierRow =>
+  Object.freeze({ outcome, verdict, reason, why, example })
+
+const EP = '127.0.0.1:1'
+
+const R = {
+  informational: row('status 100-199', 'success', 'status-1xx', 'the endpoint answered', 101),
+  ok: row('status 200-299', 'success', 'status-2xx', 'the endpoint answered', 200),
+  redirect: row('status 300-399', 'success', 'status-3xx', 'the endpoint answered', 302),
+  requestTimeout: row('status 408', 'neutral', 'status-408', 'the client was too slow sending its request; nothing wrong with the endpoint is known', 408),
+  tooMany: row('status 429', 'neutral', 'status-429', 'the endpoint is shedding load on purpose: not a fault to eject for, not proof of health either', 429),
+  clientError: row('status 400-499 (other)', 'success', 'status-4xx', 'the request was wrong, the endpoint worked (as Envoy: a 4xx resets consecutive 5xx)', 404),
+  notImplemented: row('status 501, 505', 'neutral', 'status-501-505', 'a deliberate answer about the request (method or HTTP version), the same on every endpoint', 501),
+  serverError: row('status 500, 502, 503, 504 and other 5xx', 'failure', 'status-5xx', 'the endpoint failed to serve', 503),
+  invalidStatus: row('status outside 100-599', 'failure', 'status-invalid', 'not a valid HTTP answer', 999),
+  connect: row('UpstreamConnectError', 'failure', 'connect-error', 'refused, unreachable or connect timeout', new UpstreamConnectError(EP)),
+  resetBeforeWrite: row('UpstreamResetError (beforeWrite)', 'neutral', 'reset-before-write', 'the keep-alive race: a reused idle socket closed before any byte was written', new UpstreamResetError(EP, true)),
+  reset: row('UpstreamResetError (after write)', 'failure', 'reset', 'the endpoint dropped a request it had started to receive', new UpstreamResetError(EP, false)),
+  timeout: row('UpstreamTimeoutError', 'failure', 'timeout', 'the endpoint did not answer in time (per-try or route timeout)', new UpstreamTimeoutError(EP, 1000)),
+  protocol: row('UpstreamProtocolError', 'failure', 'protocol-error', 'the endpoint answered with invalid HTTP', new UpstreamProtocolError(EP)),
+  clientAborted: row('ClientAbortedError', 'neutral', 'client-aborted', 'the downstream client went away', new ClientAbortedError()),
+  local: row('other CommyError (breaker open, overloaded, no endpoint, budget, draining)', 'neutral', 'local', 'decided by commy before or without reaching the endpoint', new BreakerOpenError(EP)),
+  unclassified: row('any other error', 'neutral', 'unclassified', 'foreign errors are converted at the transport; an unconverted one is our bug, not the endpoint\'s', new TypeError('x')),
+} as const
+
+/** Every row, in the order `classify()` tests them. */
+export const FAILURE_CLASSIFIER_TABLE: readonly ClassifierRow[] = Object.freeze(Object.values(R))
+
+function classifyStatus(status: number): ClassifierRow {
+  if (status >= 200 && status < 300) return R.ok
+  if (status >= 500 && status < 600) return status === 501 || status === 505 ? R.notImplemented : R.serverError
+  if (status >= 400 && status < 500) return status === 408 ? R.requestTimeout : status === 429 ? R.tooMany : R.clientError
+  if (status >= 300 && status < 400) return R.redirect
+  if (status >= 100 && status < 200) return R.informational
+  return R.invalidStatus
+}
+
+function classifyError(err: Error): ClassifierRow {
+  if (err instanceof UpstreamResetError) return err.beforeWrite ? R.resetBeforeWrite : R.reset
+  if (err instanceof UpstreamConnectError) return R.connect
+  if (err instanceof UpstreamTimeoutError) return R.timeout
+  if (err instanceof UpstreamProtocolError) return R.protocol
+  if (err instanceof ClientAbortedError) return R.clientAborted
+  if (err instanceof CommyError) return R.local
+  return R.unclassified
+}
+
+/** The verdict on one attempt's outcome. Pure; returns a shared frozen object. */
+export function classify(outcome: AttemptOutcome): Classification {
+  return typeof outcome === 'number' ? classifyStatus(outcome) : classifyError(outcome)
+}
