@@ -1,0 +1,280 @@
+/**
+ * Every Prometheus metric commy exports, declared in one place, in one Registry per sidecar
+ * (never prom-client's global one). Three kinds of recording:
+ * - per request: `route(listener, route, service)` once, then `RouteMetrics.done()` per request
+ *   (plain typed arrays, rendered at scrape time; see request-metrics.ts);
+ * - per event (retries, breaker transitions, ejections, checks, gossip, reloads): small methods;
+ * - state mirrors (breaker state, endpoints by state, members by state, in-flight, info): filled
+ *   at scrape time from the `MetricsStateSource`, so nothing has to keep them in sync.
+ * Label values are bounded: listener/route/service come from the config, endpoints per route are
+ * capped (`maxEndpointsPerRoute`, overflow counted as "_other"), gossip message types are capped,
+ * and `forgetEndpoint()` drops the series of an endpoint that left.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import type { BreakerState } from '../endpoint/endpoint.js'
+import type { AdminSource, EndpointView, MemberView, NodeView } from './view.js'
+import { BREAKER_STATES, ENDPOINT_STATES, MEMBER_STATES } from './view.js'
+import { DEFAULT_DURATION_BUCKETS, RouteMetrics, durationCollector, requestsCollector } from './request-metrics.js'
+
+export { RouteMetrics } from './request-metrics.js'
+
+/** What the scrape-time gauges read. An AdminSource satisfies it. */
+export type MetricsStateSource = Pick<AdminSource, 'node' | 'endpoints' | 'members'>
+
+export interface MetricsOptions {
+  readonly source?: MetricsStateSource
+  /** Node's process metrics (CPU, memory, event loop lag, GC) without prefix. Default true. */
+  readonly defaultMetrics?: boolean
+  /** Upper bounds in seconds for commy_request_duration_seconds. */
+  readonly durationBuckets?: readonly number[]
+  /** Distinct endpoint label values per route before the rest count as "_other". Default 512. */
+  readonly maxEndpointsPerRoute?: number
+}
+
+export type Direction = 'in' | 'out'
+
+const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 }
+const MAX_GOSSIP_TYPES = 32
+
+interface ScrapeState {
+  readonly node: NodeView | undefined
+  readonly endpoints: readonly EndpointView[]
+  readonly members: readonly MemberView[]
+}
+
+export class Metrics {
+  readonly registry: Registry
+  private source: MetricsStateSource | undefined
+  private readonly bounds: readonly number[]
+  private readonly maxEndpoints: number
+  private readonly routes = new Map<string, RouteMetrics>()
+  private readonly gossipTypes = new Set<string>()
+  private scrape: ScrapeState | undefined
+
+  private readonly retries: Counter<'service'>
+  private readonly budgetExhausted: Counter<'service'>
+  private readonly breakerTransitions: Counter<'service' | 'endpoint' | 'to'>
+  private readonly ejections: Counter<'service' | 'endpoint'>
+  private readonly healthChecks: Counter<'service' | 'endpoint' | 'result'>
+  private readonly gossipMessages: Counter<'direction' | 'type'>
+  private readonly gossipBytesTotal: Counter<'direction'>
+  private readonly gossipAuthFailures: Counter
+  private readonly configReloads: Counter<'result'>
+
+  constructor(options: MetricsOptions = {}) {
+    this.registry = new Registry()
+    this.source = options.source
+    this.bounds = options.durationBuckets ?? DEFAULT_DURATION_BUCKETS
+    this.maxEndpoints = options.maxEndpointsPerRoute ?? 512
+    const registers = [this.registry]
+    const routes = () => this.routes.values()
+
+    // ---- requests (hot path, rendered at scrape time) ----
+    this.registry.registerMetric(
+      requestsCollector('commy_requests_total', 'Requests answered, by listener, route, service, last endpoint tried and status class.', routes) as never,
+    )
+    this.registry.registerMetric(
+      durationCollector('commy_request_duration_seconds', 'Request duration from first byte in to last byte out, in seconds.', this.bounds, routes) as never,
+    )
+
+    // ---- events ----
+    this.retries = new Counter({ name: 'commy_retries_total', help: 'Retries sent (tries after the first).', labelNames: ['service'], registers })
+    this.budgetExhausted = new Counter({
+      name: 'commy_retry_budget_exhausted_total',
+      help: 'Retries not sent because the retry budget was spent.',
+      labelNames: ['service'],
+      registers,
+    })
+    this.breakerTransitions = new Counter({
+      name: 'commy_breaker_transitions_total',
+      help: 'Circuit breaker state changes, by the state entered.',
+      labelNames: ['service', 'endpoint', 'to'],
+      registers,
+    })
+    this.ejections = new Counter({ name: 'commy_ejections_total', help: 'Outlier ejections.', labelNames: ['service', 'endpoint'], registers })
+    this.healthChecks = new Counter({
+      name: 'commy_health_checks_total',
+      help: 'Active health checks run, by result (pass|fail).',
+      labelNames: ['service', 'endpoint', 'result'],
+      registers,
+    })
+    this.gossipMessages = new Counter({
+      name: 'commy_gossip_messages_total',
+      help: 'Gossip messages sent (out) and received (in), by type.',
+      labelNames: ['direction', 'type'],
+      registers,
+    })
+    this.gossipBytesTotal = new Counter({ name: 'commy_gossip_bytes_total', help: 'Gossip bytes on the wire.', labelNames: ['direction'], registers })
+    this.gossipAuthFailures = new Counter({
+      name: 'commy_gossip_auth_failures_total',
+      help: 'Gossip packets dropped because they failed decryption or authentication.',
+      registers,
+    })
+    this.configReloads = new Counter({ name: 'commy_config_reloads_total', help: 'Config reloads, by result (ok|error).', labelNames: ['result'], registers })
+    this.configReloads.inc({ result: 'ok' }, 0)
+    this.configReloads.inc({ result: 'error' }, 0)
+    this.gossipAuthFailures.inc(0)
+
+    // ---- state mirrors (scrape time) ----
+    const inFlight: Gauge<'service'> = new Gauge({
+      name: 'commy_requests_in_flight',
+      help: 'Requests being sent to endpoints of the service now.',
+      labelNames: ['service'],
+      registers,
+      collect: () => {
+        inFlight.reset()
+        const sums = new Map<string, number>()
+        for (const ep of this.state().endpoints) sums.set(ep.service, (sums.get(ep.service) ?? 0) + ep.inFlight)
+        for (const [service, n] of sums) inFlight.set({ service }, n)
+      },
+    })
+    const breaker: Gauge<'service' | 'endpoint'> = new Gauge({
+      name: 'commy_breaker_state',
+      help: 'Circuit breaker state per endpoint: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['service', 'endpoint'],
+      registers,
+      collect: () => {
+        breaker.reset()
+        for (const ep of this.state().endpoints) breaker.set({ service: ep.service, endpoint: ep.address }, BREAKER_VALUE[ep.breaker])
+      },
+    })
+    const endpoints: Gauge<'service' | 'state'> = new Gauge({
+      name: 'commy_endpoints',
+      help: 'Endpoints per service by state (healthy|unhealthy|ejected|draining).',
+      labelNames: ['service', 'state'],
+      registers,
+      collect: () => {
+        endpoints.reset()
+        const counts = new Map<string, Record<string, number>>()
+        for (const ep of this.state().endpoints) {
+          let c = counts.get(ep.service)
+          if (!c) counts.set(ep.service, (c = Object.fromEntries(ENDPOINT_STATES.map((s) => [s, 0]))))
+          c[ep.state] = (c[ep.state] ?? 0) + 1
+        }
+        for (const [service, c] of counts) for (const state of ENDPOINT_STATES) endpoints.set({ service, state }, c[state]!)
+      },
+    })
+    const members: Gauge<'state'> = new Gauge({
+      name: 'commy_members',
+      help: 'Gossip members known to this node, by state (alive|suspect|dead|left).',
+      labelNames: ['state'],
+      registers,
+      collect: () => {
+        const c: Record<string, number> = Object.fromEntries(MEMBER_STATES.map((s) => [s, 0]))
+        for (const m of this.state().members) c[m.state] = (c[m.state] ?? 0) + 1
+        for (const state of MEMBER_STATES) members.set({ state }, c[state]!)
+      },
+    })
+    const info: Gauge<'node' | 'version' | 'config_version'> = new Gauge({
+      name: 'commy_info',
+      help: 'Always 1; the labels carry the node name, commy version and active config version.',
+      labelNames: ['node', 'version', 'config_version'],
+      registers,
+      collect: () => {
+        info.reset()
+        const n = this.state().node
+        if (n) info.set({ node: n.name, version: n.version, config_version: n.configVersion }, 1)
+      },
+    })
+
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
+  }
+
+  /** Late binding of the state the scrape-time gauges read. */
+  setSource(source: MetricsStateSource): void {
+    this.source = source
+  }
+
+  /** The recorder of one route; cached, so calling it again (reload) returns the same series. */
+  route(listener: string, route: string, service: string): RouteMetrics {
+    const key = `${listener}\0${route}\0${service}`
+    let r = this.routes.get(key)
+    if (!r) {
+      r = new RouteMetrics(listener, route, service, this.bounds, this.maxEndpoints)
+      this.routes.set(key, r)
+    }
+    return r
+  }
+
+  /** Drops a route's series (it was removed by a reload). */
+  forgetRoute(listener: string, route: string, service: string): void {
+    this.routes.delete(`${listener}\0${route}\0${service}`)
+  }
+
+  retry(service: string): void {
+    this.retries.inc({ service })
+  }
+
+  retryBudgetExhausted(service: string): void {
+    this.budgetExhausted.inc({ service })
+  }
+
+  breakerTransition(service: string, endpoint: string, to: BreakerState): void {
+    this.breakerTransitions.inc({ service, endpoint, to })
+  }
+
+  ejection(service: string, endpoint: string): void {
+    this.ejections.inc({ service, endpoint })
+  }
+
+  healthCheck(service: string, endpoint: string, ok: boolean): void {
+    this.healthChecks.inc({ service, endpoint, result: ok ? 'pass' : 'fail' })
+  }
+
+  /** One gossip message; `bytes` (wire size) also counts into commy_gossip_bytes_total. */
+  gossipMessage(direction: Direction, type: string, bytes = 0): void {
+    if (!this.gossipTypes.has(type)) {
+      if (this.gossipTypes.size >= MAX_GOSSIP_TYPES) type = 'other'
+      else this.gossipTypes.add(type)
+    }
+    this.gossipMessages.inc({ direction, type })
+    if (bytes > 0) this.gossipBytesTotal.inc({ direction }, bytes)
+  }
+
+  /** Wire bytes not tied to one message (push-pull streams). */
+  gossipBytes(direction: Direction, bytes: number): void {
+    if (bytes > 0) this.gossipBytesTotal.inc({ direction }, bytes)
+  }
+
+  gossipAuthFailure(): void {
+    this.gossipAuthFailures.inc()
+  }
+
+  /** Called by whoever reloads (SIGHUP, file watch or POST /v1/reload), once per attempt. */
+  configReload(ok: boolean): void {
+    this.configReloads.inc({ result: ok ? 'ok' : 'error' })
+  }
+
+  /** Removes every series labelled with this endpoint (it left the service). */
+  forgetEndpoint(service: string, endpoint: string): void {
+    for (const r of this.routes.values()) if (r.service === service) r.forget(endpoint)
+    for (const to of BREAKER_STATES) this.breakerTransitions.remove({ service, endpoint, to })
+    this.ejections.remove({ service, endpoint })
+    this.healthChecks.remove({ service, endpoint, result: 'pass' })
+    this.healthChecks.remove({ service, endpoint, result: 'fail' })
+  }
+
+  get contentType(): string {
+    return this.registry.contentType
+  }
+
+  /** The exposition text; the source is read once per scrape. */
+  async text(): Promise<string> {
+    this.scrape = this.readSource()
+    try {
+      return await this.registry.metrics()
+    } finally {
+      this.scrape = undefined
+    }
+  }
+
+  private state(): ScrapeState {
+    return this.scrape ?? this.readSource()
+  }
+
+  private readSource(): ScrapeState {
+    const s = this.source
+    if (!s) return { node: undefined, endpoints: [], members: [] }
+    return { node: s.node(), endpoints: s.endpoints(), members: s.members() }
+  }
+}

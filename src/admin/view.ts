@@ -1,0 +1,166 @@
+/**
+ * What the admin server reads, and the JSON shapes it answers with. The admin side only reads
+ * (`AdminSource`); steering (reload, drain) goes through the `AdminActions` callbacks. The
+ * composition root adapts the real components (endpoint registry, membership, health history,
+ * alerts) to these; tests use a fake. Every time shown here is wall-clock epoch milliseconds.
+ */
+import type { BreakerState, EndpointState } from '../endpoint/endpoint.js'
+
+export type { BreakerState, EndpointState }
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
+
+export const ENDPOINT_STATES: readonly EndpointState[] = Object.freeze(['healthy', 'unhealthy', 'ejected', 'draining'])
+export const MEMBER_STATES: readonly MemberState[] = Object.freeze(['alive', 'suspect', 'dead', 'left'])
+export const BREAKER_STATES: readonly BreakerState[] = Object.freeze(['closed', 'half-open', 'open'])
+
+export interface NodeView {
+  readonly name: string
+  readonly zone: string | null
+  /** commy's package version. */
+  readonly version: string
+  /** The config's short hash (SidecarConfig.version). */
+  readonly configVersion: string
+  /** Wall ms when the sidecar started. */
+  readonly startedAt: number
+  /** True once a drain has begun. */
+  readonly draining: boolean
+}
+
+export interface Readiness {
+  readonly ready: boolean
+  /** Why not ready (config not loaded, listener not bound, gossip not joined, draining). */
+  readonly reason?: string
+}
+
+export interface MemberView {
+  readonly name: string
+  /** Gossip address `host:port`. */
+  readonly address: string
+  readonly state: MemberState
+  readonly incarnation: number
+  readonly zone: string | null
+  /** Names of the services the member offers. */
+  readonly services: readonly string[]
+  /** True for this sidecar's own entry. */
+  readonly self: boolean
+}
+
+export interface ServiceView {
+  readonly name: string
+  readonly strategy: string
+  readonly endpoints: number
+  /** Endpoints passing every health input (active check, breaker, ejection, not draining). */
+  readonly healthy: number
+  /** Endpoints the balancer picks from now (all non-draining ones in panic mode). */
+  readonly eligible: number
+  /** True when too few are healthy and all are used. */
+  readonly panic: boolean
+  /** Requests per second over the last complete history window, when history is wired. */
+  readonly rps?: number
+  readonly p99Ms?: number | null
+}
+
+export interface EndpointView {
+  /** `service~host:port`; URL-encode it for `/v1/endpoints/{id}/history`. */
+  readonly id: string
+  readonly service: string
+  readonly address: string
+  readonly state: EndpointState
+  /** Why it is in that state ('ok' when healthy). */
+  readonly reason: string
+  readonly eligible: boolean
+  readonly breaker: BreakerState
+  readonly inFlight: number
+  /** Peak-EWMA latency in ms; null before the first response. */
+  readonly ewmaLatencyMs: number | null
+  readonly weight: number
+  /** Weight after slow start and mesh health. */
+  readonly effectiveWeight: number
+  readonly zone: string | null
+  readonly tags: readonly string[]
+  /** Gossip node that announced it, if any. */
+  readonly node: string | null
+  readonly source: string
+  /** Totals since the endpoint appeared. */
+  readonly requests: number
+  readonly failures: number
+  /** From history, when wired: requests/s and p99 over the last complete bucket. */
+  readonly rps?: number
+  readonly p99Ms?: number | null
+}
+
+export interface HistoryBucketView {
+  /** Wall ms at which the bucket starts. */
+  readonly start: number
+  readonly requests: number
+  readonly errors: number
+  /** Latency percentiles in ms; null when the bucket saw no request. */
+  readonly p50: number | null
+  readonly p90: number | null
+  readonly p99: number | null
+  readonly checksOk: number
+  readonly checksFailed: number
+}
+
+export interface TransitionView {
+  readonly at: number
+  readonly from: string
+  readonly to: string
+  readonly reason: string
+}
+
+export interface HistoryView {
+  readonly id: string
+  readonly bucketMs: number
+  /** Oldest first. The last one may still be filling. */
+  readonly buckets: readonly HistoryBucketView[]
+  /** Oldest first. */
+  readonly transitions: readonly TransitionView[]
+}
+
+export interface AlertView {
+  /** Rule name. */
+  readonly name: string
+  readonly rule: string
+  readonly service: string | null
+  readonly endpoint?: string
+  readonly state: 'firing' | 'resolved'
+  readonly severity: 'warning' | 'critical'
+  readonly value: number
+  readonly threshold: number
+  readonly startedAt: number
+  readonly resolvedAt?: number
+  readonly node: string
+}
+
+export interface ReloadResult {
+  readonly ok: boolean
+  /** New config version when ok. */
+  readonly version?: string
+  /** Why it was refused (file:line messages) when not ok. */
+  readonly error?: string
+}
+
+/** The read-only view of a sidecar the admin server shows. Calls must be cheap and synchronous. */
+export interface AdminSource {
+  node(): NodeView
+  readiness(): Readiness
+  /** Gossip members, this node included; just this node when gossip is off. */
+  members(): readonly MemberView[]
+  services(): readonly ServiceView[]
+  endpoints(): readonly EndpointView[]
+  /** Retained history of one endpoint from `sinceMs` (wall ms); undefined when the id is unknown. */
+  endpointHistory(id: string, sinceMs?: number): HistoryView | undefined
+  /** Recent alerts, newest first. */
+  alerts(): readonly AlertView[]
+  /** The active config with secrets redacted (see `redactConfig`). */
+  config(): unknown
+}
+
+/** Steering callbacks. Both must be safe to call more than once. */
+export interface AdminActions {
+  /** Validates and applies the config file again; a refused config leaves the old one serving. */
+  reload(): Promise<ReloadResult>
+  /** /readyz fails, peers learn the node leaves, in-flight finishes, listeners close. */
+  drain(): Promise<void>
+}

@@ -1,0 +1,109 @@
+/**
+ * Builders from the live objects to the admin JSON views, and config redaction.
+ * Pure functions: they read, never change, what they are given.
+ */
+import type { Endpoint } from '../endpoint/endpoint.js'
+import type { EndpointSnapshot } from '../endpoint/service-endpoints.js'
+import type { SidecarConfig } from '../config/types.js'
+import type { EndpointView, ServiceView } from './view.js'
+
+export const REDACTED = '[redacted]'
+
+/** The admin view of one endpoint; `now` is the clock the endpoint's timers use (Clock.now()). */
+export function endpointView(ep: Endpoint, now: number, extra?: { rps?: number; p99Ms?: number | null }): EndpointView {
+  const e = ep.eligibility(now)
+  const ewma = ep.latency.get(now)
+  const view: EndpointView = {
+    id: ep.id,
+    service: ep.service,
+    address: ep.address,
+    state: e.state,
+    reason: e.reason,
+    eligible: e.eligible,
+    breaker: ep.breaker,
+    inFlight: ep.inFlight,
+    ewmaLatencyMs: ewma === undefined ? null : round3(ewma),
+    weight: ep.weight,
+    effectiveWeight: round3(ep.effectiveWeight(now)),
+    zone: ep.zone ?? null,
+    tags: [...ep.tags],
+    node: ep.node ?? null,
+    source: ep.source,
+    requests: ep.requests,
+    failures: ep.failures,
+  }
+  if (extra?.rps !== undefined) return { ...view, rps: extra.rps, p99Ms: extra.p99Ms ?? null }
+  return view
+}
+
+/** The admin view of one service from its endpoint snapshot. */
+export function serviceView(
+  name: string,
+  strategy: string,
+  snap: EndpointSnapshot,
+  now: number,
+  extra?: { rps?: number; p99Ms?: number | null },
+): ServiceView {
+  let healthy = 0
+  for (const ep of snap.all) if (ep.eligibility(now).eligible) healthy++
+  const view: ServiceView = {
+    name,
+    strategy,
+    endpoints: snap.all.length,
+    healthy,
+    eligible: snap.eligible.length,
+    panic: snap.panic,
+  }
+  if (extra?.rps !== undefined) return { ...view, rps: extra.rps, p99Ms: extra.p99Ms ?? null }
+  return view
+}
+
+const SENSITIVE_HEADER = /authorization|cookie|token|secret|password|api[-_]?key|auth/i
+
+/**
+ * A JSON-able copy of the config with secrets replaced by "[redacted]": the admin token, gossip
+ * keys (only their count stays visible), every webhook header and the path/query of webhook URLs
+ * (Slack-style URLs carry the secret in the path), and health-check headers whose name looks
+ * like a credential. The input is not changed.
+ */
+export function redactConfig(config: SidecarConfig): Record<string, unknown> {
+  const plain = toPlain(config) as Record<string, any>
+  if (plain.admin && config.admin.token !== undefined) plain.admin.token = REDACTED
+  if (plain.gossip && config.gossip) plain.gossip.keys = config.gossip.keys.map(() => REDACTED)
+  for (const wh of plain.alerts?.webhooks ?? []) {
+    wh.url = redactUrl(wh.url)
+    for (const k of Object.keys(wh.headers ?? {})) wh.headers[k] = REDACTED
+  }
+  for (const svc of Object.values<any>(plain.services ?? {})) redactHeaders(svc.healthCheck?.headers)
+  for (const svc of plain.local?.services ?? []) redactHeaders(svc.healthCheck?.headers)
+  return plain
+}
+
+function redactHeaders(headers: Record<string, string> | undefined): void {
+  if (!headers) return
+  for (const k of Object.keys(headers)) if (SENSITIVE_HEADER.test(k)) headers[k] = REDACTED
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    const tail = u.pathname !== '/' || u.search !== '' ? `/${REDACTED}` : '/'
+    return `${u.protocol}//${u.host}${tail}`
+  } catch {
+    return REDACTED
+  }
+}
+
+/** Deep copy into plain JSON values; Buffers (key material) never leave as bytes. */
+function toPlain(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v
+  if (Buffer.isBuffer(v) || ArrayBuffer.isView(v)) return REDACTED
+  if (Array.isArray(v)) return v.map(toPlain)
+  const out: Record<string, unknown> = {}
+  for (const [k, val] of Object.entries(v)) if (val !== undefined) out[k] = toPlain(val)
+  return out
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000
+}
