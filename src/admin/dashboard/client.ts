@@ -163,6 +163,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     });
     snap.alerts.forEach(function (a) { if (a.state === 'firing') firing++; });
     text($('sum-members'), alive + ' / ' + snap.members.length);
+    setClass($('sum-members'), 'value num' + (alive < snap.members.length ? ' warn' : ''));
     text($('sum-services'), snap.services.length);
     text($('sum-endpoints'), healthy + ' / ' + snap.endpoints.length);
     setClass($('sum-endpoints'), 'value num' + (healthy < snap.endpoints.length ? ' warn' : ''));
@@ -175,7 +176,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     text($('updated'), clock(snap.t));
   }
 
-  var COLUMNS = [['State'], ['Endpoint'], ['Zone'], ['Weight', 'r'], ['In flight', 'r'], ['EWMA', 'r'], ['Req/s', 'r'], ['p99', 'r'], ['Breaker'], ['Reason']];
+  var COLUMNS = [['State'], ['Endpoint'], ['Weight', 'r'], ['In flight', 'r'], ['EWMA', 'r'], ['Req/s', 'r'], ['p99', 'r'], ['Breaker'], ['Reason']];
   function createService(s) {
     var head = el('div', { class: 'service-head' }, [
       el('h3', { class: 'name' }), el('span', { class: 'chip strategy' }),
@@ -186,7 +187,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     var tr = el('tr');
     COLUMNS.forEach(function (c) { tr.append(el('th', { class: c[1] || null }, [c[0]])); });
     var table = el('table', { class: 'grid endpoints' }, [el('thead', null, [tr]), el('tbody')]);
-    return el('section', { class: 'card service', 'data-testid': 'service-card', 'data-service': s.name }, [head, table]);
+    return el('section', { class: 'card service', 'data-testid': 'service-card', 'data-service': s.name }, [head, el('div', { class: 'table-wrap' }, [table])]);
   }
   function updateService(card, s, eps, snap) {
     text(card.querySelector('.name'), s.name);
@@ -209,12 +210,11 @@ export const DASHBOARD_JS = String.raw`'use strict';
   }
 
   function createEndpoint(ep) {
-    var rpsCell = el('span', { class: 'spark-cell' }, [spark('rps', 72, 20), el('span', { class: 'v' })]);
-    var p99Cell = el('span', { class: 'spark-cell' }, [spark('p99', 72, 20), el('span', { class: 'v' })]);
+    var rpsCell = el('span', { class: 'spark-cell' }, [spark('rps', 60, 18), el('span', { class: 'v' })]);
+    var p99Cell = el('span', { class: 'spark-cell' }, [spark('p99', 60, 18), el('span', { class: 'v' })]);
     var row = el('tr', { class: 'endpoint', 'data-testid': 'endpoint-row', tabindex: '0' }, [
       el('td', null, [el('span', { class: 'state' })]),
       el('td', null, [el('code', { class: 'addr' }), el('span', { class: 'sub' })]),
-      el('td', { class: 'zone' }),
       el('td', { class: 'r weight' }),
       el('td', { class: 'r inflight' }),
       el('td', { class: 'r ewma' }),
@@ -234,19 +234,18 @@ export const DASHBOARD_JS = String.raw`'use strict';
     var c = row.children;
     var st = c[0].firstChild; setClass(st, 'state ' + ep.state); text(st, ep.state);
     text(c[1].firstChild, ep.address);
-    var sub = [ep.node ? 'node ' + ep.node : ep.source].concat(ep.tags || []).join(' · ');
+    var sub = [ep.zone || 'no zone', ep.node ? 'node ' + ep.node : ep.source].concat(ep.tags || []).join(' · ');
     text(c[1].lastChild, sub);
-    text(c[2], ep.zone || '–');
-    text(c[3], ep.effectiveWeight !== ep.weight ? fmtNum(ep.effectiveWeight) + ' / ' + ep.weight : ep.weight);
-    text(c[4], ep.inFlight);
-    text(c[5], fmtMs(ep.ewmaLatencyMs));
-    drawSpark(c[6].firstChild.firstChild, series ? series.rps : [], 1);
-    text(c[6].firstChild.lastChild, fmtNum(ep.rps));
-    drawSpark(c[7].firstChild.firstChild, series ? series.p99 : [], 1);
-    text(c[7].firstChild.lastChild, fmtMs(ep.p99Ms));
-    var br = c[8].firstChild; setClass(br, 'breaker ' + ep.breaker); text(br, ep.breaker);
-    text(c[9], ep.state === 'healthy' && ep.reason === 'ok' ? '' : ep.reason);
-    c[9].title = ep.reason;
+    text(c[2], ep.effectiveWeight !== ep.weight ? fmtNum(ep.effectiveWeight) + ' / ' + ep.weight : ep.weight);
+    text(c[3], ep.inFlight);
+    text(c[4], fmtMs(ep.ewmaLatencyMs));
+    drawSpark(c[5].firstChild.firstChild, series ? series.rps : [], 1);
+    text(c[5].firstChild.lastChild, fmtNum(ep.rps));
+    drawSpark(c[6].firstChild.firstChild, series ? series.p99 : [], 1);
+    text(c[6].firstChild.lastChild, fmtMs(ep.p99Ms));
+    var br = c[7].firstChild; setClass(br, 'breaker ' + ep.breaker); text(br, ep.breaker);
+    text(c[8], ep.state === 'healthy' && ep.reason === 'ok' ? '' : ep.reason);
+    c[8].title = ep.reason;
   }
 
   function createMember() {
@@ -371,6 +370,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     stream().catch(function () {
       clearTimeout(watchdog);
       if (authNeeded) return;
+      if (mode === 'sse') setMode('polling');
       startPolling();
       clearTimeout(retryTimer);
       retryTimer = setTimeout(connect, 5000);

@@ -66,7 +66,7 @@ main { padding: 18px 20px 8px; max-width: 1600px; margin: 0 auto; }
 .tile .value { display: block; font-size: 22px; font-weight: 650; margin-top: 2px; }
 .tile .value.bad { color: var(--red); }
 .tile .value.warn { color: var(--amber); }
-.columns { display: grid; grid-template-columns: minmax(0, 1fr) 380px; gap: 18px; align-items: start; }
+.columns { display: grid; grid-template-columns: minmax(0, 1fr) 370px; gap: 18px; align-items: start; }
 @media (max-width: 1180px) { .columns { grid-template-columns: 1fr; } .tiles { grid-template-columns: repeat(4, minmax(0, 1fr)); } }
 .section-title { font-size: 13px; text-transform: uppercase; letter-spacing: .6px; color: var(--muted); margin: 0 0 10px; font-weight: 600; }
 .card { background: var(--panel); border: 1px solid var(--border); border-radius: 10px; box-shadow: var(--shadow); margin-bottom: 16px; overflow: hidden; }
@@ -85,16 +85,18 @@ main { padding: 18px 20px 8px; max-width: 1600px; margin: 0 auto; }
 
 table.grid { width: 100%; border-collapse: collapse; }
 table.grid th { text-align: left; font-size: 11.5px; font-weight: 600; color: var(--muted); text-transform: uppercase; letter-spacing: .4px;
-  padding: 7px 10px; border-bottom: 1px solid var(--border); white-space: nowrap; }
-table.grid td { padding: 7px 10px; border-bottom: 1px solid var(--border); vertical-align: middle; white-space: nowrap; }
+  padding: 7px 9px; border-bottom: 1px solid var(--border); white-space: nowrap; }
+table.grid td { padding: 6px 9px; border-bottom: 1px solid var(--border); vertical-align: middle; white-space: nowrap; }
 table.grid tr:last-child td { border-bottom: 0; }
 table.grid tbody tr:hover td { background: var(--panel-2); }
 table.grid th.r, table.grid td.r { text-align: right; }
 tr.endpoint { cursor: pointer; }
-td.reason { white-space: normal; color: var(--muted); max-width: 260px; font-size: 12.5px; }
+table.grid td.reason { white-space: normal; color: var(--muted); min-width: 150px; max-width: 300px; font-size: 12.5px; }
+.table-wrap { overflow-x: auto; }
+table.members td:first-child { white-space: normal; word-break: break-word; }
 td .sub { display: block; color: var(--muted); font-size: 11.5px; }
 .spark-cell { display: inline-flex; align-items: center; gap: 8px; justify-content: flex-end; }
-.spark-cell .v { min-width: 48px; text-align: right; }
+.spark-cell .v { min-width: 52px; text-align: right; }
 svg.spark { display: block; overflow: visible; }
 svg.spark path.line { fill: none; stroke-width: 1.5; stroke-linejoin: round; stroke-linecap: round; }
 svg.spark path.area { stroke: none; opacity: .18; }
@@ -123,7 +125,7 @@ svg.spark line.base { stroke: var(--border); stroke-width: 1; }
 .alerts .sev.critical { background: var(--red); color: #fff; }
 .alerts .sev.warning { background: var(--amber-bg); color: var(--amber); }
 .alerts li.resolved .sev { background: var(--slate-bg); color: var(--muted); }
-.alerts .what { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.alerts .what { font-weight: 600; overflow-wrap: anywhere; }
 .alerts .when { color: var(--muted); font-size: 12px; }
 .alerts .detail-line { grid-column: 2 / 4; color: var(--muted); font-size: 12.5px; }
 .alerts li.resolved .what { color: var(--muted); font-weight: 500; }
