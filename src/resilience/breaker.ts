@@ -3,10 +3,13 @@
  * the half-open trial.
  *
  * How opossum is used. The streaming send is not wrapped as an opossum action: the pipeline asks
- * `admit()` before sending and reports the classified outcome with `record()`. Each recorded
- * success or failure is `fire()`d through opossum with an action that throws for a failure, so
- * opossum's rolling window, volume threshold and error percentage decide when to open (a failure
- * is handled synchronously inside `fire()`, so the breaker is open as soon as `record()` returns).
+ * `admit()` before sending and reports the classified outcome with `record()`. A failure is
+ * `fire()`d through opossum with an action that throws, so opossum's rolling window, volume
+ * threshold and error percentage decide when to open (opossum handles a synchronous throw inside
+ * `fire()`: the breaker is open as soon as `record()` returns). A success is counted the way
+ * opossum's Status counts one (it listens to the breaker's `fire` and `success` events): emitting
+ * them costs ~0.1 µs where `fire()` with its promises costs ~2 µs, and keeps successes and
+ * failures in order (a fired success would only be counted a microtask later).
  * opossum's own timers are all turned off or made inert: no per-call timeout, no snapshot
  * interval, buckets rotated by us from the injected clock (`rotateBucketController`), and its
  * reset timer set so far out it never fires (it is cleared on close and on shutdown).
@@ -91,6 +94,7 @@ const NEVER_MS = 2 ** 31 - 1
 const FAIL = Symbol('commy-breaker-failure')
 const noop = (): void => {}
 const RESOLVED: Promise<void> = Promise.resolve()
+const SUCCESS_ARGS = Object.freeze([false])
 /**
  * The opossum action. Throwing makes opossum handle a failure synchronously (inside `fire()`);
  * a success must return a thenable (opossum reads `result.then`).
@@ -180,7 +184,13 @@ export class EndpointBreaker implements Breaker {
     if (state === 'closed') {
       if (verdict === 'neutral') return
       this.rotateBuckets()
-      this.cb.fire(verdict === 'failure').catch(noop)
+      if (verdict === 'failure') {
+        this.cb.fire(true).catch(noop)
+      } else {
+        // opossum's Status counts what the breaker emits; a success needs no promise (≈0.1 µs vs ≈2 µs)
+        this.cb.emit('fire', SUCCESS_ARGS)
+        this.cb.emit('success', undefined, 0)
+      }
       return
     }
     // open or half-open: only the current trial's outcome matters; stragglers are ignored

@@ -10,7 +10,7 @@
  * and cannot be overtaken by newcomers calling `tryAcquire()`.
  */
 import type { Clock, Timer } from '../clock.js'
-import { ClientAbortedError, OverloadedError } from '../errors.js'
+import { ClientAbortedError, DrainingError, OverloadedError } from '../errors.js'
 
 export interface ConcurrencyLimitOptions {
   readonly service: string
@@ -50,6 +50,7 @@ export class ConcurrencyLimit {
   private waiting = 0
   private rejectedCount = 0
   private timedOutCount = 0
+  private stopped = false
 
   constructor(options: ConcurrencyLimitOptions, clock: Clock) {
     this.service = options.service
@@ -84,6 +85,7 @@ export class ConcurrencyLimit {
   acquire(signal?: AbortSignal): Promise<void> {
     if (this.tryAcquire()) return Promise.resolve()
     if (signal?.aborted) return Promise.reject(signal.reason ?? new ClientAbortedError())
+    if (this.stopped) return Promise.reject(new DrainingError())
     if (this.waiting >= this.maxQueued) {
       this.rejectedCount++
       const why = this.maxQueued === 0 ? `${this.max} requests in flight` : `${this.max} in flight and ${this.maxQueued} queued`
@@ -121,6 +123,17 @@ export class ConcurrencyLimit {
       return
     }
     if (this.active > 0) this.active--
+  }
+
+  /** Rejects every queued request, and later ones that would queue, with DrainingError; in-flight ones finish. Idempotent. */
+  stop(): void {
+    this.stopped = true
+    for (let i = this.qHead; i < this.queue.length; i++) {
+      const w = this.queue[i]
+      if (w && !w.done) this.settle(w, new DrainingError())
+    }
+    this.queue = []
+    this.qHead = 0
   }
 
   stats(): ConcurrencyStats {
