@@ -1,0 +1,340 @@
+/**
+ * One client request on its way through the sidecar: picks an endpoint for each try, sends it
+ * through the pipeline, retries as the route's policy decides, then streams the chosen response
+ * back (it is the response body's sink). Client disconnects and the route timeout cancel the try
+ * in flight. State: trying -> streaming -> done (or trying -> done).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import type { Clock } from '../clock.js'
+import type { Endpoint } from '../endpoint/endpoint.js'
+import {
+  ClientAbortedError,
+  CommyError,
+  NoHealthyEndpointError,
+  UpstreamProtocolError,
+  UpstreamTimeoutError,
+} from '../errors.js'
+import { readBody } from './body.js'
+import { sendError, toCommyError } from './error-response.js'
+import { downstreamResponseHeaders } from './headers.js'
+import type { HashKeySource } from './hash-key.js'
+import type { Attempt, BodySink, Cancellable, UpstreamRequest, UpstreamResponse } from './pipeline.js'
+import type { RetryContext } from './retry.js'
+import { pickEndpoint, type RouteTarget } from './targets.js'
+
+/** What a call needs from the listener that runs it. */
+export interface CallHost {
+  /** Responses close their connection while draining. */
+  readonly draining: boolean
+  readonly clock: Clock
+  /** The call is over (any outcome); called exactly once. */
+  finished(call: Call): void
+}
+
+type State = 'trying' | 'streaming' | 'done'
+
+const kCall = Symbol('commy.call')
+type CallResponse = ServerResponse & { [kCall]?: Call }
+
+function onResClose(this: CallResponse): void {
+  this[kCall]?.clientClosed()
+}
+function onResDrain(this: CallResponse): void {
+  this[kCall]?.resumeBody()
+}
+function onRouteTimeout(call: Call): void {
+  call.routeTimedOut()
+}
+function onBackoff(call: Call): void {
+  call.next()
+}
+
+export class Call implements BodySink, HashKeySource {
+  readonly startedAt: number
+  /** Tries made so far. */
+  tries = 0
+  /** Status sent to the client (499: the client left first). */
+  status = 0
+  bytesOut = 0
+  /** Error code when the call ended on an error. */
+  code: string | undefined
+  /** Endpoint of the last try. */
+  endpoint: Endpoint | undefined
+  /** Set once the call is cancelled (client gone, route timeout). */
+  cancelReason: Error | null = null
+
+  private state: State = 'trying'
+  private attempt: TryAttempt | null = null
+  private response: UpstreamResponse | null = null
+  private tried: Endpoint[] | null = null
+  private timer: NodeJS.Timeout | null = null
+  private backoffTimer: NodeJS.Timeout | null = null
+  private controller: AbortController | null = null
+
+  constructor(
+    private readonly host: CallHost,
+    readonly target: RouteTarget,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly upstream: UpstreamRequest,
+    readonly clientIp: string,
+    /** Content-Length of the request body (-1: unknown). */
+    private readonly contentLength: number,
+  ) {
+    this.startedAt = host.clock.now()
+  }
+
+  // ---- HashKeySource ----
+  get rawHeaders(): readonly string[] {
+    return this.req.rawHeaders
+  }
+  get path(): string {
+    return this.upstream.path
+  }
+
+  /** Bytes of the request body sent upstream. */
+  get bytesIn(): number {
+    const body = this.upstream.body
+    if (Buffer.isBuffer(body)) return body.length
+    return this.response?.requestBodyBytes ?? 0
+  }
+
+  start(): void {
+    const res = this.res as CallResponse
+    res[kCall] = this
+    res.on('close', onResClose)
+    const timeout = this.target.route.timeoutMs
+    if (timeout > 0) this.timer = setTimeout(onRouteTimeout, timeout, this)
+    const body = this.upstream.body
+    if (body !== null && !Buffer.isBuffer(body) && this.target.retry.shouldBuffer(this.upstream.method, this.contentLength)) {
+      readBody(body, this.contentLength).then(
+        (buf) => {
+          if (this.state === 'done') return
+          this.upstream.body = buf
+          this.next()
+        },
+        (err: unknown) => this.fail(toCommyError(err)),
+      )
+      return
+    }
+    this.next()
+  }
+
+  /** Starts the next try. */
+  next(): void {
+    this.backoffTimer = null
+    if (this.state !== 'trying') return
+    const t = this.target
+    const ep = pickEndpoint(t, this.host.clock.now(), this, this.tried)
+    if (ep === undefined) {
+      this.fail(new NoHealthyEndpointError(t.endpoints.name))
+      return
+    }
+    this.endpoint = ep
+    const a = new TryAttempt(this, ep, ++this.tries, t.retry.policy.perTryTimeoutMs)
+    this.attempt = a
+    let sent: Promise<UpstreamResponse>
+    try {
+      sent = t.send(a)
+    } catch (err) {
+      sent = Promise.reject(err)
+    }
+    sent.then(
+      (r) => this.onResponse(a, r),
+      (e: unknown) => this.onFailure(a, e),
+    )
+  }
+
+  private onResponse(a: TryAttempt, r: UpstreamResponse): void {
+    if (this.state !== 'trying' || a !== this.attempt) {
+      r.body.destroy()
+      return
+    }
+    const t = this.target
+    if (t.retry.retriesStatus(r.status) && t.retry.decide(this.retryContext(), { status: r.status }).retry) {
+      r.body.destroy()
+      this.again()
+      return
+    }
+    this.state = 'streaming'
+    this.response = r
+    this.status = r.status
+    const res = this.res
+    if (this.host.draining) res.shouldKeepAlive = false
+    try {
+      const headers = downstreamResponseHeaders(r.headers)
+      if (r.statusText !== '') res.writeHead(r.status, r.statusText, headers)
+      else res.writeHead(r.status, headers)
+    } catch (err) {
+      // a header Node refuses to send (invalid characters)
+      r.body.destroy()
+      this.state = 'trying'
+      this.fail(new UpstreamProtocolError(a.endpoint.address, { cause: err }))
+      return
+    }
+    r.body.pipe(this)
+  }
+
+  private onFailure(a: TryAttempt, err: unknown): void {
+    if (this.state !== 'trying' || a !== this.attempt) return
+    const e = toCommyError(err)
+    if (e instanceof ClientAbortedError) {
+      this.clientClosed()
+      return
+    }
+    if (this.target.retry.enabled && this.target.retry.decide(this.retryContext(), { error: e }).retry) {
+      this.again()
+      return
+    }
+    this.fail(e)
+  }
+
+  private retryContext(): RetryContext {
+    return {
+      policy: this.target.retry.policy,
+      method: this.upstream.method,
+      service: this.upstream.service,
+      tries: this.tries,
+      bodyReplayable: this.bodyReplayable(),
+    }
+  }
+
+  private bodyReplayable(): boolean {
+    const body = this.upstream.body
+    if (body === null || Buffer.isBuffer(body)) return true
+    return body instanceof Readable && !body.destroyed && !body.readableDidRead
+  }
+
+  private again(): void {
+    ;(this.tried ??= []).push(this.attempt!.endpoint)
+    this.attempt = null
+    const delay = this.target.retry.backoffMs(this.tries)
+    if (delay <= 0) this.next()
+    else this.backoffTimer = setTimeout(onBackoff, delay, this)
+  }
+
+  // ---- BodySink: the chosen response's body, to the client ----
+  onData(chunk: Buffer): boolean {
+    this.bytesOut += chunk.length
+    if (this.res.write(chunk)) return true
+    this.res.once('drain', onResDrain)
+    return false
+  }
+
+  onEnd(last: Buffer | undefined): void {
+    if (this.state === 'done') return
+    if (last !== undefined) {
+      this.bytesOut += last.length
+      this.res.end(last)
+    } else this.res.end()
+    this.complete()
+  }
+
+  onError(err: Error): void {
+    if (this.state === 'done') return
+    this.code = toCommyError(err).code
+    this.res.destroy()
+    this.complete()
+  }
+
+  resumeBody(): void {
+    this.response?.body.resume()
+  }
+
+  // ---- cancellation ----
+  /** The client connection closed: if the response was not complete, abort the upstream request. */
+  clientClosed(): void {
+    if (this.state === 'done') return
+    const reason = new ClientAbortedError()
+    this.cancel(reason)
+    this.status = reason.status
+    this.code = reason.code
+    this.complete()
+  }
+
+  routeTimedOut(): void {
+    this.timer = null
+    if (this.state === 'done') return
+    const e = new UpstreamTimeoutError(this.endpoint?.address, this.target.route.timeoutMs)
+    this.cancel(e)
+    this.fail(e)
+  }
+
+  /** Lazily created: most requests never need an AbortSignal. */
+  signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController()
+      if (this.cancelReason !== null) this.controller.abort(this.cancelReason)
+    }
+    return this.controller.signal
+  }
+
+  private cancel(reason: Error): void {
+    if (this.cancelReason !== null) return
+    this.cancelReason = reason
+    if (this.backoffTimer !== null) {
+      clearTimeout(this.backoffTimer)
+      this.backoffTimer = null
+    }
+    const a = this.attempt
+    if (a !== null && a.canceller !== undefined) a.canceller.cancel(reason)
+    this.response?.body.destroy(reason)
+    this.controller?.abort(reason)
+  }
+
+  /** Ends the call with an error answer (or a cut connection when the response had started). */
+  private fail(e: CommyError): void {
+    if (this.state === 'done') return
+    this.code = e.code
+    if (this.state === 'streaming' || this.res.headersSent) this.res.destroy()
+    else {
+      this.status = e.status
+      sendError(this.res, e, this.upstream.requestId, this.upstream.service, !this.host.draining)
+    }
+    this.complete()
+  }
+
+  private complete(): void {
+    this.state = 'done'
+    if (this.timer !== null) {
+      clearTimeout(this.timer)
+      this.timer = null
+    }
+    if (this.backoffTimer !== null) {
+      clearTimeout(this.backoffTimer)
+      this.backoffTimer = null
+    }
+    this.host.finished(this)
+  }
+}
+
+class TryAttempt implements Attempt {
+  canceller: Cancellable | undefined = undefined
+  readonly try: number
+  constructor(
+    private readonly call: Call,
+    readonly endpoint: Endpoint,
+    tryNumber: number,
+    readonly timeoutMs: number,
+  ) {
+    this.try = tryNumber
+  }
+
+  get request(): UpstreamRequest {
+    return this.call.upstream
+  }
+
+  get signal(): AbortSignal {
+    return this.call.signal()
+  }
+
+  setCanceller(c: Cancellable | undefined): void {
+    const reason = this.call.cancelReason
+    if (c !== undefined && reason !== null) {
+      c.cancel(reason)
+      return
+    }
+    this.canceller = c
+  }
+}

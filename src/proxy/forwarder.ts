@@ -1,0 +1,246 @@
+/**
+ * The request handler of one listener: route -> upstream request (headers rewritten) -> Call.
+ * Counts requests in flight (for drain) and hands every finished request to the observers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Clock } from '../clock.js'
+import { CommyError, DrainingError, NoRouteError } from '../errors.js'
+import type { Endpoint } from '../endpoint/endpoint.js'
+import type { UpgradeTransport } from '../transport/upgrade.js'
+import { Call, type CallHost } from './call.js'
+import { sendError, sendRawError } from './error-response.js'
+import { upstreamRequestHeaders } from './headers.js'
+import type { UpstreamRequest } from './pipeline.js'
+import { pathOnly, type RequestObserver } from './request-record.js'
+import type { RequestIds } from './request-id.js'
+import type { RouteTable } from './routes.js'
+import { pickEndpoint, type RouteTarget } from './targets.js'
+import { NoHealthyEndpointError } from '../errors.js'
+
+export interface ForwarderOptions {
+  readonly listener: string
+  readonly routes: RouteTable<RouteTarget>
+  readonly requestIds: RequestIds
+  readonly clock: Clock
+  /** Told about every finished request (access log, metrics). */
+  readonly observe: RequestObserver
+  /** Forwards Upgrade requests (WebSocket); without it they are refused with 501. */
+  readonly upgrades?: UpgradeTransport
+}
+
+/** Where an upgrade request goes. */
+export interface UpgradeTarget {
+  readonly target: RouteTarget
+  readonly endpoint: Endpoint
+}
+
+export class Forwarder implements CallHost {
+  readonly listener: string
+  readonly clock: Clock
+  /** Requests being handled. */
+  inFlight = 0
+  draining = false
+  private routes: RouteTable<RouteTarget>
+  private readonly requestIds: RequestIds
+  private readonly observe: RequestObserver
+  private readonly upgrades: UpgradeTransport | undefined
+  private idleWaiters: (() => void)[] = []
+
+  constructor(options: ForwarderOptions) {
+    this.listener = options.listener
+    this.routes = options.routes
+    this.requestIds = options.requestIds
+    this.clock = options.clock
+    this.observe = options.observe
+    this.upgrades = options.upgrades
+  }
+
+  /** Swaps the route table (config reload); requests in flight keep their targets. */
+  setRoutes(routes: RouteTable<RouteTarget>): void {
+    this.routes = routes
+  }
+
+  /** The 'request' handler. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.inFlight++
+    const url = req.url ?? '/'
+    let path = url
+    let host: string | undefined
+    if (url.charCodeAt(0) !== 47 /* '/' */) {
+      // absolute form (the app uses commy as an HTTP proxy): http://host[:port]/path
+      const abs = splitAbsolute(url)
+      host = abs.host
+      path = abs.path
+    }
+    const target = this.routes.match({ host, path, rawHeaders: req.rawHeaders })
+    if (target === undefined) {
+      this.reject(req, res, path, new NoRouteError(`no route matches ${req.method ?? 'GET'} ${pathOnly(path)}`))
+      return
+    }
+    const clientIp = req.socket.remoteAddress ?? ''
+    const h = upstreamRequestHeaders(req.rawHeaders, { clientIp, proto: 'http', newRequestId: this.requestIds.next })
+    const upstream: UpstreamRequest = {
+      method: req.method ?? 'GET',
+      path,
+      headers: h.headers,
+      body: h.chunked || h.contentLength > 0 ? req : null,
+      requestId: h.requestId,
+      service: target.route.service,
+    }
+    new Call(this, target, req, res, upstream, clientIp, h.contentLength).start()
+  }
+
+  /**
+   * The 'checkContinue' handler (`Expect: 100-continue`): answer 100 only when the request has a
+   * route; otherwise the client gets the 404 without sending its body.
+   */
+  readonly handleContinue = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/'
+    const abs = url.charCodeAt(0) !== 47 ? splitAbsolute(url) : undefined
+    if (this.routes.match({ host: abs?.host, path: abs?.path ?? url, rawHeaders: req.rawHeaders }) !== undefined) res.writeContinue()
+    else res.shouldKeepAlive = false
+    this.handle(req, res)
+  }
+
+  /** Route and endpoint for an Upgrade request, or the error to answer with. */
+  resolveUpgrade(req: IncomingMessage): UpgradeTarget | CommyError {
+    const url = req.url ?? '/'
+    const abs = url.charCodeAt(0) !== 47 ? splitAbsolute(url) : undefined
+    const path = abs?.path ?? url
+    const target = this.routes.match({ host: abs?.host, path, rawHeaders: req.rawHeaders })
+    if (target === undefined) return new NoRouteError(`no route matches ${req.method ?? 'GET'} ${pathOnly(path)}`)
+    const endpoint = pickEndpoint(target, this.clock.now(), { rawHeaders: req.rawHeaders, path, clientIp: req.socket.remoteAddress ?? '' }, null)
+    if (endpoint === undefined) return new NoHealthyEndpointError(target.endpoints.name)
+    return { target, endpoint }
+  }
+
+  /** The 'upgrade' handler: WebSocket and other protocol switches, to the picked endpoint. */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', noop)
+    const started = this.clock.now()
+    const requestId = incomingRequestId(req.rawHeaders) ?? this.requestIds.next()
+    const record = (status: number, target: RouteTarget | undefined, endpoint: Endpoint | undefined, code: string | undefined) =>
+      this.observe({
+        listener: this.listener,
+        method: req.method ?? 'GET',
+        path: pathOnly(req.url ?? '/'),
+        route: target?.route.name,
+        service: target?.route.service,
+        endpoint: endpoint?.address,
+        status,
+        durationMs: roundMs(this.clock.now() - started),
+        bytesIn: (socket as Socket).bytesRead ?? 0,
+        bytesOut: (socket as Socket).bytesWritten ?? 0,
+        attempts: endpoint === undefined ? 0 : 1,
+        requestId,
+        code,
+      })
+    const resolved: UpgradeTarget | CommyError =
+      this.draining ? new DrainingError()
+      : this.upgrades === undefined ? new CommyError('COMMY_ERR_BAD_REQUEST', 'upgrade is not supported', 501)
+      : this.resolveUpgrade(req)
+    if (resolved instanceof CommyError) {
+      sendRawError(socket, resolved, requestId)
+      record(resolved.status, undefined, undefined, resolved.code)
+      return
+    }
+    const { target, endpoint } = resolved
+    endpoint.requests++
+    endpoint.inFlight++
+    this.upgrades!.forward(req, socket, head, endpoint, (err) => {
+      endpoint.inFlight--
+      if (err !== undefined) {
+        endpoint.failures++
+        endpoint.consecutiveFailures++
+      }
+      record(err === undefined ? 101 : err.status, target, endpoint, err?.code)
+    })
+  }
+
+  /** Resolves when no request is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /** A new request id (for answers outside a call: upgrades, client errors). */
+  newRequestId(): string {
+    return this.requestIds.next()
+  }
+
+  finished(call: Call): void {
+    const route = call.target.route
+    this.observe({
+      listener: this.listener,
+      method: call.upstream.method,
+      path: pathOnly(call.upstream.path),
+      route: route.name,
+      service: route.service,
+      endpoint: call.endpoint?.address,
+      status: call.status,
+      durationMs: roundMs(this.clock.now() - call.startedAt),
+      bytesIn: call.bytesIn,
+      bytesOut: call.bytesOut,
+      attempts: call.tries,
+      requestId: call.upstream.requestId,
+      code: call.code,
+    })
+    this.done()
+  }
+
+  private reject(req: IncomingMessage, res: ServerResponse, path: string, err: CommyError): void {
+    const started = this.clock.now()
+    const requestId = incomingRequestId(req.rawHeaders) ?? this.requestIds.next()
+    sendError(res, err, requestId, undefined, !this.draining)
+    this.observe({
+      listener: this.listener,
+      method: req.method ?? 'GET',
+      path: pathOnly(path),
+      route: undefined,
+      service: undefined,
+      endpoint: undefined,
+      status: err.status,
+      durationMs: roundMs(this.clock.now() - started),
+      bytesIn: 0,
+      bytesOut: 0,
+      attempts: 0,
+      requestId,
+      code: err.code,
+    })
+    this.done()
+  }
+
+  private done(): void {
+    if (--this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters
+      this.idleWaiters = []
+      for (const w of waiters) w()
+    }
+  }
+}
+
+function noop(): void {}
+
+export function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100
+}
+
+function incomingRequestId(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'x-request-id' && raw[i + 1] !== '') return raw[i + 1]
+  return undefined
+}
+
+/** `http://host:port/path?q` -> host and origin-form path. */
+export function splitAbsolute(url: string): { host: string | undefined; path: string } {
+  const scheme = url.indexOf('://')
+  if (scheme < 0) return { host: undefined, path: url }
+  const start = scheme + 3
+  let end = url.indexOf('/', start)
+  const q = url.indexOf('?', start)
+  if (end < 0 || (q >= 0 && q < end)) end = q
+  if (end < 0) return { host: url.slice(start), path: '/' }
+  const path = url.charCodeAt(end) === 47 ? url.slice(end) : `/${url.slice(end)}`
+  return { host: url.slice(start, end), path }
+}

@@ -1,0 +1,152 @@
+/**
+ * Header rules of a proxy a user can trust (RFC 9110 §7.6.1): hop-by-hop headers — Connection and
+ * every header it names, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-* — are
+ * removed both ways; X-Forwarded-For/-Proto/-Host are added upstream; x-request-id is kept or
+ * generated; everything else (traceparent, tracestate, multiple Set-Cookie) passes unchanged.
+ * Works on Node's flat raw header lists, without building header objects.
+ */
+
+/** Hop-by-hop header names (lower case); any `proxy-*` is hop-by-hop as well. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+
+/** Also never forwarded upstream: commy answers `Expect: 100-continue` itself. */
+const REQUEST_DROP: ReadonlySet<string> = new Set(['expect'])
+
+/** Connection tokens that are not header names. */
+const CONNECTION_OPTIONS: ReadonlySet<string> = new Set(['close', 'keep-alive', 'upgrade'])
+
+function isHopByHop(lower: string): boolean {
+  return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-')
+}
+
+/** Header names listed in Connection values (other than close/keep-alive/upgrade), or null. */
+function connectionNamed(raw: readonly string[]): Set<string> | null {
+  let named: Set<string> | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue
+    for (const token of raw[i + 1]!.split(',')) {
+      const t = token.trim().toLowerCase()
+      if (t !== '' && !CONNECTION_OPTIONS.has(t)) (named ??= new Set()).add(t)
+    }
+  }
+  return named
+}
+
+/** First value of a header in a raw list (case-insensitive name), or undefined. */
+export function rawHeader(raw: readonly string[], lowerName: string): string | undefined {
+  const len = lowerName.length
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.length === len && (name === lowerName || name.toLowerCase() === lowerName)) return raw[i + 1]
+  }
+  return undefined
+}
+
+export interface ForwardingInfo {
+  /** Address of the client connection (the app beside the sidecar). */
+  readonly clientIp: string
+  /** Scheme the request came in on. */
+  readonly proto: string
+  /** Makes an id when the request has none. */
+  readonly newRequestId: () => string
+}
+
+export interface UpstreamHeaders {
+  readonly headers: string[]
+  readonly requestId: string
+  /** Content-Length of the request (-1 when absent). */
+  readonly contentLength: number
+  /** The request body is chunked (Transfer-Encoding present). */
+  readonly chunked: boolean
+}
+
+/**
+ * Request headers to send upstream: hop-by-hop removed; `x-forwarded-for` gets the client address
+ * appended; `x-forwarded-proto` and `x-forwarded-host` are set when absent; `x-request-id` is
+ * kept or generated. Host passes unchanged.
+ */
+export function upstreamRequestHeaders(raw: readonly string[], info: ForwardingInfo): UpstreamHeaders {
+  const named = connectionNamed(raw)
+  const out: string[] = []
+  let xff: string | undefined
+  let host: string | undefined
+  let requestId: string | undefined
+  let hasProto = false
+  let hasFwdHost = false
+  let contentLength = -1
+  let chunked = false
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    const value = raw[i + 1]!
+    const lower = name.toLowerCase()
+    if (isHopByHop(lower) || REQUEST_DROP.has(lower) || (named !== null && named.has(lower))) {
+      if (lower === 'transfer-encoding') chunked = true
+      continue
+    }
+    switch (lower) {
+      case 'content-length':
+        contentLength = Number(value)
+        break
+      case 'host':
+        host = value
+        break
+      case 'x-forwarded-for':
+        xff = xff === undefined ? value : `${xff}, ${value}`
+        continue
+      case 'x-forwarded-proto':
+        hasProto = true
+        break
+      case 'x-forwarded-host':
+        hasFwdHost = true
+        break
+      case 'x-request-id':
+        if (requestId !== undefined) continue // one id
+        if (value === '') continue
+        requestId = value
+        break
+    }
+    out.push(name, value)
+  }
+  out.push('x-forwarded-for', xff === undefined ? info.clientIp : `${xff}, ${info.clientIp}`)
+  if (!hasProto) out.push('x-forwarded-proto', info.proto)
+  if (!hasFwdHost && host !== undefined) out.push('x-forwarded-host', host)
+  if (requestId === undefined) {
+    requestId = info.newRequestId()
+    out.push('x-request-id', requestId)
+  }
+  return { headers: out, requestId, contentLength, chunked }
+}
+
+/** Response headers to send to the client: hop-by-hop removed. Returns `raw` itself when nothing is removed. */
+export function downstreamResponseHeaders(raw: string[]): string[] {
+  let named: Set<string> | null | undefined
+  let out: string[] | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase()
+    let drop = isHopByHop(lower)
+    if (!drop && lower !== 'set-cookie') {
+      if (named === undefined) named = connectionNamed(raw)
+      drop = named !== null && named.has(lower)
+    }
+    if (drop) {
+      if (out === null) out = raw.slice(0, i)
+    } else if (out !== null) out.push(raw[i]!, raw[i + 1]!)
+  }
+  return out ?? raw
+}
+
+/** Lower-cased Host without port (`[v6]` kept in brackets); '' when absent. */
+export function hostWithoutPort(host: string | undefined): string {
+  if (host === undefined || host === '') return ''
+  let end = host.length
+  if (host.charCodeAt(0) === 91 /* [ */) {
+    const close = host.indexOf(']')
+    if (close > 0) end = close + 1
+  } else {
+    const colon = host.indexOf(':')
+    if (colon >= 0) end = colon
+  }
+  const h = end === host.length ? host : host.slice(0, end)
+  return h.toLowerCase()
+}

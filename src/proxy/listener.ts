@@ -1,0 +1,138 @@
+/**
+ * One outbound listener: a node:http server with the inbound limits of the config, the
+ * forwarder as its request handler, Upgrade requests handed to the upgrade proxy, and a
+ * client-error handler that answers 400/408/431 instead of crashing. Startable; `drain()` stops
+ * accepting and waits for requests in flight.
+ */
+import http, { type IncomingMessage, type Server } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import type { HostPort, LimitsConfig, ListenerConfig } from '../config/types.js'
+import type { Startable } from '../lifecycle.js'
+import { CommyError } from '../errors.js'
+import { sendRawError } from './error-response.js'
+import type { Forwarder } from './forwarder.js'
+
+export interface ListenerOptions {
+  readonly config: ListenerConfig
+  readonly limits: LimitsConfig
+  readonly forwarder: Forwarder
+  readonly logger: Logger
+}
+
+export class Listener implements Startable {
+  readonly name: string
+  readonly forwarder: Forwarder
+  private readonly options: ListenerOptions
+  private readonly server: Server
+  private bound: HostPort | undefined
+  private stopped = false
+
+  constructor(options: ListenerOptions) {
+    this.options = options
+    this.name = options.config.name
+    this.forwarder = options.forwarder
+    const L = options.limits
+    const requestTimeout = L.requestTimeoutMs
+    this.server = http.createServer({
+      maxHeaderSize: L.maxHeaderSize,
+      requestTimeout,
+      // Node requires headersTimeout <= requestTimeout (when the latter is set)
+      headersTimeout: requestTimeout > 0 ? Math.min(L.headersTimeoutMs, requestTimeout) : L.headersTimeoutMs,
+      keepAliveTimeout: L.keepAliveTimeoutMs,
+      noDelay: true,
+    })
+    this.server.maxRequestsPerSocket = L.maxRequestsPerSocket
+    this.server.on('request', this.forwarder.handle)
+    this.server.on('checkContinue', this.forwarder.handleContinue)
+    this.server.on('clientError', onClientError)
+    this.server.on('upgrade', this.forwarder.handleUpgrade)
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.on('error', noop)
+      sendRawError(socket, new CommyError('COMMY_ERR_BAD_REQUEST', 'CONNECT is not supported', 405), this.forwarder.newRequestId())
+    })
+  }
+
+  /** The bound address (port 0 in the config gives the real port here). */
+  address(): HostPort {
+    if (!this.bound) throw new Error(`listener ${this.name} is not started`)
+    return this.bound
+  }
+
+  start(): Promise<void> {
+    const { host, port } = this.options.config.listen
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => {
+        this.server.off('listening', onListening)
+        reject(err)
+      }
+      const onListening = () => {
+        this.server.off('error', onError)
+        const a = this.server.address()
+        this.bound = typeof a === 'object' && a !== null ? { host: a.address, port: a.port } : { host, port }
+        this.server.on('error', (err) => this.options.logger.error({ err, listener: this.name }, 'listener error'))
+        this.options.logger.info({ listener: this.name, address: `${formatHost(this.bound.host)}:${this.bound.port}` }, 'listening')
+        resolve()
+      }
+      this.server.once('error', onError)
+      this.server.once('listening', onListening)
+      this.server.listen({ host, port })
+    })
+  }
+
+  /**
+   * Stops accepting, lets requests in flight finish (their connections close afterwards) and
+   * resolves true when all finished within `timeoutMs`, false when the deadline passed.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.forwarder.draining = true
+    if (this.server.listening) this.server.close()
+    this.server.closeIdleConnections()
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs, false)
+      timer.unref()
+    })
+    const ok = await Promise.race([this.forwarder.whenIdle().then(() => true as const), deadline])
+    clearTimeout(timer)
+    this.server.closeIdleConnections()
+    return ok
+  }
+
+  /** Closes the server and every connection at once. Idempotent. */
+  stop(): Promise<void> {
+    if (this.stopped) return Promise.resolve()
+    this.stopped = true
+    this.forwarder.draining = true
+    return new Promise((resolve) => {
+      if (this.server.listening) this.server.close(() => resolve())
+      else resolve()
+      this.server.closeAllConnections()
+    })
+  }
+}
+
+function noop(): void {}
+
+export function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}
+
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  ERR_HTTP_HEADERS_TIMEOUT: 408,
+}
+
+/** A request Node could not parse (or that timed out): answer and close, never throw. */
+function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+  const s = socket as Socket & { _httpMessage?: { headersSent?: boolean } }
+  if (err.code === 'ECONNRESET' || !s.writable || s._httpMessage?.headersSent) {
+    s.destroy()
+    return
+  }
+  const status = (err.code !== undefined ? CLIENT_ERROR_STATUS[err.code] : undefined) ?? 400
+  const message = status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : 'malformed request'
+  sendRawError(s, new CommyError('COMMY_ERR_BAD_REQUEST', message, status), '')
+}

@@ -1,0 +1,52 @@
+/**
+ * What is known about a request once it is finished: one record per request, handed to the
+ * observers (the access log, later the metrics). Nothing else is logged per request.
+ */
+import type { Logger } from 'pino'
+
+export interface RequestRecord {
+  readonly listener: string
+  readonly method: string
+  /** Path without the query string (queries may carry secrets). */
+  readonly path: string
+  readonly route: string | undefined
+  readonly service: string | undefined
+  /** `host:port` of the endpoint that answered (or of the last try). */
+  readonly endpoint: string | undefined
+  /** Status sent to the client; 499 when the client left first. */
+  readonly status: number
+  readonly durationMs: number
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly attempts: number
+  readonly requestId: string
+  /** Error code when commy answered with (or ended on) an error. */
+  readonly code: string | undefined
+}
+
+export type RequestObserver = (record: RequestRecord) => void
+
+/** The access log: one JSON line per request through pino. */
+export function accessLog(logger: Logger): RequestObserver {
+  return (r) => logger.info(r)
+}
+
+/** Calls every observer; a failing observer does not stop the others. */
+export function observers(list: readonly RequestObserver[]): RequestObserver {
+  if (list.length === 0) return () => {}
+  if (list.length === 1) return list[0]!
+  return (r) => {
+    for (const o of list) {
+      try {
+        o(r)
+      } catch {
+        // an observer must not break the data path
+      }
+    }
+  }
+}
+
+export function pathOnly(url: string): string {
+  const q = url.indexOf('?')
+  return q < 0 ? url : url.slice(0, q)
+}

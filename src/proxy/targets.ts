@@ -1,0 +1,115 @@
+/**
+ * Route targets: what a matched route leads to — the service's endpoints, its balancer, the
+ * route's retry policy and the composed send. Built once per listener from the config; a reload
+ * builds new ones. Balancers are shared per (service, strategy) so that, for example, round robin
+ * cycles over all requests of a service whatever route they came by.
+ */
+import type { ListenerConfig, RouteConfig, ServiceConfig } from '../config/types.js'
+import type { Random } from '../clock.js'
+import type { Balancer, PickContext } from '../balancer/balancer.js'
+import type { StrategyRegistry } from '../balancer/registry.js'
+import { createRoundRobin } from '../balancer/round-robin.js'
+import type { Endpoint } from '../endpoint/endpoint.js'
+import type { ServiceEndpoints } from '../endpoint/service-endpoints.js'
+import { hashKeyReader, type HashKeyReader, type HashKeySource } from './hash-key.js'
+import type { Send } from './pipeline.js'
+import { createRetry, type Retry, type RetryDecider } from './retry.js'
+import { RouteTable } from './routes.js'
+
+export interface RouteTarget {
+  readonly listener: string
+  readonly route: RouteConfig
+  readonly serviceConfig: ServiceConfig
+  readonly endpoints: ServiceEndpoints
+  readonly balancer: Balancer
+  readonly retry: Retry
+  readonly send: Send
+  /** Reads the consistent-hash key; undefined when the strategy needs none. */
+  readonly hashKey: HashKeyReader | undefined
+}
+
+/** Builds and caches one Balancer per (service, strategy). */
+export class Balancers {
+  private readonly cache = new Map<string, Balancer>()
+  constructor(
+    private readonly strategies: StrategyRegistry,
+    private readonly random: Random,
+    /** Told when a configured strategy is not registered (round robin is used instead). */
+    private readonly onMissing: (service: string, strategy: string) => void = () => {},
+  ) {}
+
+  get(service: ServiceConfig, strategy: string = service.strategy): Balancer {
+    const key = `${service.name}\0${strategy}`
+    let b = this.cache.get(key)
+    if (b === undefined) {
+      b = this.create(service, strategy)
+      this.cache.set(key, b)
+    }
+    return b
+  }
+
+  private create(service: ServiceConfig, strategy: string): Balancer {
+    const factory = this.strategies.get(strategy)
+    if (factory === undefined) {
+      this.onMissing(service.name, strategy)
+      return createRoundRobin()
+    }
+    const fallback = strategy === 'consistent-hash' && service.hashFallback !== strategy ? this.get(service, service.hashFallback) : undefined
+    return factory({ service: service.name, random: this.random, hashBalanceFactor: service.hashBalanceFactor, fallback })
+  }
+}
+
+export interface TargetDeps {
+  readonly services: Readonly<Record<string, ServiceConfig>>
+  readonly endpoints: (service: string) => ServiceEndpoints | undefined
+  readonly balancers: Balancers
+  /** The per-try pipeline (layers around the transport). */
+  readonly send: Send
+  readonly random: Random
+  /** Retry decider (default: proxy/retry.ts decideRetry). */
+  readonly decide?: RetryDecider
+}
+
+export function buildRouteTable(listener: ListenerConfig, deps: TargetDeps): RouteTable<RouteTarget> {
+  return new RouteTable(
+    listener.routes.map((route) => {
+      const serviceConfig = deps.services[route.service]
+      const endpoints = deps.endpoints(route.service)
+      if (serviceConfig === undefined || endpoints === undefined) {
+        throw new Error(`route ${route.name} refers to unknown service "${route.service}"`)
+      }
+      const strategy = route.strategy ?? serviceConfig.strategy
+      const target: RouteTarget = {
+        listener: listener.name,
+        route,
+        serviceConfig,
+        endpoints,
+        balancer: deps.balancers.get(serviceConfig, strategy),
+        retry: createRetry(route.retries, deps.random, deps.decide),
+        send: deps.send,
+        hashKey: strategy === 'consistent-hash' ? hashKeyReader(serviceConfig.hashKey ?? 'client-ip') : undefined,
+      }
+      return { match: route.match, target }
+    }),
+  )
+}
+
+/**
+ * Picks an endpoint for a try. Candidates are the service's eligible endpoints (with the route's
+ * tags); endpoints already tried are left out while others remain.
+ */
+export function pickEndpoint(
+  t: RouteTarget,
+  now: number,
+  req: HashKeySource,
+  tried: readonly Endpoint[] | null,
+): Endpoint | undefined {
+  const tags = t.route.tags
+  let candidates = tags.length === 0 ? t.endpoints.snapshot.eligible : t.endpoints.eligibleWithTags(tags)
+  if (tried !== null && candidates.length > 1) {
+    const fresh = candidates.filter((ep) => !tried.includes(ep))
+    if (fresh.length > 0) candidates = fresh
+  }
+  const ctx: PickContext = { now, hashKey: t.hashKey === undefined ? undefined : t.hashKey(req) }
+  return t.balancer.pick(candidates, ctx)
+}

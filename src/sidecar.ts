@@ -1,0 +1,196 @@
+/**
+ * The composition root: builds one sidecar from the frozen config — loggers, strategy registry,
+ * endpoint registry fed by discovery sources, health source, transport, pipeline layers and one
+ * listener per `listeners` entry — starts them in order and stops them in reverse. Wiring only:
+ * every mechanism lives in its own module. No process.* here (that is main.ts).
+ */
+import type { HostPort, SidecarConfig } from './config/types.js'
+import { systemClock, type Clock, type Random } from './clock.js'
+import { StartOrder, type Startable } from './lifecycle.js'
+import { createLogs, type Logs } from './log.js'
+import { builtinStrategies, type StrategyRegistry } from './balancer/registry.js'
+import type { DiscoverySource } from './discovery/discovery.js'
+import { StaticDiscovery } from './discovery/static.js'
+import { AlwaysHealthy, type HealthSource } from './health/health-source.js'
+import { EndpointRegistry } from './endpoint/registry.js'
+import { compose, type Layer } from './proxy/pipeline.js'
+import { endpointStats } from './proxy/endpoint-stats.js'
+import { Forwarder } from './proxy/forwarder.js'
+import { Listener } from './proxy/listener.js'
+import { RequestIds } from './proxy/request-id.js'
+import { accessLog, observers, type RequestObserver } from './proxy/request-record.js'
+import type { RetryDecider } from './proxy/retry.js'
+import { Balancers, buildRouteTable } from './proxy/targets.js'
+import type { Transport } from './transport/transport.js'
+import { UndiciTransport } from './transport/undici.js'
+import { HttpProxyUpgrades, type UpgradeTransport } from './transport/upgrade.js'
+
+export interface SidecarOptions {
+  readonly config: SidecarConfig
+  /** Loggers (default: from `config.log`). The sidecar closes them on stop. */
+  readonly logs?: Logs
+  /** Balancing strategies (default: the built-in ones). */
+  readonly strategies?: StrategyRegistry
+  /** Discovery sources besides the static endpoints of the config (e.g. gossip). */
+  readonly sources?: readonly DiscoverySource[]
+  /** Active health (default: every endpoint healthy). */
+  readonly health?: HealthSource
+  readonly clock?: Clock
+  readonly random?: Random
+  /** Extra per-try layers (breaker, outlier, metrics ...), outermost first; endpoint stats wrap the transport directly. */
+  readonly layers?: readonly Layer[]
+  /** Retry decisions (default: proxy/retry.ts decideRetry). */
+  readonly retryDecider?: RetryDecider
+  /** Told about every finished request, besides the access log (metrics). */
+  readonly observers?: readonly RequestObserver[]
+  readonly transport?: Transport
+  /** Request-id prefix (default: random per process). */
+  readonly requestIdPrefix?: string
+}
+
+export class Sidecar implements Startable {
+  readonly config: SidecarConfig
+  readonly logs: Logs
+  readonly registry: EndpointRegistry
+  readonly transport: Transport
+  readonly listeners: readonly Listener[]
+  readonly staticDiscovery: StaticDiscovery
+  /** Wall-clock ms of start(). */
+  startedAt = 0
+  private readonly order = new StartOrder()
+  private readonly components: readonly Startable[]
+  private readonly upgrades: UpgradeTransport
+  private readonly clock: Clock
+  private state: 'new' | 'running' | 'draining' | 'stopped' = 'new'
+  private stopping: Promise<void> | undefined
+
+  constructor(options: SidecarOptions) {
+    const config = options.config
+    this.config = config
+    const clock = (this.clock = options.clock ?? systemClock)
+    const random = options.random ?? Math.random
+    this.logs = options.logs ?? createLogs(config.log, { base: { node: config.node.name } })
+    const logger = this.logs.logger
+
+    this.staticDiscovery = new StaticDiscovery(config.services)
+    const health = options.health ?? new AlwaysHealthy()
+    const sources = [this.staticDiscovery, ...(options.sources ?? [])]
+    this.registry = new EndpointRegistry({
+      services: config.services,
+      localZone: config.node.zone,
+      now: () => clock.now(),
+      sources,
+      health,
+      onUnknownService: (service, source) => logger.debug({ service, source }, 'endpoints announced for a service that is not configured'),
+    })
+    const transport = (this.transport =
+      options.transport ?? new UndiciTransport({ upstreamOf: (service) => config.services[service]!.upstream }))
+    this.registry.on({ removed: (ep) => void transport.release(ep) })
+    this.upgrades = new HttpProxyUpgrades()
+
+    const send = compose([...(options.layers ?? []), endpointStats(clock)], transport.send)
+    const balancers = new Balancers(options.strategies ?? builtinStrategies(), random, (service, strategy) =>
+      logger.warn({ service, strategy }, `strategy "${strategy}" is not registered; using round-robin`),
+    )
+    const requestIds = new RequestIds(options.requestIdPrefix)
+    const observe = observers([...(this.logs.access ? [accessLog(this.logs.access)] : []), ...(options.observers ?? [])])
+    this.listeners = config.listeners.map((l) => {
+      const routes = buildRouteTable(l, {
+        services: config.services,
+        endpoints: (name) => this.registry.service(name),
+        balancers,
+        send,
+        random,
+        decide: options.retryDecider,
+      })
+      const forwarder = new Forwarder({ listener: l.name, routes, requestIds, clock, observe, upgrades: this.upgrades })
+      return new Listener({ config: l, limits: config.limits, forwarder, logger: logger.child({ component: 'listener' }) })
+    })
+
+    const closeTransport: Startable = {
+      start() {},
+      stop: () => (this.state === 'draining' ? transport.close() : transport.destroy()),
+    }
+    const closeUpgrades: Startable = { start() {}, stop: () => this.upgrades.close() }
+    this.components = [health, ...sources, this.registry, closeTransport, closeUpgrades, ...this.listeners]
+  }
+
+  get logger() {
+    return this.logs.logger
+  }
+
+  /** Starts every component in order (a failure stops those already started and rethrows). */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error('a sidecar starts once')
+    this.state = 'running'
+    this.startedAt = this.clock.wallNow()
+    try {
+      await this.order.start(this.components)
+    } catch (err) {
+      this.state = 'stopped'
+      await this.logs.close()
+      throw err
+    }
+    this.logger.info({ listeners: this.addresses(), services: Object.keys(this.config.services).length, version: this.config.version }, 'sidecar started')
+  }
+
+  /** Bound address of every listener, by name (port 0 in the config shows the real port). */
+  addresses(): Record<string, HostPort> {
+    const out: Record<string, HostPort> = {}
+    for (const l of this.listeners) out[l.name] = l.address()
+    return out
+  }
+
+  /** Bound address of one listener (default: the first). */
+  address(listener?: string): HostPort {
+    const l = listener === undefined ? this.listeners[0] : this.listeners.find((x) => x.name === listener)
+    if (!l) throw new Error(`no listener named ${listener}`)
+    return l.address()
+  }
+
+  /** Requests being handled by all listeners. */
+  get inFlight(): number {
+    let n = 0
+    for (const l of this.listeners) n += l.forwarder.inFlight
+    return n
+  }
+
+  get draining(): boolean {
+    return this.state === 'draining' || this.state === 'stopped'
+  }
+
+  /**
+   * Graceful stop: stop accepting, let requests in flight finish for up to `timeoutMs`
+   * (default `limits.drainTimeout`), then stop everything. Resolves whether all finished.
+   */
+  async drain(timeoutMs: number = this.config.limits.drainTimeoutMs): Promise<boolean> {
+    if (this.state !== 'running') {
+      await this.stop()
+      return true
+    }
+    this.state = 'draining'
+    const inFlight = this.inFlight
+    this.logger.info({ inFlight, timeoutMs }, 'draining')
+    const results = await Promise.all(this.listeners.map((l) => l.drain(timeoutMs)))
+    const completed = results.every(Boolean)
+    this.logger.info({ completed, left: this.inFlight }, completed ? 'drained' : 'drain timeout: closing remaining connections')
+    await this.stop()
+    return completed
+  }
+
+  /** Stops at once (connections closed, pools destroyed unless drained). Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.state === 'new') {
+        this.state = 'stopped'
+        await this.logs.close()
+        return
+      }
+      await this.order.stop()
+      this.state = 'stopped'
+      this.logger.info('sidecar stopped')
+      await this.logs.close()
+    })()
+    return this.stopping
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * Transport over undici: one keep-alive Pool per endpoint, created on first use and closed when
+ * the endpoint leaves. Requests go through `pool.dispatch` with a handler object (measured faster
+ * than `pool.request`, see bench/run.ts `undici-dispatch` vs `undici-request`): no intermediate
+ * Readable, and backpressure both ways — the request body is a stream undici pauses on socket
+ * backpressure, the response body pauses the parser when the sink says so.
+ */
+import { Pool } from 'undici'
+import { Readable } from 'node:stream'
+import type { Endpoint } from '../endpoint/endpoint.js'
+import { ClientAbortedError } from '../errors.js'
+import type { Attempt, BodySink, Cancellable, ResponseBody, UpstreamResponse } from '../proxy/pipeline.js'
+import type { Transport, UpstreamSettings } from './transport.js'
+import { fromUndiciError } from './undici-errors.js'
+
+export interface UndiciTransportOptions {
+  /** Pool settings of a service. */
+  readonly upstreamOf: (service: string) => UpstreamSettings
+}
+
+export class UndiciTransport implements Transport {
+  private readonly pools = new Map<Endpoint, Pool>()
+  private readonly upstreamOf: (service: string) => UpstreamSettings
+  private closed = false
+
+  constructor(options: UndiciTransportOptions) {
+    this.upstreamOf = options.upstreamOf
+  }
+
+  readonly send = (attempt: Attempt): Promise<UpstreamResponse> => {
+    const ep = attempt.endpoint
+    let pool = this.pools.get(ep)
+    if (pool === undefined) pool = this.open(ep)
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      const ex = new Exchange(attempt, resolve, reject)
+      const req = attempt.request
+      pool!.dispatch(
+        {
+          path: req.path,
+          method: req.method,
+          headers: req.headers,
+          body: req.body,
+          headersTimeout: attempt.timeoutMs > 0 ? attempt.timeoutMs : undefined,
+        },
+        ex,
+      )
+    })
+  }
+
+  /** Number of endpoints with an open pool (for tests and views). */
+  get poolCount(): number {
+    return this.pools.size
+  }
+
+  private open(ep: Endpoint): Pool {
+    const u = this.upstreamOf(ep.service)
+    const pool = new Pool(ep.origin, {
+      connections: u.connections,
+      connectTimeout: u.connectTimeoutMs,
+      keepAliveTimeout: u.keepAliveTimeoutMs,
+      keepAliveMaxTimeout: Math.max(u.keepAliveTimeoutMs, 1000),
+      pipelining: 1,
+    })
+    // a pool emits 'connectionError'/'disconnect' for bookkeeping only; requests get their own errors
+    pool.on('connectionError', noop)
+    if (!this.closed) this.pools.set(ep, pool)
+    return pool
+  }
+
+  async release(ep: Endpoint): Promise<void> {
+    const pool = this.pools.get(ep)
+    if (!pool) return
+    this.pools.delete(ep)
+    await pool.close().catch(noop)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    const pools = [...this.pools.values()]
+    this.pools.clear()
+    await Promise.all(pools.map((p) => p.close().catch(noop)))
+  }
+
+  async destroy(): Promise<void> {
+    this.closed = true
+    const pools = [...this.pools.values()]
+    this.pools.clear()
+    await Promise.all(pools.map((p) => p.destroy().catch(noop)))
+  }
+}
+
+function noop(): void {}
+
+type DoneCallback = (err: Error | undefined) => void
+
+/**
+ * One try in flight: the undici dispatch handler, and (once headers arrive) the
+ * UpstreamResponse and its ResponseBody — one object per try, no intermediate stream.
+ */
+class Exchange implements UpstreamResponse, ResponseBody, Cancellable {
+  status = 0
+  statusText = ''
+  headers: string[] = []
+  readonly body: ResponseBody = this
+  readonly endpoint: Endpoint
+  requestBodyBytes = 0
+
+  private readonly attempt: Attempt
+  private resolveFn: ((r: UpstreamResponse) => void) | null
+  private rejectFn: ((e: Error) => void) | null
+  private abortFn: ((err: Error) => void) | null = null
+  private resumeFn: (() => void) | null = null
+  private cancelReason: Error | null = null
+  private sink: BodySink | null = null
+  private buffered: Buffer[] | null = null
+  private ended = false
+  private failure: Error | null = null
+  /** The sink asked to pause (until resume()). */
+  private wantPause = false
+  /** We returned false to undici: its parser waits for resumeFn. */
+  private parserPaused = false
+  private connected = false
+  private responseStarted = false
+  private done = false
+  private doneCb: DoneCallback | null = null
+  private doneMore: DoneCallback[] | null = null
+
+  constructor(attempt: Attempt, resolve: (r: UpstreamResponse) => void, reject: (e: Error) => void) {
+    this.attempt = attempt
+    this.endpoint = attempt.endpoint
+    this.resolveFn = resolve
+    this.rejectFn = reject
+    attempt.setCanceller(this)
+  }
+
+  // ---- Cancellable ----
+  cancel(reason: Error): void {
+    if (this.done || this.cancelReason !== null) return
+    this.cancelReason = reason
+    if (this.abortFn !== null) this.abortFn(reason)
+    else this.fail(reason) // still queued for a connection: settle now, abort on connect
+  }
+
+  // ---- undici dispatch handler (legacy API: raw headers, no wrapper objects) ----
+  onConnect(abort: (err?: Error) => void): void {
+    this.connected = true
+    this.abortFn = abort
+    if (this.cancelReason !== null) abort(this.cancelReason)
+  }
+
+  onResponseStarted(): void {
+    this.responseStarted = true
+  }
+
+  /** undici 7 passes the chunk (its typings say a size): accept both. */
+  onBodySent(chunk: Buffer | string | number): void {
+    this.requestBodyBytes += typeof chunk === 'number' ? chunk : chunk.length
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    if (status < 200) return true // 1xx: informational, not forwarded
+    const n = raw.length
+    const headers = new Array<string>(n)
+    for (let i = 0; i < n; i++) headers[i] = raw[i]!.toString('latin1')
+    this.headers = headers
+    this.status = status
+    this.statusText = statusText
+    this.resumeFn = resume
+    const resolve = this.resolveFn
+    this.resolveFn = this.rejectFn = null
+    if (resolve !== null) resolve(this)
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    const sink = this.sink
+    if (sink === null) {
+      if (this.buffered === null) this.buffered = [chunk]
+      else this.buffered.push(chunk)
+      return true
+    }
+    if (sink.onData(chunk) && !this.wantPause) return true
+    this.wantPause = true
+    this.parserPaused = true
+    return false
+  }
+
+  onComplete(): void {
+    this.ended = true
+    const sink = this.sink
+    if (sink !== null) sink.onEnd(undefined)
+    this.finish(undefined)
+  }
+
+  onError(err: Error): void {
+    const e = this.convert(err)
+    if (this.resolveFn !== null) {
+      this.fail(e)
+      return
+    }
+    if (this.done) return
+    this.failure = e
+    const sink = this.sink
+    if (sink !== null) sink.onError(e)
+    this.finish(e)
+  }
+
+  // ---- ResponseBody ----
+  pipe(sink: BodySink): void {
+    this.sink = sink
+    const buffered = this.buffered
+    this.buffered = null
+    if (buffered !== null) {
+      const last = buffered.length - 1
+      // chunks undici delivered before the sink was attached (undici was not paused for them)
+      for (let i = 0; i < last; i++) if (!sink.onData(buffered[i]!)) this.wantPause = true
+      if (this.ended) {
+        sink.onEnd(buffered[last])
+        return
+      }
+      if (!sink.onData(buffered[last]!)) this.wantPause = true
+    }
+    if (this.ended) sink.onEnd(undefined)
+    else if (this.failure !== null) sink.onError(this.failure)
+  }
+
+  resume(): void {
+    this.wantPause = false
+    if (!this.parserPaused) return
+    this.parserPaused = false
+    this.resumeFn?.()
+  }
+
+  destroy(err?: Error): void {
+    this.sink = null
+    this.cancel(err ?? new ClientAbortedError())
+  }
+
+  onDone(cb: DoneCallback): void {
+    if (this.done) {
+      cb(this.failure ?? undefined)
+      return
+    }
+    if (this.doneCb === null) this.doneCb = cb
+    else (this.doneMore ??= []).push(cb)
+  }
+
+  // ---- internals ----
+  private fail(e: Error): void {
+    const reject = this.rejectFn
+    this.resolveFn = this.rejectFn = null
+    this.failure = e
+    this.finish(e)
+    if (reject !== null) reject(e)
+  }
+
+  private finish(err: Error | undefined): void {
+    if (this.done) return
+    this.done = true
+    this.attempt.setCanceller(undefined)
+    const cb = this.doneCb
+    this.doneCb = null
+    if (cb !== null) cb(err)
+    const more = this.doneMore
+    if (more !== null) {
+      this.doneMore = null
+      for (const f of more) f(err)
+    }
+  }
+
+  private convert(err: Error): Error {
+    if (this.cancelReason !== null) return this.cancelReason
+    const body = this.attempt.request.body
+    // the client's upload failed (it went away): not the endpoint's fault
+    if (body instanceof Readable && (body.errored === err || (body.destroyed && !body.readableEnded))) return new ClientAbortedError()
+    return fromUndiciError(err, {
+      endpoint: this.endpoint.address,
+      connected: this.connected,
+      responseStarted: this.responseStarted,
+      bodyBytesSent: this.requestBodyBytes,
+      timeoutMs: this.attempt.timeoutMs,
+    })
+  }
+}
