@@ -1,6 +1,6 @@
 import type { Balancer, BalancerOptions, PickContext, PickExplanation } from './balancer.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
-import { HashRing } from './hash-ring.js'
+import { HashRing, scaleFor } from './hash-ring.js'
 import { unitFromHash } from './hash.js'
 import { RoundRobinBalancer } from './round-robin.js'
 
@@ -87,39 +87,33 @@ export class ConsistentHashBalancer implements Balancer {
       this.allowed = allowed
       return allowed
     }
-    this.sync(candidates)
+    this.ring.sync(candidates)
     this.synced = candidates
     this.subset = undefined
     this.allowed = undefined
     return undefined
   }
 
-  /** The candidates as a set when they are the ring's set minus a few endpoints, else undefined. */
+  /**
+   * The candidates as a set when they are the ring's set minus a few endpoints and skipping those
+   * gives exactly what removing them would (same points per weight, no contested point), else undefined.
+   */
   private asSubset(candidates: readonly Endpoint[]): Set<Endpoint> | undefined {
     const size = this.ring.size
     const missing = size - candidates.length
     if (missing <= 0 || missing > Math.max(SUBSET_MAX_MISSING, size * SUBSET_MAX_MISSING_RATIO)) return undefined
     const set = new Set<Endpoint>()
+    let total = 0
     for (const ep of candidates) {
-      if (!this.ring.holds(ep, ep.weight)) return undefined
+      if (!this.ring.holds(ep)) return undefined
       set.add(ep)
+      if (ep.weight > 0) total += ep.weight
     }
-    if (set.size !== candidates.length) return undefined
-    // skipping an endpoint that owns a contested point would differ from removing it
+    if (set.size !== candidates.length || scaleFor(total) !== this.ring.scale) return undefined
     for (const address of this.ring.addresses()) {
-      const ep = this.ring.member(address)!
-      if (!set.has(ep) && this.ring.ownsContested(address)) return undefined
+      if (!set.has(this.ring.member(address)!) && this.ring.ownsContested(address)) return undefined
     }
     return set
-  }
-
-  private sync(candidates: readonly Endpoint[]): void {
-    const present = new Set<string>()
-    for (const ep of candidates) present.add(ep.address)
-    const gone: string[] = []
-    for (const address of this.ring.addresses()) if (!present.has(address)) gone.push(address)
-    for (const address of gone) this.ring.delete(address)
-    for (const ep of candidates) this.ring.set(ep, ep.weight)
   }
 
   /** Whether `ep` takes this key now: slow-start admission and bounded load. */

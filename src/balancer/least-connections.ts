@@ -15,9 +15,9 @@ export function connectionScore(ep: Endpoint, now: number): number {
 }
 
 /**
- * Fewest in-flight requests per unit of effective weight. Small services are scanned in full,
- * starting at a rotating position so ties go round instead of always to the first candidate;
- * larger ones use power of two choices with the injected random (as Envoy's least-request).
+ * Fewest in-flight requests per unit of effective weight. Small services are scanned in full
+ * and ties are broken uniformly with the injected random (so the first candidate is not always
+ * favoured); larger ones use power of two choices (as Envoy's least-request).
  */
 export class LeastConnectionsBalancer implements Balancer {
   readonly name = 'least-connections'
@@ -38,15 +38,20 @@ export class LeastConnectionsBalancer implements Balancer {
       if (sa !== Number.POSITIVE_INFINITY || sb !== Number.POSITIVE_INFINITY) return sb < sa ? b : a
       // both draining: fall through to a full scan
     }
+    // full scan from a rotating start; ties are broken uniformly (reservoir sampling)
     const start = this.rotation
     this.rotation = start + 1 >= n ? 0 : start + 1
     let best: Endpoint | undefined
     let bestScore = Number.POSITIVE_INFINITY
+    let ties = 0
     for (let k = 0, i = start >= n ? 0 : start; k < n; k++, i = i + 1 === n ? 0 : i + 1) {
       const ep = candidates[i]!
       const s = connectionScore(ep, now)
       if (s < bestScore) {
         bestScore = s
+        best = ep
+        ties = 1
+      } else if (s === bestScore && s !== Number.POSITIVE_INFINITY && this.random() * ++ties < 1) {
         best = ep
       }
     }
