@@ -94,6 +94,7 @@ export function adminRoutes(deps: RouteDeps): AdminRoute[] {
       path: '/v1/events',
       access: 'read',
       handle: ({ req, res }) => {
+        if (req.method === 'HEAD') return sendBody(res, 200, '', 'text/event-stream; charset=utf-8')
         if (!events.add(req, res)) throw new AdminUnavailableError('too many event streams open')
       },
     },

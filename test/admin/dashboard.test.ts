@@ -153,3 +153,36 @@ t.test('dashboard in chromium', { skip: missing ? `${CHROMIUM} is missing (apt-g
   await page.waitForSelector('[data-testid=live-status][data-mode=offline]', { timeout: 15_000 })
   t.pass('offline shown when the sidecar is gone')
 })
+
+t.test('dashboard asks for the token when an action needs it', { skip: missing ? `${CHROMIUM} is missing; skipped` : false }, async (t) => {
+  const fake = new FakeSidecar()
+  const token = 'dashboard-test-token-0123456789'
+  const server = new AdminServer({
+    config: { listen: { host: '127.0.0.1', port: 0 }, token, watchConfig: false },
+    source: fake,
+    actions: fake,
+    metrics: new Metrics({ source: fake, defaultMetrics: false }),
+    eventIntervalMs: 250,
+  })
+  await server.start()
+  t.teardown(() => server.stop())
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 })
+  t.teardown(() => browser.close())
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  page.setDefaultTimeout(10_000)
+  await page.goto(`${server.url}/`)
+  await page.waitForSelector('[data-testid=live-status][data-mode=sse]', { timeout: 10_000 })
+  t.ok(await page.isHidden('#auth'), 'reads on loopback need no token')
+  await page.click('#reload')
+  await page.waitForSelector('#auth:not([hidden])')
+  t.equal(fake.reloadCalls, 0, 'refused without the token')
+  await page.fill('#auth-token', token)
+  await page.click('#auth-form button[type=submit]')
+  await page.click('#reload')
+  await page.locator('#toast', { hasText: 'Config reloaded' }).waitFor()
+  t.equal(fake.reloadCalls, 1, 'reload sent with the bearer token, same-origin')
+  await page.locator('[data-testid=config-version]', { hasText: 'beefcafe' }).waitFor()
+  t.same(errors, [])
+})

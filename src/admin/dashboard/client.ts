@@ -326,9 +326,9 @@ export const DASHBOARD_JS = String.raw`'use strict';
     live.dataset.mode = m;
     text(live.lastChild, { sse: 'live', polling: 'polling', offline: 'offline', connecting: 'connecting' }[m]);
   }
-  function askToken() {
-    authNeeded = true;
-    stopPolling();
+  // blocking: reads are refused too (exposed bind), so live data waits for the token
+  function askToken(blocking) {
+    if (blocking) { authNeeded = true; stopPolling(); }
     $('auth').hidden = false;
     $('auth-token').focus();
   }
@@ -340,7 +340,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     var ctrl = new AbortController();
     streamCtrl = ctrl;
     var res = await fetch('/v1/events', { headers: headers({ accept: 'text/event-stream' }), signal: ctrl.signal, cache: 'no-store' });
-    if (res.status === 401) { askToken(); throw new Error('unauthorized'); }
+    if (res.status === 401) { askToken(true); throw new Error('unauthorized'); }
     if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
     var reader = res.body.getReader();
     var decoder = new TextDecoder();
@@ -385,7 +385,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
   async function poll() {
     try {
       var res = await fetch('/v1/state', { headers: headers(), cache: 'no-store' });
-      if (res.status === 401) return askToken();
+      if (res.status === 401) return askToken(true);
       if (!res.ok) throw new Error('HTTP ' + res.status);
       var snap = await res.json();
       if (mode !== 'sse') setMode('polling');
@@ -408,7 +408,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
   async function post(path) {
     var res = await fetch(path, { method: 'POST', headers: headers() });
     var body = await res.json().catch(function () { return {}; });
-    if (res.status === 401) askToken();
+    if (res.status === 401) askToken(false);
     return { ok: res.ok, status: res.status, body: body };
   }
   $('reload').addEventListener('click', async function (e) {
@@ -416,6 +416,7 @@ export const DASHBOARD_JS = String.raw`'use strict';
     try {
       var r = await post('/v1/reload');
       if (r.ok) toast('Config reloaded · version ' + r.body.version);
+      else if (r.status === 401) toast('The admin token is required: enter it, then reload again.', true);
       else toast('Reload refused (' + r.status + ')\n' + (r.body.message || ''), true);
     } catch (err) { toast('Reload failed: ' + err.message, true); }
     b.disabled = false;
@@ -444,9 +445,10 @@ export const DASHBOARD_JS = String.raw`'use strict';
     e.preventDefault();
     token = $('auth-token').value.trim();
     sessionStorage.setItem('commy.admin.token', token);
+    var blocked = authNeeded;
     authNeeded = false;
     $('auth').hidden = true;
-    connect();
+    if (blocked) connect();
   });
   $('detail').addEventListener('close', function () { detailId = null; });
 
