@@ -89,9 +89,7 @@ export class Sidecar implements Startable {
     this.upgrades = new HttpProxyUpgrades()
 
     const send = compose([...(options.layers ?? []), endpointStats(clock)], transport.send)
-    const balancers = new Balancers(options.strategies ?? builtinStrategies(), random, (service, strategy) =>
-      logger.warn({ service, strategy }, `strategy "${strategy}" is not registered; using round-robin`),
-    )
+    const balancers = new Balancers(options.strategies ?? builtinStrategies(), random)
     const requestIds = new RequestIds(options.requestIdPrefix)
     const observe = observers([...(this.logs.access ? [accessLog(this.logs.access)] : []), ...(options.observers ?? [])])
     this.listeners = config.listeners.map((l) => {

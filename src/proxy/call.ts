@@ -18,10 +18,9 @@ import {
 import { readBody } from './body.js'
 import { sendError, toCommyError } from './error-response.js'
 import { downstreamResponseHeaders } from './headers.js'
-import type { HashKeySource } from './hash-key.js'
 import type { Attempt, BodySink, Cancellable, UpstreamRequest, UpstreamResponse } from './pipeline.js'
 import type { RetryContext } from './retry.js'
-import { pickEndpoint, type RouteTarget } from './targets.js'
+import { pickEndpoint, type HashKeySource, type RouteTarget } from './targets.js'
 
 /** What a call needs from the listener that runs it. */
 export interface CallHost {
@@ -86,8 +85,8 @@ export class Call implements BodySink, HashKeySource {
   }
 
   // ---- HashKeySource ----
-  get rawHeaders(): readonly string[] {
-    return this.req.rawHeaders
+  get headers(): IncomingMessage['headers'] {
+    return this.req.headers
   }
   get path(): string {
     return this.upstream.path

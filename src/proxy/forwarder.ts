@@ -111,7 +111,7 @@ export class Forwarder implements CallHost {
     const path = abs?.path ?? url
     const target = this.routes.match({ host: abs?.host, path, rawHeaders: req.rawHeaders })
     if (target === undefined) return new NoRouteError(`no route matches ${req.method ?? 'GET'} ${pathOnly(path)}`)
-    const endpoint = pickEndpoint(target, this.clock.now(), { rawHeaders: req.rawHeaders, path, clientIp: req.socket.remoteAddress ?? '' }, null)
+    const endpoint = pickEndpoint(target, this.clock.now(), { headers: req.headers, path, clientIp: req.socket.remoteAddress ?? '' }, null)
     if (endpoint === undefined) return new NoHealthyEndpointError(target.endpoints.name)
     return { target, endpoint }
   }

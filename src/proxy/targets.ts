@@ -7,11 +7,10 @@
 import type { ListenerConfig, RouteConfig, ServiceConfig } from '../config/types.js'
 import type { Random } from '../clock.js'
 import type { Balancer, PickContext } from '../balancer/balancer.js'
-import type { StrategyRegistry } from '../balancer/registry.js'
-import { createRoundRobin } from '../balancer/round-robin.js'
+import { compileHashKey, type HashKeyExtractor, type HeaderBag } from '../balancer/hash-key.js'
+import { createBalancer, type StrategyRegistry } from '../balancer/registry.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import type { ServiceEndpoints } from '../endpoint/service-endpoints.js'
-import { hashKeyReader, type HashKeyReader, type HashKeySource } from './hash-key.js'
 import type { Send } from './pipeline.js'
 import { createRetry, type Retry, type RetryDecider } from './retry.js'
 import { RouteTable } from './routes.js'
@@ -25,37 +24,41 @@ export interface RouteTarget {
   readonly retry: Retry
   readonly send: Send
   /** Reads the consistent-hash key; undefined when the strategy needs none. */
-  readonly hashKey: HashKeyReader | undefined
+  readonly hashKey: HashKeyExtractor | undefined
 }
 
-/** Builds and caches one Balancer per (service, strategy). */
+/** What the hash key is read from (only consulted for consistent-hash routes). */
+export interface HashKeySource {
+  /** Parsed headers (Node builds them lazily, so only hashing routes pay for them). */
+  readonly headers: HeaderBag
+  /** Path with query. */
+  readonly path: string
+  readonly clientIp: string
+}
+
+/**
+ * Builds and caches one Balancer per (service, strategy). An unregistered strategy throws a
+ * COMMY_ERR_CONFIG error when the sidecar is built.
+ */
 export class Balancers {
   private readonly cache = new Map<string, Balancer>()
   constructor(
     private readonly strategies: StrategyRegistry,
     private readonly random: Random,
-    /** Told when a configured strategy is not registered (round robin is used instead). */
-    private readonly onMissing: (service: string, strategy: string) => void = () => {},
   ) {}
 
   get(service: ServiceConfig, strategy: string = service.strategy): Balancer {
     const key = `${service.name}\0${strategy}`
     let b = this.cache.get(key)
     if (b === undefined) {
-      b = this.create(service, strategy)
+      b = createBalancer(
+        this.strategies,
+        { service: service.name, strategy, hashFallback: service.hashFallback, hashBalanceFactor: service.hashBalanceFactor },
+        this.random,
+      )
       this.cache.set(key, b)
     }
     return b
-  }
-
-  private create(service: ServiceConfig, strategy: string): Balancer {
-    const factory = this.strategies.get(strategy)
-    if (factory === undefined) {
-      this.onMissing(service.name, strategy)
-      return createRoundRobin()
-    }
-    const fallback = strategy === 'consistent-hash' && service.hashFallback !== strategy ? this.get(service, service.hashFallback) : undefined
-    return factory({ service: service.name, random: this.random, hashBalanceFactor: service.hashBalanceFactor, fallback })
   }
 }
 
@@ -87,7 +90,7 @@ export function buildRouteTable(listener: ListenerConfig, deps: TargetDeps): Rou
         balancer: deps.balancers.get(serviceConfig, strategy),
         retry: createRetry(route.retries, deps.random, deps.decide),
         send: deps.send,
-        hashKey: strategy === 'consistent-hash' ? hashKeyReader(serviceConfig.hashKey ?? 'client-ip') : undefined,
+        hashKey: strategy === 'consistent-hash' ? compileHashKey(serviceConfig.hashKey ?? 'client-ip') : undefined,
       }
       return { match: route.match, target }
     }),
@@ -110,6 +113,6 @@ export function pickEndpoint(
     const fresh = candidates.filter((ep) => !tried.includes(ep))
     if (fresh.length > 0) candidates = fresh
   }
-  const ctx: PickContext = { now, hashKey: t.hashKey === undefined ? undefined : t.hashKey(req) }
+  const ctx: PickContext = { now, hashKey: t.hashKey === undefined ? undefined : t.hashKey(req.headers, req.path, req.clientIp) }
   return t.balancer.pick(candidates, ctx)
 }
