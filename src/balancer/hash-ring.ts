@@ -98,6 +98,11 @@ export class HashRing<T extends RingNode> {
     return this.owner.size
   }
 
+  /** Points claimed by more than one address (resolved: the smallest address owns it). */
+  get contestedCount(): number {
+    return this.contested.size
+  }
+
   member(address: string): T | undefined {
     return this.members.get(address)?.node
   }

@@ -54,12 +54,14 @@ export interface BalancerSpec {
  * One instance per service (and per route override): strategies hold per-service state.
  */
 export function createBalancer(registry: StrategyRegistry, spec: BalancerSpec, random: Random): Balancer {
-  const make = (name: string, fallback?: Balancer): Balancer => {
+  const factoryOf = (name: string): BalancerFactory => {
     const factory = registry.get(name)
     if (!factory) throw new CommyError('COMMY_ERR_CONFIG', `service "${spec.service}": unknown strategy "${name}" (one of: ${registry.names().join(', ')})`)
-    return factory({ service: spec.service, random, hashBalanceFactor: spec.hashBalanceFactor ?? 0, ...(fallback ? { fallback } : {}) })
+    return factory
   }
+  const main = factoryOf(spec.strategy)
+  const options = { service: spec.service, random, hashBalanceFactor: spec.hashBalanceFactor ?? 0 }
   const fallbackName = spec.hashFallback ?? 'round-robin'
-  const fallback = fallbackName !== spec.strategy ? make(fallbackName) : undefined
-  return make(spec.strategy, fallback)
+  if (fallbackName === spec.strategy) return main(options)
+  return main({ ...options, fallback: factoryOf(fallbackName)(options) })
 }
