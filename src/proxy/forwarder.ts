@@ -149,13 +149,16 @@ export class Forwarder implements CallHost {
     const { target, endpoint } = resolved
     endpoint.requests++
     endpoint.inFlight++
-    this.upgrades!.forward(req, socket, head, endpoint, (err) => {
-      endpoint.inFlight--
-      if (err !== undefined) {
-        endpoint.failures++
-        endpoint.consecutiveFailures++
-      }
-      record(err === undefined ? 101 : err.status, target, endpoint, err?.code)
+    this.upgrades!.forward(req, socket, head, endpoint, {
+      failed: (err) => sendRawError(socket, err, requestId, target.route.service),
+      closed: (err) => {
+        endpoint.inFlight--
+        if (err !== undefined) {
+          endpoint.failures++
+          endpoint.consecutiveFailures++
+        }
+        record(err === undefined ? 101 : err.status, target, endpoint, err?.code)
+      },
     })
   }
 

@@ -12,12 +12,16 @@ import httpProxy from 'http-proxy'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import { UpstreamConnectError, type CommyError } from '../errors.js'
 
+export interface UpgradeEvents {
+  /** The endpoint could not be reached; the client socket is still open (answer it, or it is destroyed). */
+  failed(err: CommyError): void
+  /** The client socket closed (always called, once). */
+  closed(err: CommyError | undefined): void
+}
+
 export interface UpgradeTransport {
-  /**
-   * Connects the client socket to `ep` and pipes both ways. `onEnd` runs once when the client
-   * socket closes: with the error when the upstream could not be reached.
-   */
-  forward(req: IncomingMessage, socket: Duplex, head: Buffer, ep: Endpoint, onEnd: (err: CommyError | undefined) => void): void
+  /** Connects the client socket to `ep` and pipes both ways. */
+  forward(req: IncomingMessage, socket: Duplex, head: Buffer, ep: Endpoint, events: UpgradeEvents): void
   /** Closes every upgraded connection. Idempotent. */
   close(): void
 }
@@ -58,14 +62,17 @@ export class HttpProxyUpgrades implements UpgradeTransport {
     return this.sockets.size
   }
 
-  forward(req: IncomingMessage, socket: Duplex, head: Buffer, ep: Endpoint, onEnd: (err: CommyError | undefined) => void): void {
+  forward(req: IncomingMessage, socket: Duplex, head: Buffer, ep: Endpoint, events: UpgradeEvents): void {
     socket.on('error', noop)
     this.track(socket)
     let failed: CommyError | undefined
-    socket.once('close', () => onEnd(failed))
+    socket.once('close', () => events.closed(failed))
     this.proxy.ws(req, socket, head, { target: ep.origin }, (err: Error) => {
+      if (failed !== undefined) return
       failed = new UpstreamConnectError(ep.address, { cause: err })
-      socket.destroy()
+      const s = socket as Socket
+      if (!s.destroyed && s.writable && s.bytesWritten === 0) events.failed(failed)
+      if (!s.writableEnded) socket.destroy()
     })
   }
 
