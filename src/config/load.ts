@@ -41,7 +41,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
   const issues: ConfigIssue[] = []
   for (const e of doc.errors) {
-    const pos = e.linePos?.[0]
+    const pos = e.linePos?.[0] ?? (e.pos?.[0] !== undefined ? lineCounter.linePos(e.pos[0]) : undefined)
     issues.push({ path: '', line: pos?.line, column: pos?.col, message: `YAML: ${e.message.split('\n')[0]}` })
   }
   if (issues.length > 0) throw new ConfigError(file, issues)
