@@ -171,6 +171,7 @@ export class HashRing<T extends RingNode> {
 
   /** Up to `count` distinct nodes in ring order from `key`'s position (allocates; the slow path). */
   walk(key: string, count: number): readonly T[] {
+    if (count <= 0) return [] // the package treats count 0 as a single lookup
     this.hashedKey = key
     this.keyHash = hash32(key)
     return this.ring.get(key, count) ?? []

@@ -182,6 +182,8 @@ t.test('explain ranks candidates by ring order from the key', async (t) => {
   t.equal(e.scores.find((s) => s.score === 0)!.address, owner.address)
   t.same([...e.scores.map((s) => s.score)].sort(), [0, 1, 2, 3, 4])
   t.match(e.note, /bounded loads/)
+  t.same(b.explain([], ctx(0, 'user-42')).scores, [])
+  t.same(b.explain([endpoint(9, { weight: 0 })], ctx(0, 'user-42')).scores, [{ address: '10.0.0.1:9', score: -1 }])
 })
 
 t.test('ring: contested points are resolved the same way whatever the history', async (t) => {
