@@ -1,0 +1,248 @@
+/**
+ * An in-memory network for tests and the simulator: many nodes in one process on one virtual
+ * clock, with seeded packet loss and delay, partitions, and per-node stalls (a stalled node runs
+ * nothing until the stall ends: its timers and the packets sent to it wait, like a SIGSTOPped or
+ * event-loop-blocked process) and crashes. Exchanges (push-pull) are reliable but still delayed
+ * and cut by partitions; they need the caller to let promises settle between clock steps.
+ */
+import type { Clock, Random, Timer } from '../clock.js'
+import type { GossipTransport, HostPort, TransportHandlers } from './transport.js'
+import { formatAddress } from './transport.js'
+import { GossipBindError, GossipExchangeError } from './errors.js'
+import type { VirtualClock } from './virtual-clock.js'
+
+export interface MemoryNetworkOptions {
+  readonly clock: VirtualClock
+  readonly random: Random
+  /** Probability a datagram is lost (0..1). */
+  readonly loss?: number
+  readonly minDelayMs?: number
+  readonly maxDelayMs?: number
+}
+
+/** A node's own view of the shared clock: stalls and crashes delay or drop its timers. */
+export class NodeClock implements Clock {
+  stalledUntil = 0
+  crashed = false
+  constructor(private readonly base: Clock) {}
+  now(): number {
+    return this.base.now()
+  }
+  wallNow(): number {
+    return this.base.wallNow()
+  }
+  setTimer(fn: () => void, ms: number): Timer {
+    let inner: Timer
+    let cancelled = false
+    const run = (): void => {
+      if (cancelled || this.crashed) return
+      const wait = this.stalledUntil - this.base.now()
+      if (wait > 0) inner = this.base.setTimer(run, wait)
+      else fn()
+    }
+    inner = this.base.setTimer(run, ms)
+    return {
+      cancel: () => {
+        cancelled = true
+        inner.cancel()
+      },
+    }
+  }
+}
+
+interface Port {
+  readonly address: HostPort
+  readonly clock: NodeClock
+  handlers: TransportHandlers | undefined
+  group: number
+}
+
+export interface MemoryNode {
+  readonly address: HostPort
+  readonly clock: NodeClock
+  readonly transport: GossipTransport
+  /** SIGKILL: the node's timers never fire again, it sends nothing, its address is free. */
+  crash(): void
+}
+
+export interface NetworkStats {
+  sent: number
+  delivered: number
+  dropped: number
+  bytes: number
+}
+
+export class MemoryNetwork {
+  readonly clock: VirtualClock
+  loss: number
+  minDelayMs: number
+  maxDelayMs: number
+  readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, bytes: 0 }
+  /** Sees every datagram that is delivered (tests capture packets to replay them). */
+  onDeliver: ((from: HostPort, to: HostPort, data: Buffer) => void) | undefined
+  private readonly random: Random
+  private readonly ports = new Map<string, Port>()
+  private nextPort = 1
+  private partitioned = false
+
+  constructor(options: MemoryNetworkOptions) {
+    this.clock = options.clock
+    this.random = options.random
+    this.loss = options.loss ?? 0
+    this.minDelayMs = options.minDelayMs ?? 1
+    this.maxDelayMs = options.maxDelayMs ?? this.minDelayMs
+  }
+
+  /** A new node at `host:port` (port omitted or 0: the next free one). */
+  node(address?: Partial<HostPort>): MemoryNode {
+    const host = address?.host ?? 'mem'
+    let port = address?.port ?? 0
+    if (port === 0) {
+      while (this.ports.has(`${host}:${this.nextPort}`)) this.nextPort++
+      port = this.nextPort++
+    }
+    const addr = { host, port }
+    const clock = new NodeClock(this.clock)
+    const transport = new MemoryTransport(this, addr, clock)
+    return {
+      address: addr,
+      clock,
+      transport,
+      crash: () => {
+        clock.crashed = true
+        void transport.close()
+      },
+    }
+  }
+
+  /** Nodes in different groups cannot reach each other; nodes in no group reach everyone. */
+  partition(groups: readonly (readonly HostPort[])[]): void {
+    for (const p of this.ports.values()) p.group = -1
+    groups.forEach((g, i) => {
+      for (const a of g) {
+        const p = this.ports.get(formatAddress(a))
+        if (p) p.group = i
+      }
+    })
+    this.partitioned = true
+  }
+
+  heal(): void {
+    for (const p of this.ports.values()) p.group = -1
+    this.partitioned = false
+  }
+
+  /** The node runs nothing for `ms`: its timers and incoming packets wait. */
+  stall(address: HostPort, ms: number): void {
+    const p = this.ports.get(formatAddress(address))
+    if (p) p.clock.stalledUntil = Math.max(p.clock.stalledUntil, this.clock.now() + ms)
+  }
+
+  /** Sends a raw datagram as if from `from` (fuzzing, replays, intruders). */
+  inject(from: HostPort, to: HostPort, data: Buffer): void {
+    this.deliver(from, to, data)
+  }
+
+  /** @internal */
+  bind(address: HostPort, clock: NodeClock, handlers: TransportHandlers): void {
+    const key = formatAddress(address)
+    if (this.ports.has(key)) throw new GossipBindError(key, { cause: new Error('address in use') })
+    this.ports.set(key, { address, clock, handlers, group: -1 })
+  }
+
+  /** @internal */
+  unbind(address: HostPort, clock: NodeClock): void {
+    const key = formatAddress(address)
+    if (this.ports.get(key)?.clock === clock) this.ports.delete(key)
+  }
+
+  private reachable(a: Port | undefined, b: Port | undefined): boolean {
+    if (a === undefined || b === undefined) return b !== undefined
+    return !this.partitioned || a.group < 0 || b.group < 0 || a.group === b.group
+  }
+
+  private delay(): number {
+    return this.minDelayMs + (this.maxDelayMs - this.minDelayMs) * this.random()
+  }
+
+  /** @internal */
+  deliver(from: HostPort, to: HostPort, data: Buffer): void {
+    this.stats.sent++
+    this.stats.bytes += data.length
+    const src = this.ports.get(formatAddress(from))
+    const dst = this.ports.get(formatAddress(to))
+    if (dst === undefined || dst.clock.crashed || !this.reachable(src, dst) || (this.loss > 0 && this.random() < this.loss)) {
+      this.stats.dropped++
+      return
+    }
+    dst.clock.setTimer(() => {
+      if (dst.handlers === undefined) return
+      this.stats.delivered++
+      this.onDeliver?.(from, to, data)
+      dst.handlers.packet(data, from)
+    }, this.delay())
+  }
+
+  /** @internal */
+  exchange(from: HostPort, fromClock: NodeClock, to: HostPort, request: Buffer, timeoutMs: number): Promise<Buffer> {
+    const peer = formatAddress(to)
+    return new Promise<Buffer>((resolve, reject) => {
+      let settled = false
+      const settle = (err: Error | undefined, value?: Buffer): void => {
+        if (settled) return
+        settled = true
+        timer.cancel()
+        if (err) reject(err)
+        else resolve(value!)
+      }
+      const timer = this.clock.setTimer(() => settle(new GossipExchangeError(peer, `no answer within ${timeoutMs}ms`)), timeoutMs)
+      const src = this.ports.get(formatAddress(from))
+      const dst = this.ports.get(peer)
+      if (dst === undefined || dst.clock.crashed || !this.reachable(src, dst)) {
+        this.clock.setTimer(() => settle(new GossipExchangeError(peer, 'connection refused')), this.delay())
+        return
+      }
+      dst.clock.setTimer(() => {
+        if (dst.handlers === undefined) return settle(new GossipExchangeError(peer, 'connection refused'))
+        dst.handlers.exchange(request, from).then(
+          (answer) => {
+            if (answer === undefined) return settle(new GossipExchangeError(peer, 'closed without an answer'))
+            if (!this.reachable(src, dst)) return
+            fromClock.setTimer(() => settle(undefined, answer), this.delay())
+          },
+          (err: unknown) => settle(new GossipExchangeError(peer, 'peer failed', { cause: err })),
+        )
+      }, this.delay())
+    })
+  }
+}
+
+class MemoryTransport implements GossipTransport {
+  private bound = false
+  constructor(
+    private readonly network: MemoryNetwork,
+    private readonly address: HostPort,
+    private readonly clock: NodeClock,
+  ) {}
+
+  async listen(handlers: TransportHandlers): Promise<HostPort> {
+    this.network.bind(this.address, this.clock, handlers)
+    this.bound = true
+    return this.address
+  }
+
+  send(to: HostPort, data: Buffer): void {
+    if (this.bound && !this.clock.crashed) this.network.deliver(this.address, to, data)
+  }
+
+  exchange(to: HostPort, request: Buffer, timeoutMs: number): Promise<Buffer> {
+    if (!this.bound) return Promise.reject(new GossipExchangeError(formatAddress(to), 'transport closed'))
+    return this.network.exchange(this.address, this.clock, to, request, timeoutMs)
+  }
+
+  async close(): Promise<void> {
+    if (!this.bound) return
+    this.bound = false
+    this.network.unbind(this.address, this.clock)
+  }
+}
