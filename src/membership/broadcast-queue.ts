@@ -3,7 +3,9 @@
  * with a key (the member it is about, or reporter+endpoint for health reports): a newer message
  * with the same key replaces the queued one. `take` fills a byte budget with the least transmitted
  * items first, most recent first among equals; an item is dropped after
- * retransmitMult · ceil(log10(n + 1)) transmissions, n the cluster size.
+ * ceil(retransmitMult · ln(n + 1)) transmissions, n the cluster size (the SWIM paper's λ·log n;
+ * memberlist uses log10, which with λ = 2 leaves about one member in ten of a small cluster
+ * without the rumour until the next push-pull).
  *
  * Items sit in one doubly linked list per transmit count (newest at the head), so enqueue,
  * replace and a transmission are O(1), and `take` stops as soon as the budget is full.
@@ -28,7 +30,7 @@ export interface BroadcastQueueOptions {
 const MIN_MESSAGE = 7
 
 export function retransmitLimit(retransmitMult: number, clusterSize: number): number {
-  return Math.max(1, Math.round(retransmitMult * Math.ceil(Math.log10(clusterSize + 1))))
+  return Math.max(1, Math.ceil(retransmitMult * Math.log(clusterSize + 1)))
 }
 
 export class BroadcastQueue {

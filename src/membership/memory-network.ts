@@ -20,33 +20,62 @@ export interface MemoryNetworkOptions {
   readonly maxDelayMs?: number
 }
 
-/** A node's own view of the shared clock: stalls and crashes delay or drop its timers. */
+/**
+ * A node's own view of the shared clock: while it is stalled, its due timers (and the packets
+ * delivered to it, which are timers too) queue up and run in order when the stall ends; once it
+ * has crashed they never run.
+ */
 export class NodeClock implements Clock {
-  stalledUntil = 0
   crashed = false
+  private until = 0
+  private wake: Timer | undefined
+  private deferred: (() => void)[] = []
+
   constructor(private readonly base: Clock) {}
+
   now(): number {
     return this.base.now()
   }
   wallNow(): number {
     return this.base.wallNow()
   }
+
+  get stalledUntil(): number {
+    return this.until
+  }
+
   setTimer(fn: () => void, ms: number): Timer {
-    let inner: Timer
     let cancelled = false
     const run = (): void => {
       if (cancelled || this.crashed) return
-      const wait = this.stalledUntil - this.base.now()
-      if (wait > 0) inner = this.base.setTimer(run, wait)
+      if (this.base.now() < this.until) this.deferred.push(() => !cancelled && fn())
       else fn()
     }
-    inner = this.base.setTimer(run, ms)
+    const inner = this.base.setTimer(run, ms)
     return {
       cancel: () => {
         cancelled = true
         inner.cancel()
       },
     }
+  }
+
+  /** Runs nothing until `until` (clock ms). */
+  stall(until: number): void {
+    if (until <= this.until) return
+    this.until = until
+    this.wake?.cancel()
+    this.wake = this.base.setTimer(() => this.resume(), until - this.base.now())
+  }
+
+  /** Ends a stall now (SIGCONT): what queued up runs, in order. */
+  resume(): void {
+    this.until = 0
+    this.wake?.cancel()
+    this.wake = undefined
+    const queued = this.deferred
+    this.deferred = []
+    for (const fn of queued) if (!this.crashed) fn()
   }
 }
 
@@ -132,10 +161,13 @@ export class MemoryNetwork {
     this.partitioned = false
   }
 
-  /** The node runs nothing for `ms`: its timers and incoming packets wait. */
+  /** The node runs nothing for `ms` (or until `resume`): its timers and incoming packets wait. */
   stall(address: HostPort, ms: number): void {
-    const p = this.ports.get(formatAddress(address))
-    if (p) p.clock.stalledUntil = Math.max(p.clock.stalledUntil, this.clock.now() + ms)
+    this.ports.get(formatAddress(address))?.clock.stall(this.clock.now() + ms)
+  }
+
+  resume(address: HostPort): void {
+    this.ports.get(formatAddress(address))?.clock.resume()
   }
 
   /** Sends a raw datagram as if from `from` (fuzzing, replays, intruders). */

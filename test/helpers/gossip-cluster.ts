@@ -66,10 +66,10 @@ export class TestCluster {
   private readonly config: GossipConfig
 
   constructor(options: ClusterOptions = {}) {
-    this.random = seededRandom(options.seed ?? 1)
+    this.random = seededRandom(options.seed ?? Number(process.env.GOSSIP_TEST_SEED ?? 1))
     this.network = new MemoryNetwork({
       clock: this.clock,
-      random: seededRandom((options.seed ?? 1) + 1000),
+      random: seededRandom((options.seed ?? Number(process.env.GOSSIP_TEST_SEED ?? 1)) + 1000),
       loss: options.loss ?? 0,
       minDelayMs: options.minDelayMs ?? 1,
       maxDelayMs: options.maxDelayMs ?? 5,
