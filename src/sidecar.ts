@@ -91,7 +91,8 @@ export class Sidecar implements Startable {
     const send = compose([...(options.layers ?? []), endpointStats(clock)], transport.send)
     const balancers = new Balancers(options.strategies ?? builtinStrategies(), random)
     const requestIds = new RequestIds(options.requestIdPrefix)
-    const observe = observers([...(this.logs.access ? [accessLog(this.logs.access)] : []), ...(options.observers ?? [])])
+    const observerList = [...(this.logs.access ? [accessLog(this.logs.access)] : []), ...(options.observers ?? [])]
+    const observe = observerList.length > 0 ? observers(observerList) : undefined
     this.listeners = config.listeners.map((l) => {
       const routes = buildRouteTable(l, {
         services: config.services,

@@ -24,8 +24,8 @@ export interface ForwarderOptions {
   readonly routes: RouteTable<RouteTarget>
   readonly requestIds: RequestIds
   readonly clock: Clock
-  /** Told about every finished request (access log, metrics). */
-  readonly observe: RequestObserver
+  /** Told about every finished request (access log, metrics); none: no record is built. */
+  readonly observe?: RequestObserver
   /** Forwards Upgrade requests (WebSocket); without it they are refused with 501. */
   readonly upgrades?: UpgradeTransport
 }
@@ -44,7 +44,7 @@ export class Forwarder implements CallHost {
   draining = false
   private routes: RouteTable<RouteTarget>
   private readonly requestIds: RequestIds
-  private readonly observe: RequestObserver
+  private readonly observe: RequestObserver | undefined
   private readonly upgrades: UpgradeTransport | undefined
   private idleWaiters: (() => void)[] = []
 
@@ -122,7 +122,7 @@ export class Forwarder implements CallHost {
     const started = this.clock.now()
     const requestId = incomingRequestId(req.rawHeaders) ?? this.requestIds.next()
     const record = (status: number, target: RouteTarget | undefined, endpoint: Endpoint | undefined, code: string | undefined) =>
-      this.observe({
+      this.observe?.({
         listener: this.listener,
         method: req.method ?? 'GET',
         path: pathOnly(req.url ?? '/'),
@@ -174,6 +174,10 @@ export class Forwarder implements CallHost {
   }
 
   finished(call: Call): void {
+    if (this.observe === undefined) {
+      this.done()
+      return
+    }
     const route = call.target.route
     this.observe({
       listener: this.listener,
@@ -197,7 +201,7 @@ export class Forwarder implements CallHost {
     const started = this.clock.now()
     const requestId = incomingRequestId(req.rawHeaders) ?? this.requestIds.next()
     sendError(res, err, requestId, undefined, !this.draining)
-    this.observe({
+    this.observe?.({
       listener: this.listener,
       method: req.method ?? 'GET',
       path: pathOnly(path),

@@ -19,18 +19,21 @@ function isHopByHop(lower: string): boolean {
   return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-')
 }
 
-/** Header names listed in Connection values (other than close/keep-alive/upgrade), or null. */
-function connectionNamed(raw: readonly string[]): Set<string> | null {
-  let named: Set<string> | null = null
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!
-    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue
-    for (const token of raw[i + 1]!.split(',')) {
-      const t = token.trim().toLowerCase()
-      if (t !== '' && !CONNECTION_OPTIONS.has(t)) (named ??= new Set()).add(t)
-    }
+/** Adds the header names a Connection value lists (other than close/keep-alive/upgrade). */
+function addConnectionNamed(value: string, named: Set<string> | null): Set<string> | null {
+  if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return named
+  for (const token of value.split(',')) {
+    const t = token.trim().toLowerCase()
+    if (t !== '' && !CONNECTION_OPTIONS.has(t)) (named ??= new Set()).add(t)
   }
   return named
+}
+
+/** Removes, from a flat list, the headers whose lower-cased names are in `named` (rare path). */
+function withoutNamed(list: string[], named: Set<string>): string[] {
+  const out: string[] = []
+  for (let i = 0; i < list.length; i += 2) if (!named.has(list[i]!.toLowerCase())) out.push(list[i]!, list[i + 1]!)
+  return out
 }
 
 /** First value of a header in a raw list (case-insensitive name), or undefined. */
@@ -67,8 +70,8 @@ export interface UpstreamHeaders {
  * kept or generated. Host passes unchanged.
  */
 export function upstreamRequestHeaders(raw: readonly string[], info: ForwardingInfo): UpstreamHeaders {
-  const named = connectionNamed(raw)
-  const out: string[] = []
+  let named: Set<string> | null = null
+  let out: string[] = []
   let xff: string | undefined
   let host: string | undefined
   let requestId: string | undefined
@@ -80,8 +83,9 @@ export function upstreamRequestHeaders(raw: readonly string[], info: ForwardingI
     const name = raw[i]!
     const value = raw[i + 1]!
     const lower = name.toLowerCase()
-    if (isHopByHop(lower) || REQUEST_DROP.has(lower) || (named !== null && named.has(lower))) {
+    if (isHopByHop(lower) || REQUEST_DROP.has(lower)) {
       if (lower === 'transfer-encoding') chunked = true
+      else if (lower === 'connection') named = addConnectionNamed(value, named)
       continue
     }
     switch (lower) {
@@ -108,6 +112,10 @@ export function upstreamRequestHeaders(raw: readonly string[], info: ForwardingI
     }
     out.push(name, value)
   }
+  if (named !== null) {
+    out = withoutNamed(out, named)
+    if (named.has('x-forwarded-for')) xff = undefined
+  }
   out.push('x-forwarded-for', xff === undefined ? info.clientIp : `${xff}, ${info.clientIp}`)
   if (!hasProto) out.push('x-forwarded-proto', info.proto)
   if (!hasFwdHost && host !== undefined) out.push('x-forwarded-host', host)
@@ -120,19 +128,16 @@ export function upstreamRequestHeaders(raw: readonly string[], info: ForwardingI
 
 /** Response headers to send to the client: hop-by-hop removed. Returns `raw` itself when nothing is removed. */
 export function downstreamResponseHeaders(raw: string[]): string[] {
-  let named: Set<string> | null | undefined
+  let named: Set<string> | null = null
   let out: string[] | null = null
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase()
-    let drop = isHopByHop(lower)
-    if (!drop && lower !== 'set-cookie') {
-      if (named === undefined) named = connectionNamed(raw)
-      drop = named !== null && named.has(lower)
-    }
-    if (drop) {
+    if (isHopByHop(lower)) {
+      if (lower === 'connection') named = addConnectionNamed(raw[i + 1]!, named)
       if (out === null) out = raw.slice(0, i)
     } else if (out !== null) out.push(raw[i]!, raw[i + 1]!)
   }
+  if (named !== null) return withoutNamed(out ?? raw, named)
   return out ?? raw
 }
 
