@@ -1,0 +1,193 @@
+/**
+ * The alert evaluator: every `intervalMs` (default 5 s, on the injected clock) each rule of the
+ * config looks at its service (or every service) through RULE_CHECKS, and each observation moves
+ * its alert through the state machine of alert-state.ts. An alert fires once and resolves once:
+ * firing is logged at warn (severity warning) or error (critical), resolving at info; both are
+ * kept in the bounded recent list (`keep`, newest first; a resolved alert replaces its firing
+ * entry) and handed to `notify` (the webhooks), which must return at once.
+ * A subject that disappears (endpoint removed, service gone) counts as "condition off".
+ */
+import type { Logger } from 'pino'
+import type { Clock, Timer } from '../clock.js'
+import type { AlertKind, AlertRuleConfig, AlertsConfig } from '../config/types.js'
+import type { Startable } from '../lifecycle.js'
+import { OK, stepAlert, type AlertPhase } from './alert-state.js'
+import { RULE_CHECKS, timingOf, type AlertService, type Observation, type WindowSource } from './alert-rules.js'
+
+export type { AlertService, WindowSource } from './alert-rules.js'
+
+/** What the evaluator reads: the services and their endpoints, now. */
+export interface AlertTargets {
+  services(): Iterable<AlertService>
+}
+
+/** The alert as logged, listed and POSTed. Times are wall ms. */
+export interface Alert {
+  /** Rule name. */
+  readonly name: string
+  readonly rule: AlertKind
+  readonly service: string
+  readonly endpoint?: string
+  readonly state: 'firing' | 'resolved'
+  readonly severity: 'warning' | 'critical'
+  readonly value: number
+  readonly threshold: number
+  readonly startedAt: number
+  readonly resolvedAt?: number
+  readonly node: string
+  readonly summary: string
+}
+
+export interface AlertEvaluatorOptions {
+  readonly config: AlertsConfig
+  /** This sidecar's node name (in every alert). */
+  readonly node: string
+  readonly targets: AlertTargets
+  /** Windowed request numbers (the History); without it error-rate and p99 rules see nothing. */
+  readonly history?: WindowSource
+  readonly clock: Clock
+  readonly logger: Logger
+  /** Told about every fired and resolved alert; must not block (WebhookNotifier.notify). */
+  readonly notify?: (alert: Alert) => void
+  readonly intervalMs?: number
+}
+
+interface Tracked {
+  readonly rule: AlertRuleConfig
+  phase: AlertPhase
+  /** The firing alert of this episode. */
+  alert: Alert | undefined
+  last: Observation
+  seen: boolean
+}
+
+export class AlertEvaluator implements Startable {
+  private readonly o: AlertEvaluatorOptions
+  private readonly intervalMs: number
+  private readonly tracked = new Map<string, Tracked>()
+  private list: Alert[] = []
+  private timer: Timer | undefined
+  private running = false
+
+  constructor(options: AlertEvaluatorOptions) {
+    this.o = options
+    this.intervalMs = options.intervalMs ?? 5_000
+  }
+
+  start(): void {
+    if (this.running) return
+    this.running = true
+    this.schedule()
+  }
+
+  stop(): void {
+    this.running = false
+    this.timer?.cancel()
+    this.timer = undefined
+  }
+
+  /** Recent alerts, newest first (at most `keep`). */
+  recent(): readonly Alert[] {
+    return this.list
+  }
+
+  /** Alerts firing now. */
+  firing(): Alert[] {
+    const out: Alert[] = []
+    for (const t of this.tracked.values()) if (t.phase.kind === 'firing' && t.alert) out.push(t.alert)
+    return out
+  }
+
+  /** One evaluation of every rule (the timer calls this; tests may too). */
+  evaluate(): void {
+    const now = this.o.clock.now()
+    const ctx = { now, history: this.o.history }
+    for (const t of this.tracked.values()) t.seen = false
+    const services = [...this.o.targets.services()]
+    for (const rule of this.o.config.rules) {
+      const check = RULE_CHECKS[rule.when]
+      for (const svc of services) {
+        if (rule.service !== undefined && rule.service !== svc.name) continue
+        let observations: Observation[]
+        try {
+          observations = check(rule, svc, ctx)
+        } catch (err) {
+          this.o.logger.error({ err, rule: rule.name, service: svc.name }, 'alert rule failed')
+          continue
+        }
+        for (const obs of observations) this.observe(rule, obs, now)
+      }
+    }
+    for (const [key, t] of this.tracked) {
+      if (t.seen) continue
+      this.advance(t.rule, t, { ...t.last, signal: 'off' }, now)
+      if (t.phase.kind === 'ok') this.tracked.delete(key)
+    }
+  }
+
+  private observe(rule: AlertRuleConfig, obs: Observation, now: number): void {
+    const key = `${this.o.config.rules.indexOf(rule)}\0${obs.service}\0${obs.endpoint ?? ''}`
+    let t = this.tracked.get(key)
+    if (!t) {
+      if (obs.signal === 'off') return
+      this.tracked.set(key, (t = { rule, phase: OK, alert: undefined, last: obs, seen: true }))
+    }
+    t.seen = true
+    this.advance(rule, t, obs, now)
+    if (t.phase.kind === 'ok') this.tracked.delete(key)
+  }
+
+  private advance(rule: AlertRuleConfig, t: Tracked, obs: Observation, now: number): void {
+    t.last = obs
+    const step = stepAlert(t.phase, obs.signal, now, timingOf(rule))
+    t.phase = step.phase
+    if (step.event === 'fire') {
+      const alert: Alert = Object.freeze({
+        name: rule.name,
+        rule: rule.when,
+        service: obs.service,
+        ...(obs.endpoint !== undefined ? { endpoint: obs.endpoint } : {}),
+        state: 'firing' as const,
+        severity: rule.severity,
+        value: obs.value,
+        threshold: obs.threshold,
+        startedAt: this.o.clock.wallNow(),
+        node: this.o.node,
+        summary: obs.summary,
+      })
+      t.alert = alert
+      this.list = [alert, ...this.list].slice(0, this.o.config.keep)
+      const log = rule.severity === 'critical' ? this.o.logger.error.bind(this.o.logger) : this.o.logger.warn.bind(this.o.logger)
+      log({ alert }, `alert firing: ${rule.name} (${obs.service}): ${obs.summary}`)
+      this.publish(alert)
+    } else if (step.event === 'resolve' && t.alert) {
+      const firing = t.alert
+      const resolved: Alert = Object.freeze({ ...firing, state: 'resolved' as const, value: obs.value, resolvedAt: this.o.clock.wallNow(), summary: obs.summary })
+      t.alert = undefined
+      const i = this.list.indexOf(firing)
+      this.list = i >= 0 ? this.list.map((a) => (a === firing ? resolved : a)) : [resolved, ...this.list].slice(0, this.o.config.keep)
+      this.o.logger.info({ alert: resolved }, `alert resolved: ${rule.name} (${obs.service}): ${obs.summary}`)
+      this.publish(resolved)
+    }
+  }
+
+  private publish(alert: Alert): void {
+    try {
+      this.o.notify?.(alert)
+    } catch (err) {
+      this.o.logger.error({ err }, 'alert notification failed')
+    }
+  }
+
+  private schedule(): void {
+    this.timer = this.o.clock.setTimer(() => {
+      if (!this.running) return
+      try {
+        this.evaluate()
+      } catch (err) {
+        this.o.logger.error({ err }, 'alert evaluation failed')
+      }
+      this.schedule()
+    }, this.intervalMs)
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Health of the services this sidecar offers (config.local.services): the app beside it, checked
+ * by this node only, as a Consul agent does. The gossip layer publishes `statuses()` to peers (as
+ * EndpointInfo.reportedHealth) so that peers need not probe every endpoint themselves.
+ * A local service without a health check reports 'unknown' (peers treat it as eligible).
+ */
+import type { Logger } from 'pino'
+import type { Clock, Random } from '../clock.js'
+import type { LocalServiceConfig } from '../config/types.js'
+import { Endpoint, type ActiveHealth } from '../endpoint/endpoint.js'
+import type { Startable } from '../lifecycle.js'
+import { ActiveMonitor, type MonitorListener } from './active-monitor.js'
+import type { HealthCheck } from './check.js'
+import type { HealthCheckConfig } from '../config/types.js'
+
+export interface LocalServiceStatus {
+  readonly name: string
+  /** `host:port` of the local service. */
+  readonly address: string
+  readonly health: ActiveHealth
+  /** Last failure when unhealthy; '' otherwise. */
+  readonly reason: string
+  /** Wall ms of the last change (0 = never changed). */
+  readonly since: number
+}
+
+export interface LocalServiceHealthDeps {
+  readonly clock: Clock
+  readonly random: Random
+  readonly logger?: Logger
+  readonly checkFor?: (config: HealthCheckConfig) => HealthCheck
+}
+
+export type LocalStatusListener = (status: LocalServiceStatus) => void
+
+export class LocalServiceHealth implements Startable {
+  private readonly monitor: ActiveMonitor
+  private readonly endpoints = new Map<string, Endpoint>()
+  private readonly since = new Map<string, number>()
+  private listeners: readonly LocalStatusListener[] = []
+
+  constructor(services: readonly LocalServiceConfig[], deps: LocalServiceHealthDeps) {
+    const configs = new Map(services.map((s) => [s.name, s.healthCheck]))
+    this.monitor = new ActiveMonitor({
+      configFor: (ep) => configs.get(ep.service),
+      clock: deps.clock,
+      random: deps.random,
+      logger: deps.logger?.child({ component: 'local-health' }),
+      checkFor: deps.checkFor,
+    })
+    for (const s of services) {
+      const ep = new Endpoint(s.name, { host: s.host, port: s.port, weight: s.weight, zone: undefined, tags: s.tags }, 'local', 10_000)
+      this.endpoints.set(s.name, ep)
+      this.monitor.watch(ep, () => {
+        this.since.set(s.name, deps.clock.wallNow())
+        const st = this.status(s.name)!
+        for (const l of this.listeners) l(st)
+      })
+    }
+  }
+
+  /** Told on every change of a local service's health. */
+  onChange(listener: LocalStatusListener): () => void {
+    this.listeners = [...this.listeners, listener]
+    return () => void (this.listeners = this.listeners.filter((l) => l !== listener))
+  }
+
+  /** Transition and check events of the underlying monitor (for history and logs). */
+  on(listener: MonitorListener): () => void {
+    return this.monitor.on(listener)
+  }
+
+  start(): void {
+    this.monitor.start()
+  }
+
+  stop(): Promise<void> {
+    return this.monitor.stop()
+  }
+
+  status(name: string): LocalServiceStatus | undefined {
+    const ep = this.endpoints.get(name)
+    if (!ep) return undefined
+    return { name, address: ep.address, health: ep.activeHealth, reason: ep.activeReason, since: this.since.get(name) ?? 0 }
+  }
+
+  statuses(): LocalServiceStatus[] {
+    return [...this.endpoints.keys()].map((n) => this.status(n)!)
+  }
+}
