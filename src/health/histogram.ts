@@ -1,11 +1,11 @@
 /**
  * A fixed log-linear latency histogram (HDR style) over microseconds: values below 16 µs have
- * one bin each (exact), above that every power of two is split into 8 equal bins, up to 2^27 µs
+ * one bin per µs, above that every power of two is split into 8 equal bins, up to 2^27 µs
  * (about 134 s; larger values land in the last bin). 200 bins in all, so a histogram is a
  * `Uint32Array` slice of BINS counters that can be summed bin by bin to merge time buckets.
  *
  * Precision: a percentile is reported as the middle of its bin, which is within 1/16 (6.25%) of
- * any value in that bin (and exact, at µs resolution, below 16 µs).
+ * any value in that bin from 16 µs up, and within 0.5 µs below.
  */
 const SUB_BITS = 3
 const SUB = 1 << SUB_BITS
@@ -21,16 +21,16 @@ const MAX_US = 2 ** MAX_EXP - 1
 /** Bin index of a latency in ms. O(1), allocation-free. */
 export function binOf(latencyMs: number): number {
   if (!(latencyMs > 0)) return 0
-  const us = Math.round(latencyMs * 1000)
+  const us = Math.floor(latencyMs * 1000)
   if (us >= MAX_US) return BINS - 1
   if (us < LINEAR) return us
   const e = 31 - Math.clz32(us)
   return LINEAR + (e - SUB_BITS - 1) * SUB + ((us >>> (e - SUB_BITS)) & (SUB - 1))
 }
 
-/** The value reported for a bin, in ms: the middle of the bin (exact in the linear part). */
+/** The value reported for a bin, in ms: the middle of the bin. */
 export function binValueMs(bin: number): number {
-  if (bin < LINEAR) return bin / 1000
+  if (bin < LINEAR) return (bin + 0.5) / 1000
   const e = SUB_BITS + 1 + ((bin - LINEAR) >>> SUB_BITS)
   const sub = (bin - LINEAR) & (SUB - 1)
   const width = 2 ** (e - SUB_BITS)
