@@ -113,11 +113,14 @@ export class TestCluster {
 
   /** Starts nodes one after the other (each join completes before the next starts). */
   async startAll(names: readonly string[] = [...this.nodes.keys()]): Promise<void> {
-    for (const n of names) {
-      const p = this.node(n).membership.start()
-      await this.runUntil(settled(p), 5_000)
-      await p
-    }
+    for (const n of names) await this.start(n)
+  }
+
+  /** Starts one node, moving the clock until its first join attempt is over. */
+  async start(name: string): Promise<void> {
+    const p = this.node(name).membership.start()
+    await this.runUntil(settled(p), 5_000)
+    await p
   }
 
   /** Moves virtual time by `ms`, letting promises settle every `stepMs`. */
