@@ -1,0 +1,96 @@
+import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { ManualClock, seededRandom, systemClock } from '../../src/clock.js'
+import type { HealthCheckConfig, LocalServiceConfig } from '../../src/config/types.js'
+import { Endpoint } from '../../src/endpoint/endpoint.js'
+import { ServiceEndpoints } from '../../src/endpoint/service-endpoints.js'
+import { LocalServiceHealth, type LocalServiceStatus } from '../../src/health/local-services.js'
+import { EndpointStateTracker } from '../../src/health/state-tracker.js'
+import { startUpstream } from '../helpers/upstream.js'
+
+const check: HealthCheckConfig = {
+  kind: 'http',
+  path: '/health',
+  method: 'GET',
+  expectStatus: [200, 299],
+  expectBody: 'ok',
+  headers: {},
+  intervalMs: 20,
+  timeoutMs: 500,
+  jitter: 0,
+  unhealthyThreshold: 2,
+  healthyThreshold: 1,
+  remote: false,
+}
+
+const local = (name: string, port: number, healthCheck: HealthCheckConfig | undefined): LocalServiceConfig => ({
+  name,
+  address: `127.0.0.1:${port}`,
+  host: '127.0.0.1',
+  port,
+  weight: 1,
+  tags: [],
+  healthCheck,
+})
+
+async function until(cond: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await sleep(5)
+  }
+}
+
+t.test('local services: checked by this node, status published on change', async (t) => {
+  let body = 'ok'
+  const app = await startUpstream('app', (_req, res) => void res.writeHead(200).end(body))
+  t.teardown(() => app.close())
+  const health = new LocalServiceHealth([local('web', app.port, check), local('batch', 1, undefined)], { clock: systemClock, random: seededRandom(1) })
+  const changes: LocalServiceStatus[] = []
+  health.onChange((s) => changes.push(s))
+  t.same(health.status('web'), { name: 'web', address: app.address, health: 'unknown', reason: '', since: 0 })
+  health.start()
+  t.teardown(() => health.stop())
+  await until(() => health.status('web')!.health === 'healthy')
+  body = 'degraded'
+  await until(() => health.status('web')!.health === 'unhealthy')
+  t.equal(health.status('web')!.reason, 'HTTP 200 from /health: body does not contain "ok"')
+  t.same(changes.map((c) => [c.name, c.health]), [['web', 'healthy'], ['web', 'unhealthy']])
+  t.ok(changes[1]!.since > 0)
+  t.same(health.statuses().map((s) => [s.name, s.health]), [['web', 'unhealthy'], ['batch', 'unknown']], 'no check: unknown (peers treat it as eligible)')
+  t.equal(health.status('nope'), undefined)
+  await health.stop()
+  const n = app.seen.length
+  await sleep(60)
+  t.equal(app.seen.length, n, 'no checks after stop')
+})
+
+t.test('state tracker: records eligibility changes with reasons, including ones a snapshot does not show', async (t) => {
+  const clock = new ManualClock(0)
+  const svc = new ServiceEndpoints({ name: 'pay', panicThreshold: 0, slowStartMs: 0, latencyDecayMs: 10_000, preferLocalZone: false, localZone: undefined, now: () => clock.now() })
+  svc.apply('static', [1, 2].map((port) => ({ host: '127.0.0.1', port, weight: 1, zone: undefined, tags: [] })))
+  const seen: string[] = []
+  const tracker = new EndpointStateTracker((ep, from, to, reason) => seen.push(`${ep.port} ${from}->${to} (${reason})`), () => clock.now())
+  const off = tracker.observe(svc)
+  const a = svc.get('127.0.0.1:1')!
+  a.ejectedUntil = 30_000
+  a.ejectionReason = '5 consecutive errors'
+  svc.refresh()
+  a.activeHealth = 'unhealthy'
+  a.activeReason = 'connect ECONNREFUSED'
+  svc.refresh() // the eligible set does not change: only sweep() sees it
+  tracker.sweep()
+  svc.apply('static', [1, 2, 3].map((port) => ({ host: '127.0.0.1', port, weight: port === 3 ? 0 : 1, zone: undefined, tags: [] })))
+  svc.apply('static', [{ host: '127.0.0.1', port: 2, weight: 1, zone: undefined, tags: [] }])
+  t.same(seen, [
+    '1 healthy->ejected (5 consecutive errors)',
+    '1 ejected->unhealthy (connect ECONNREFUSED)',
+    '3 new->draining (weight 0 (draining))',
+    '1 unhealthy->removed (left the service)',
+    '3 draining->removed (left the service)',
+  ])
+  off()
+  svc.apply('static', [])
+  t.equal(seen.length, 5, 'nothing after unsubscribing')
+  t.ok(a instanceof Endpoint)
+})
