@@ -1,18 +1,24 @@
 /**
- * Loggers of one sidecar (never a global logger): the component logger at the configured level,
- * and the access log (one JSON line per request, at info, when `log.accessLog` is on). Both go
- * to the configured destination through asynchronous sonic-boom streams (pino.destination), so
- * logging never blocks the data path. Access lines are batched in memory (`LineBatch`: one
- * write per 16 KiB, and at least every 200 ms): sonic-boom's own buffering re-measures its
- * pending buffer on every write, which costs more per line than the request it logs.
+ * Logging of one sidecar (never a global logger): the pino component logger at the configured
+ * level, and the access-log stream (when `log.accessLog` is on) that proxy/access-log.ts writes
+ * one pino-format JSON line per request to. Both go to the configured destination through one
+ * asynchronous sonic-boom stream (pino.destination), so logging never blocks the data path.
+ * Access lines are batched in memory (`LineBatch`: one write per 16 KiB, and at least every
+ * 200 ms): sonic-boom's own buffering re-measures its pending buffer on every write, which costs
+ * more per line than the request it logs.
  */
 import pino, { type DestinationStream, type Logger } from 'pino'
 import type { LogConfig } from './config/types.js'
 
+/** Takes whole lines (ending in a newline). */
+export interface LineStream {
+  write(line: string): void
+}
+
 export interface Logs {
   readonly logger: Logger
-  /** undefined when the access log is off. */
-  readonly access: Logger | undefined
+  /** Where access-log lines go; undefined when the access log is off. */
+  readonly access: LineStream | undefined
   /** Writes what is buffered and closes the destinations (stdout/stderr stay open). Idempotent. */
   close(): Promise<void>
 }
@@ -93,11 +99,10 @@ export function createLogs(config: LogConfig, options: LogOptions = {}): Logs {
   const root = pino({ level: config.level }, dest)
   const logger = options.base !== undefined ? root.child(options.base) : root
   const batch = config.accessLog ? new LineBatch(dest) : undefined
-  const access = batch ? pino({ level: 'info', base: { log: 'access' } }, batch) : undefined
   let closing: Promise<void> | undefined
   return {
     logger,
-    access,
+    access: batch,
     close() {
       closing ??= (async () => {
         batch?.close()

@@ -18,7 +18,8 @@ import { endpointStats } from './proxy/endpoint-stats.js'
 import { Forwarder } from './proxy/forwarder.js'
 import { Listener } from './proxy/listener.js'
 import { RequestIds } from './proxy/request-id.js'
-import { accessLog, observers, type RequestObserver } from './proxy/request-record.js'
+import { observers, type RequestObserver } from './proxy/request-record.js'
+import { accessLog } from './proxy/access-log.js'
 import type { RetryDecider } from './proxy/retry.js'
 import { Balancers, buildRouteTable } from './proxy/targets.js'
 import type { Transport } from './transport/transport.js'
@@ -91,7 +92,7 @@ export class Sidecar implements Startable {
     const send = compose([...(options.layers ?? []), endpointStats(clock)], transport.send)
     const balancers = new Balancers(options.strategies ?? builtinStrategies(), random)
     const requestIds = new RequestIds(options.requestIdPrefix)
-    const observerList = [...(this.logs.access ? [accessLog(this.logs.access)] : []), ...(options.observers ?? [])]
+    const observerList = [...(this.logs.access ? [accessLog(this.logs.access, () => clock.wallNow())] : []), ...(options.observers ?? [])]
     const observe = observerList.length > 0 ? observers(observerList) : undefined
     this.listeners = config.listeners.map((l) => {
       const routes = buildRouteTable(l, {

@@ -2,8 +2,6 @@
  * What is known about a request once it is finished: one record per request, handed to the
  * observers (the access log, later the metrics). Nothing else is logged per request.
  */
-import type { Logger } from 'pino'
-
 export interface RequestRecord {
   readonly listener: string
   readonly method: string
@@ -25,11 +23,6 @@ export interface RequestRecord {
 }
 
 export type RequestObserver = (record: RequestRecord) => void
-
-/** The access log: one JSON line per request through pino. */
-export function accessLog(logger: Logger): RequestObserver {
-  return (r) => logger.info(r)
-}
 
 /** Calls every observer; a failing observer does not stop the others. */
 export function observers(list: readonly RequestObserver[]): RequestObserver {

@@ -32,9 +32,10 @@ export function captureLogs(): { logs: Logs; access: Record<string, unknown>[]; 
         cb()
       },
     })
+  const accessSink = sink(access)
   const logs: Logs = {
     logger: pino({ level: 'warn' }, sink(lines)),
-    access: pino({ level: 'info', base: { log: 'access' } }, sink(access)),
+    access: { write: (line: string) => void accessSink.write(line) },
     close: async () => {},
   }
   return { logs, access, lines }
