@@ -1,0 +1,122 @@
+/** GossipDiscovery: members' announced services become DiscoveryUpdates; dead or left members' endpoints go. */
+import t from 'tap'
+import { GossipDiscovery, type MemberSource } from '../../src/discovery/gossip.js'
+import type { DiscoveryUpdate } from '../../src/discovery/discovery.js'
+import type { ServiceAnnouncement } from '../../src/membership/member.js'
+import type { MemberInfo, MembershipEvents } from '../../src/membership/swim.js'
+import { TestCluster } from '../helpers/gossip-cluster.js'
+
+/** A scripted member source. */
+class FakeMembers implements MemberSource {
+  list: MemberInfo[] = []
+  private readonly fns = { change: new Set<(m: MemberInfo) => void>(), update: new Set<(m: MemberInfo) => void>(), forget: new Set<(n: string) => void>() }
+  members(): readonly MemberInfo[] {
+    return this.list
+  }
+  on<E extends 'change' | 'update' | 'forget'>(event: E, fn: MembershipEvents[E]): () => void {
+    const set = this.fns[event] as Set<MembershipEvents[E]>
+    set.add(fn)
+    return () => void set.delete(fn)
+  }
+  listenerCount(): number {
+    return this.fns.change.size + this.fns.update.size + this.fns.forget.size
+  }
+  set(m: MemberInfo, event: 'change' | 'update' = 'change'): void {
+    this.list = [...this.list.filter((x) => x.name !== m.name), m]
+    for (const fn of this.fns[event]) fn(m, m)
+  }
+  forget(name: string): void {
+    this.list = this.list.filter((x) => x.name !== name)
+    for (const fn of this.fns.forget) fn(name)
+  }
+}
+
+function svc(name: string, port: number, extra: Partial<ServiceAnnouncement> = {}): ServiceAnnouncement {
+  return { name, host: '10.0.0.1', port, weight: 1, tags: [], health: 'healthy', ...extra }
+}
+
+function member(name: string, services: ServiceAnnouncement[], extra: Partial<MemberInfo> = {}): MemberInfo {
+  return { name, address: `127.0.0.1:${name.length}`, host: '127.0.0.1', port: 1, state: 'alive', incarnation: 0, zone: 'z1', adminAddress: undefined, meta: { services }, self: false, ...extra }
+}
+
+t.test('announced services become per-service updates with node, zone, tags, weight and reported health', async (t) => {
+  const src = new FakeMembers()
+  src.set(member('n1', [svc('web', 8080, { tags: ['v2'], weight: 3 }), svc('db', 5432)]))
+  const d = new GossipDiscovery(src)
+  d.start()
+  const seen: DiscoveryUpdate[] = []
+  d.subscribe((u) => seen.push(u))
+  t.same(
+    seen.map((u) => u.service).sort(),
+    ['db', 'web'],
+    'replays the current state on subscribe',
+  )
+  t.same(seen.find((u) => u.service === 'web')!.endpoints, [
+    { host: '10.0.0.1', port: 8080, weight: 3, zone: 'z1', tags: ['v2'], node: 'n1', reportedHealth: 'healthy' },
+  ])
+  seen.length = 0
+  src.set(member('n2', [svc('web', 9090, { host: '10.0.0.2', health: 'unhealthy', zone: undefined } as Partial<ServiceAnnouncement>)], { zone: undefined }))
+  t.same(seen.map((u) => u.service), ['web'], 'only the touched service is re-published')
+  t.same(
+    seen[0]!.endpoints.map((e) => `${e.node}:${e.port}:${e.reportedHealth}:${e.zone}`),
+    ['n1:8080:healthy:z1', 'n2:9090:unhealthy:undefined'],
+  )
+  seen.length = 0
+  src.set(member('n2', [svc('web', 9090, { host: '10.0.0.2', health: 'unhealthy' })], { zone: undefined, incarnation: 1 }), 'update')
+  t.same(seen, [], 'an update that changes nothing visible publishes nothing')
+  d.stop()
+  t.equal(src.listenerCount(), 0, 'stop unsubscribes')
+})
+
+t.test('dead and left members lose their endpoints at once; suspects keep them; forgotten ones too', async (t) => {
+  const src = new FakeMembers()
+  const d = new GossipDiscovery(src)
+  d.start()
+  const seen: DiscoveryUpdate[] = []
+  d.subscribe((u) => seen.push(u))
+  src.set(member('a', [svc('api', 1)]))
+  src.set(member('b', [svc('api', 2)]))
+  seen.length = 0
+  src.set(member('b', [svc('api', 2)], { state: 'suspect' }))
+  t.same(seen, [], 'suspect: still routed')
+  src.set(member('b', [svc('api', 2)], { state: 'dead' }))
+  t.same(seen.at(-1), { service: 'api', endpoints: [{ host: '10.0.0.1', port: 1, weight: 1, zone: 'z1', tags: [], node: 'a', reportedHealth: 'healthy' }] })
+  src.set(member('a', [svc('api', 1)], { state: 'left' }))
+  t.same(seen.at(-1), { service: 'api', endpoints: [] }, 'last endpoint gone: an empty update')
+  t.same(d.current(), [], 'no service left')
+  src.set(member('c', [svc('api', 3)]))
+  src.forget('c')
+  t.same(seen.at(-1), { service: 'api', endpoints: [] }, 'forget removes too')
+})
+
+t.test('a node own services are included unless includeSelf is false', async (t) => {
+  const src = new FakeMembers()
+  src.set(member('me', [svc('web', 1)], { self: true }))
+  const withSelf = new GossipDiscovery(src)
+  const without = new GossipDiscovery(src, { includeSelf: false })
+  withSelf.start()
+  without.start()
+  t.equal(withSelf.current().length, 1)
+  t.equal(without.current().length, 0)
+})
+
+t.test('over a real (in-memory) mesh: a service offered only by c is discovered at a, and removed when c dies', async (t) => {
+  const c = new TestCluster({ seed: 21 })
+  for (const n of ['a', 'b', 'c']) c.add(n)
+  await c.startAll()
+  await c.runUntil(() => c.allSee(['a', 'b', 'c'], 'alive'), 4000)
+  const d = new GossipDiscovery(c.node('a').membership)
+  d.start()
+  const seen: DiscoveryUpdate[] = []
+  d.subscribe((u) => seen.push(u))
+  c.node('c').membership.setLocalMeta({ services: [svc('orders', 7000, { host: '10.9.9.9', tags: ['grpc'] })] })
+  const ms = await c.runUntil(() => d.current().some((u) => u.service === 'orders'), 2000)
+  t.ok(ms >= 0, `discovered after ${ms} ms`)
+  t.same(d.current()[0]!.endpoints.map((e) => `${e.node} ${e.host}:${e.port} ${e.tags.join(',')}`), ['c 10.9.9.9:7000 grpc'])
+  c.node('c').net.crash()
+  const gone = await c.runUntil(() => d.current().length === 0, 10_000)
+  t.ok(gone >= 0, `removed ${gone} ms after the crash (when c was declared dead)`)
+  t.same(seen.at(-1), { service: 'orders', endpoints: [] })
+  d.stop()
+  await c.stopAll()
+})
