@@ -39,7 +39,7 @@ export class Awareness implements LocalHealth {
 
 export class FixedHealth implements LocalHealth {
   readonly score = 0
-  apply(): void {}
+  apply(_delta: number): void {}
   scale(ms: number): number {
     return ms
   }

@@ -23,7 +23,7 @@ class FakeMembers implements MemberSource {
   }
   set(m: MemberInfo, event: 'change' | 'update' = 'change'): void {
     this.list = [...this.list.filter((x) => x.name !== m.name), m]
-    for (const fn of this.fns[event]) fn(m, m)
+    for (const fn of this.fns[event]) fn(m)
   }
   forget(name: string): void {
     this.list = this.list.filter((x) => x.name !== name)
