@@ -6,6 +6,9 @@
 import t from 'tap'
 import { seededRandom, systemClock } from '../../src/clock.js'
 import { parseConfig } from '../../src/config/load.js'
+import type { HistoryReader } from '../../src/admin/source.js'
+import type { AlertView } from '../../src/admin/view.js'
+import type { Alert } from '../../src/health/alerts.js'
 import { ActiveMonitor, serviceHealthChecks } from '../../src/health/active-monitor.js'
 import { History, historyOptions } from '../../src/health/history.js'
 import { historyLayer } from '../../src/health/history-layer.js'
@@ -71,6 +74,11 @@ t.test('an endpoint failing /health receives no proxied traffic until it passes 
     { from: 'healthy', to: 'unhealthy', reason: 'HTTP 500 from /health' },
     { from: 'unhealthy', to: 'healthy', reason: 'ok' },
   ])
+  // the admin side reads these shapes as they are
+  const reader: HistoryReader = history
+  t.same(reader.endpointHistory(epA.id, 0), h)
+  const asView = (a: readonly Alert[]): readonly AlertView[] => a
+  t.same(asView([]), [])
   const summary = history.serviceSummary('pay', pay.snapshot.all)
   t.same(summary.endpoints.map((e) => e.state), ['healthy', 'healthy'])
   t.equal(summary.endpoints.reduce((n, e) => n + e.requests, 0), 40)
