@@ -109,7 +109,7 @@ export function normalizeConfig(
       jitter: hc.jitter ?? D.jitter,
       unhealthyThreshold: hc.unhealthyThreshold ?? D.unhealthyThreshold,
       healthyThreshold: hc.healthyThreshold ?? D.healthyThreshold,
-      remote: hc.remote ?? true,
+      remote: hc.remote ?? false,
     })
   }
 
