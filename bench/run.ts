@@ -5,9 +5,14 @@
  * proxy on cpu1, load generator and upstream on cpu0). Prints a table, the ratios, and one JSON
  * summary line last.
  *
+ * Scenarios run interleaved BENCH_REPEATS times (A B C, A B C); each reports its best run: on a
+ * shared machine interference only ever lowers throughput, so the best run is the least disturbed.
+ * A run where the proxy did not reach 85% of a CPU is flagged: then the load generator (or another
+ * process) was the limit, not the proxy.
+ *
  * Env: BENCH_SCENARIOS (default direct,http-proxy,undici-dispatch,commy; also undici-request,
- * commy-nolog), BENCH_DURATION s (10), BENCH_WARMUP s (2), BENCH_CONNECTIONS (50),
- * BENCH_BODY bytes of the upstream answer (100).
+ * commy-nolog), BENCH_REPEATS (2), BENCH_DURATION s (10), BENCH_WARMUP s (2),
+ * BENCH_CONNECTIONS (50), BENCH_BODY bytes of the upstream answer (100).
  *
  * Roles (internal): `run.js upstream`, `run.js load URL` run in child processes.
  */
@@ -27,6 +32,7 @@ const DURATION = Number(env.BENCH_DURATION ?? 10)
 const WARMUP = Number(env.BENCH_WARMUP ?? 2)
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50)
 const BODY = Number(env.BENCH_BODY ?? 100)
+const REPEATS = Math.max(1, Number(env.BENCH_REPEATS ?? 2))
 const SCENARIOS = (env.BENCH_SCENARIOS ?? 'direct,http-proxy,undici-dispatch,commy').split(',').map((s) => s.trim()).filter(Boolean)
 
 interface LoadResult {
@@ -43,6 +49,10 @@ interface ScenarioResult extends LoadResult {
   /** CPU of the proxy process: 100 = one core. */
   readonly proxyCpuPct: number | undefined
   readonly proxyCpuUsPerRequest: number | undefined
+  /** req/s of every repeat (the result above is the best). */
+  rpsRuns?: number[]
+  /** The proxy stayed below 85% CPU: something else limited this run. */
+  limited?: boolean
 }
 
 // ---------------------------------------------------------------- roles
@@ -227,10 +237,24 @@ async function orchestrate(): Promise<void> {
     process.stderr.write(
       `bench: ${SCENARIOS.join(', ')} — ${CONNECTIONS} connections, ${WARMUP}s warm-up + ${DURATION}s each, ${BODY}-byte answers${canPin ? ', proxy pinned to cpu1' : ''}\n`,
     )
+    const runs = new Map<string, ScenarioResult[]>()
+    for (let rep = 0; rep < REPEATS; rep++) {
+      for (const name of SCENARIOS) {
+        const r = await scenario(name, upstreamPort, dir)
+        runs.set(name, [...(runs.get(name) ?? []), r])
+        process.stderr.write(
+          `  [${rep + 1}/${REPEATS}] ${name.padEnd(16)} ${String(r.rps).padStart(7)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  proxy CPU ${r.proxyCpuPct ?? '-'}%  errors ${r.errors + r.non2xx}\n`,
+        )
+      }
+    }
     for (const name of SCENARIOS) {
-      const r = await scenario(name, upstreamPort, dir)
-      results.push(r)
-      process.stderr.write(`  ${name.padEnd(16)} ${String(r.rps).padStart(7)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  errors ${r.errors + r.non2xx}\n`)
+      const all = runs.get(name)!
+      const best = all.reduce((a, b) => (b.rps > a.rps ? b : a))
+      results.push({
+        ...best,
+        rpsRuns: all.map((r) => r.rps),
+        limited: best.proxyCpuPct !== undefined && best.proxyCpuPct < 85,
+      })
     }
   } finally {
     await stop(upstream)
@@ -256,10 +280,11 @@ async function orchestrate(): Promise<void> {
 
   const lines = [
     '',
-    'scenario           req/s    p50 ms   p99 ms   proxy CPU%  µs CPU/req  errors',
+    `best of ${REPEATS} interleaved runs per scenario`,
+    'scenario           req/s    p50 ms   p99 ms   proxy CPU%  µs CPU/req  errors  runs (req/s)',
     ...results.map(
       (r) =>
-        `${r.scenario.padEnd(16)} ${String(r.rps).padStart(7)}  ${String(r.p50Ms).padStart(7)}  ${String(r.p99Ms).padStart(7)}  ${String(r.proxyCpuPct ?? '-').padStart(10)}  ${String(r.proxyCpuUsPerRequest ?? '-').padStart(10)}  ${r.errors + r.non2xx}`,
+        `${r.scenario.padEnd(16)} ${String(r.rps).padStart(7)}  ${String(r.p50Ms).padStart(7)}  ${String(r.p99Ms).padStart(7)}  ${String(r.proxyCpuPct ?? '-').padStart(10)}  ${String(r.proxyCpuUsPerRequest ?? '-').padStart(10)}  ${String(r.errors + r.non2xx).padStart(6)}  ${(r.rpsRuns ?? []).join(' ')}${r.limited ? '  (proxy below 85% CPU: limited by something else)' : ''}`,
     ),
     '',
     ...Object.entries(ratios).map(([k, v]) => `${k.padEnd(32)} ${v}x`),
@@ -275,6 +300,7 @@ async function orchestrate(): Promise<void> {
     pinned: canPin,
     connections: CONNECTIONS,
     durationS: DURATION,
+    repeats: REPEATS,
     bodyBytes: BODY,
     results,
     ratios,

@@ -32,7 +32,10 @@ export function endpointStats(clock: Clock): Layer {
     ep.inFlight++
     ep.requests++
     const t0 = clock.now()
-    return next(attempt).then(
+    const sent = next(attempt)
+    // observe the same promise the caller gets (no extra promise in the chain); the
+    // rejection handler swallows, the caller still sees the rejection on `sent`
+    sent.then(
       (res) => {
         const now = clock.now()
         ep.latency.observe(now - t0, now)
@@ -41,7 +44,6 @@ export function endpointStats(clock: Clock): Layer {
         res.body.onDone(() => {
           ep.inFlight--
         })
-        return res
       },
       (err: unknown) => {
         ep.inFlight--
@@ -50,8 +52,8 @@ export function endpointStats(clock: Clock): Layer {
           ep.latency.observe(now - t0, now)
         }
         if (countsAgainst(err)) failed(ep)
-        throw err
       },
     )
+    return sent
   }
 }

@@ -80,7 +80,7 @@ export class Forwarder implements CallHost {
       return
     }
     const clientIp = req.socket.remoteAddress ?? ''
-    const h = upstreamRequestHeaders(req.rawHeaders, { clientIp, proto: 'http', newRequestId: this.requestIds.next })
+    const h = upstreamRequestHeaders(req.rawHeaders, clientIp, 'http', this.requestIds.next)
     const upstream: UpstreamRequest = {
       method: req.method ?? 'GET',
       path,

@@ -46,15 +46,6 @@ export function rawHeader(raw: readonly string[], lowerName: string): string | u
   return undefined
 }
 
-export interface ForwardingInfo {
-  /** Address of the client connection (the app beside the sidecar). */
-  readonly clientIp: string
-  /** Scheme the request came in on. */
-  readonly proto: string
-  /** Makes an id when the request has none. */
-  readonly newRequestId: () => string
-}
-
 export interface UpstreamHeaders {
   readonly headers: string[]
   readonly requestId: string
@@ -69,7 +60,15 @@ export interface UpstreamHeaders {
  * appended; `x-forwarded-proto` and `x-forwarded-host` are set when absent; `x-request-id` is
  * kept or generated. Host passes unchanged.
  */
-export function upstreamRequestHeaders(raw: readonly string[], info: ForwardingInfo): UpstreamHeaders {
+export function upstreamRequestHeaders(
+  raw: readonly string[],
+  /** Address of the client connection (the app beside the sidecar). */
+  clientIp: string,
+  /** Scheme the request came in on. */
+  proto: string,
+  /** Makes an id when the request has none. */
+  newRequestId: () => string,
+): UpstreamHeaders {
   let named: Set<string> | null = null
   let out: string[] = []
   let xff: string | undefined
@@ -116,29 +115,44 @@ export function upstreamRequestHeaders(raw: readonly string[], info: ForwardingI
     out = withoutNamed(out, named)
     if (named.has('x-forwarded-for')) xff = undefined
   }
-  out.push('x-forwarded-for', xff === undefined ? info.clientIp : `${xff}, ${info.clientIp}`)
-  if (!hasProto) out.push('x-forwarded-proto', info.proto)
+  out.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`)
+  if (!hasProto) out.push('x-forwarded-proto', proto)
   if (!hasFwdHost && host !== undefined) out.push('x-forwarded-host', host)
   if (requestId === undefined) {
-    requestId = info.newRequestId()
+    requestId = newRequestId()
     out.push('x-request-id', requestId)
   }
   return { headers: out, requestId, contentLength, chunked }
 }
 
-/** Response headers to send to the client: hop-by-hop removed. Returns `raw` itself when nothing is removed. */
+/**
+ * Response headers to send to the client: hop-by-hop removed, in place (the list belongs to the
+ * response being forwarded; no copy on the hot path). Returns the same array.
+ */
 export function downstreamResponseHeaders(raw: string[]): string[] {
   let named: Set<string> | null = null
-  let out: string[] | null = null
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase()
+  let w = 0
+  const n = raw.length
+  for (let i = 0; i < n; i += 2) {
+    const name = raw[i]!
+    const lower = name.toLowerCase()
     if (isHopByHop(lower)) {
       if (lower === 'connection') named = addConnectionNamed(raw[i + 1]!, named)
-      if (out === null) out = raw.slice(0, i)
-    } else if (out !== null) out.push(raw[i]!, raw[i + 1]!)
+      continue
+    }
+    if (w !== i) {
+      raw[w] = name
+      raw[w + 1] = raw[i + 1]!
+    }
+    w += 2
   }
-  if (named !== null) return withoutNamed(out ?? raw, named)
-  return out ?? raw
+  if (w !== n) raw.length = w
+  if (named !== null) {
+    const kept = withoutNamed(raw, named)
+    raw.length = 0
+    for (const x of kept) raw.push(x)
+  }
+  return raw
 }
 
 /** Lower-cased Host without port (`[v6]` kept in brackets); '' when absent. */
