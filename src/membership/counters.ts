@@ -37,6 +37,8 @@ export interface CounterSnapshot {
   readonly pushPulls: number
   readonly pushPullFailures: number
   readonly refutations: number
+  /** Probes that got no ack at all (this node then suspected the target). */
+  readonly failedProbes: number
   readonly suspicions: number
   readonly deaths: number
 }
@@ -55,6 +57,7 @@ export class GossipCounters {
   pushPulls = 0
   pushPullFailures = 0
   refutations = 0
+  failedProbes = 0
   suspicions = 0
   deaths = 0
 
@@ -102,6 +105,7 @@ export class GossipCounters {
       pushPulls: this.pushPulls,
       pushPullFailures: this.pushPullFailures,
       refutations: this.refutations,
+      failedProbes: this.failedProbes,
       suspicions: this.suspicions,
       deaths: this.deaths,
     }

@@ -21,15 +21,17 @@ export interface MemoryNetworkOptions {
 }
 
 /**
- * A node's own view of the shared clock: while it is stalled, its due timers (and the packets
- * delivered to it, which are timers too) queue up and run in order when the stall ends; once it
- * has crashed they never run.
+ * A node's own view of the shared clock: while it is stalled, its due timers and the packets
+ * delivered to it queue up; when the stall ends the timers run first, then the packets (the
+ * order of Node's event loop: the timers phase comes before the poll phase), each in due order.
+ * Once it has crashed nothing runs.
  */
 export class NodeClock implements Clock {
   crashed = false
   private until = 0
   private wake: Timer | undefined
-  private deferred: (() => void)[] = []
+  private timers: (() => void)[] = []
+  private io: (() => void)[] = []
 
   constructor(private readonly base: Clock) {}
 
@@ -45,19 +47,12 @@ export class NodeClock implements Clock {
   }
 
   setTimer(fn: () => void, ms: number): Timer {
-    let cancelled = false
-    const run = (): void => {
-      if (cancelled || this.crashed) return
-      if (this.base.now() < this.until) this.deferred.push(() => !cancelled && fn())
-      else fn()
-    }
-    const inner = this.base.setTimer(run, ms)
-    return {
-      cancel: () => {
-        cancelled = true
-        inner.cancel()
-      },
-    }
+    return this.later(fn, ms, false)
+  }
+
+  /** Runs `fn` (a packet arriving) after `ms`, or after the stall like other input. */
+  deliver(fn: () => void, ms: number): void {
+    this.later(fn, ms, true)
   }
 
   /** Runs nothing until `until` (clock ms). */
@@ -68,14 +63,33 @@ export class NodeClock implements Clock {
     this.wake = this.base.setTimer(() => this.resume(), until - this.base.now())
   }
 
-  /** Ends a stall now (SIGCONT): what queued up runs, in order. */
+  /** Ends a stall now (SIGCONT): queued timers run, then queued packets. */
   resume(): void {
     this.until = 0
     this.wake?.cancel()
     this.wake = undefined
-    const queued = this.deferred
-    this.deferred = []
-    for (const fn of queued) if (!this.crashed) fn()
+    const timers = this.timers
+    const io = this.io
+    this.timers = []
+    this.io = []
+    for (const fn of timers) if (!this.crashed) fn()
+    for (const fn of io) if (!this.crashed) fn()
+  }
+
+  private later(fn: () => void, ms: number, io: boolean): Timer {
+    let cancelled = false
+    const run = (): void => {
+      if (cancelled || this.crashed) return
+      if (this.base.now() < this.until) (io ? this.io : this.timers).push(() => !cancelled && fn())
+      else fn()
+    }
+    const inner = this.base.setTimer(run, ms)
+    return {
+      cancel: () => {
+        cancelled = true
+        inner.cancel()
+      },
+    }
   }
 }
 
@@ -84,6 +98,8 @@ interface Port {
   readonly clock: NodeClock
   handlers: TransportHandlers | undefined
   group: number
+  /** Extra delay (ms) before this node processes a datagram: a starved receive path. */
+  slow: (() => number) | undefined
 }
 
 export interface MemoryNode {
@@ -170,6 +186,12 @@ export class MemoryNetwork {
     this.ports.get(formatAddress(address))?.clock.resume()
   }
 
+  /** Every datagram to this node waits `extraMs()` more before it is processed (undefined: back to normal). */
+  slowDown(address: HostPort, extraMs: (() => number) | undefined): void {
+    const p = this.ports.get(formatAddress(address))
+    if (p) p.slow = extraMs
+  }
+
   /** Sends a raw datagram as if from `from` (fuzzing, replays, intruders). */
   inject(from: HostPort, to: HostPort, data: Buffer): void {
     this.deliver(from, to, data)
@@ -179,7 +201,7 @@ export class MemoryNetwork {
   bind(address: HostPort, clock: NodeClock, handlers: TransportHandlers): void {
     const key = formatAddress(address)
     if (this.ports.has(key)) throw new GossipBindError(key, { cause: new Error('address in use') })
-    this.ports.set(key, { address, clock, handlers, group: -1 })
+    this.ports.set(key, { address, clock, handlers, group: -1, slow: undefined })
   }
 
   /** @internal */
@@ -207,12 +229,12 @@ export class MemoryNetwork {
       this.stats.dropped++
       return
     }
-    dst.clock.setTimer(() => {
+    dst.clock.deliver(() => {
       if (dst.handlers === undefined) return
       this.stats.delivered++
       this.onDeliver?.(from, to, data)
       dst.handlers.packet(data, from)
-    }, this.delay())
+    }, this.delay() + (dst.slow?.() ?? 0))
   }
 
   /** @internal */
@@ -234,13 +256,13 @@ export class MemoryNetwork {
         this.clock.setTimer(() => settle(new GossipExchangeError(peer, 'connection refused')), this.delay())
         return
       }
-      dst.clock.setTimer(() => {
+      dst.clock.deliver(() => {
         if (dst.handlers === undefined) return settle(new GossipExchangeError(peer, 'connection refused'))
         dst.handlers.exchange(request, from).then(
           (answer) => {
             if (answer === undefined) return settle(new GossipExchangeError(peer, 'closed without an answer'))
             if (!this.reachable(src, dst)) return
-            fromClock.setTimer(() => settle(undefined, answer), this.delay())
+            fromClock.deliver(() => settle(undefined, answer), this.delay())
           },
           (err: unknown) => settle(new GossipExchangeError(peer, 'peer failed', { cause: err })),
         )

@@ -2,10 +2,10 @@
  * SWIM failure detection, one probe per protocol period: ping the next member of the randomised
  * round robin; without an ack within probeTimeout, ask k other members to ping it (ping-req,
  * with Lifeguard's nack request); without any ack by the end of the (health-scaled) period,
- * report it failed so it becomes suspect. Lifeguard's local health is fed here: a prompt ack
+ * report it failed so it becomes suspect. With Lifeguard, local health is fed here: a prompt ack
  * lowers the score, a failed probe raises it by the nacks that did not come (or by 1 without
  * helpers), and a period that starts or ends late (our own event loop stalled) raises it and
- * blames no one.
+ * blames no one. Without Lifeguard none of this happens (classic SWIM).
  */
 import type { Clock, Timer } from '../clock.js'
 import type { LocalHealth } from './awareness.js'
@@ -118,7 +118,7 @@ export class Prober {
     this.timer = undefined
     if (!this.running) return
     const now = this.clock.now()
-    const lagging = now - expectedAt > this.settings.probeTimeoutMs || this.hooks.loopDelay() > this.settings.probeTimeoutMs
+    const lagging = this.settings.lifeguard && (now - expectedAt > this.settings.probeTimeoutMs || this.hooks.loopDelay() > this.settings.probeTimeoutMs)
     if (lagging) this.health.apply(1)
     const interval = this.health.scale(this.settings.probeIntervalMs)
     const target = this.hooks.next()
@@ -151,7 +151,7 @@ export class Prober {
         this.inFlight.delete(deadline)
         acks.forget(seq)
         if (acked || !this.running) return
-        if (clock.now() - (started + interval) > settings.probeTimeoutMs) {
+        if (settings.lifeguard && clock.now() - (started + interval) > settings.probeTimeoutMs) {
           // the deadline itself fired late: we were stalled, the silence may be ours
           this.health.apply(1)
           return

@@ -37,12 +37,19 @@ export class Suspicion {
   private readonly startedAt: number
   private timer: Timer | undefined
   private fired = false
+  private graced = false
 
+  /**
+   * `lateGraceMs` (Lifeguard, 0 = off): if the timer fires later than that after its deadline,
+   * this node was stalled and the refutation may be waiting unread in its socket (timers run
+   * before I/O after a stall); wait that much once more before giving up on the member.
+   */
   constructor(
     private readonly from: string,
     private readonly timeouts: SuspicionTimeouts,
     private readonly clock: Clock,
     private readonly onTimeout: (confirmations: number) => void,
+    private readonly lateGraceMs = 0,
   ) {
     this.startedAt = clock.now()
     this.schedule()
@@ -77,12 +84,23 @@ export class Suspicion {
 
   private schedule(): void {
     this.timer?.cancel()
-    const remaining = this.startedAt + this.timeoutMs - this.clock.now()
+    const due = this.startedAt + this.timeoutMs
     this.timer = this.clock.setTimer(() => {
       this.timer = undefined
       if (this.fired) return
-      this.fired = true
-      this.onTimeout(this.confirmations.size)
-    }, Math.max(0, remaining))
+      if (this.lateGraceMs > 0 && !this.graced && this.clock.now() - due > this.lateGraceMs) {
+        this.graced = true
+        this.timer = this.clock.setTimer(() => this.expire(), this.lateGraceMs)
+        return
+      }
+      this.expire()
+    }, Math.max(0, due - this.clock.now()))
+  }
+
+  private expire(): void {
+    this.timer = undefined
+    if (this.fired) return
+    this.fired = true
+    this.onTimeout(this.confirmations.size)
   }
 }

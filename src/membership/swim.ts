@@ -312,7 +312,9 @@ export class Membership implements Startable {
     this.phase = 'running'
     this.prober.start(this.random() * this.cfg.probeIntervalMs)
     this.every('gossip', () => this.cfg.gossipIntervalMs, () => this.gossip())
-    this.every('push-pull', () => pushPullIntervalMs(this.cfg.pushPullIntervalMs, this.table.live) * (0.75 + 0.5 * this.random()), () => this.antiEntropy())
+    if (this.cfg.pushPullIntervalMs > 0) {
+      this.every('push-pull', () => pushPullIntervalMs(this.cfg.pushPullIntervalMs, this.table.live) * (0.75 + 0.5 * this.random()), () => this.antiEntropy())
+    }
     this.every('reap', () => Math.max(1000, Math.min(this.cfg.tombstoneTimeoutMs / 4, 30_000)), () => this.reap())
     this.every('health', () => 10 * this.cfg.probeIntervalMs, () => this.refreshHealth())
     this.log.info({ address: formatAddress({ host, port }), encrypted: this.envelope.encrypted, cluster: this.cfg.cluster, seeds: this.cfg.seeds }, 'gossip started')
@@ -424,7 +426,7 @@ export class Membership implements Startable {
   private sendPing(target: Member, seq: number): void {
     const msgs: Uint8Array[] = [encodeMessage({ type: 'ping', seq, target: target.name, source: this.name })]
     // Lifeguard's buddy system: a suspect hears of its suspicion on every probe of it
-    if (target.state === 'suspect') msgs.push(encodeMessage({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: this.name }))
+    if (target.state === 'suspect' && this.cfg.lifeguard) msgs.push(encodeMessage({ type: 'suspect', name: target.name, incarnation: target.incarnation, from: this.name }))
     this.send(target, msgs)
   }
 
@@ -572,13 +574,14 @@ export class Membership implements Startable {
         if (cur?.state !== 'suspect' || cur.incarnation !== inc) return
         this.log.info({ member: m.name, confirmations, timeoutMs: Math.round(this.clock.now() - cur.changedAt) }, 'suspicion timed out')
         this.apply({ type: 'dead', name: m.name, incarnation: inc, from: this.name })
-      }),
+      }, this.cfg.lifeguard ? this.cfg.probeTimeoutMs : 0),
     )
-    // tell the suspect at once so it can refute
-    if (from === this.name) this.send(m, [encodeMessage({ type: 'suspect', name: m.name, incarnation: inc, from: this.name })])
+    // Lifeguard: tell the suspect at once so it can refute
+    if (from === this.name && this.cfg.lifeguard) this.send(m, [encodeMessage({ type: 'suspect', name: m.name, incarnation: inc, from: this.name })])
   }
 
   private probeFailed(target: Member): void {
+    this.counters.failedProbes++
     const cur = this.table.get(target.name)
     if (cur === undefined || !isLive(cur.state)) return
     this.apply({ type: 'suspect', name: cur.name, incarnation: cur.incarnation, from: this.name })

@@ -7,6 +7,7 @@ import { EMPTY_META, type Member } from '../../src/membership/member.js'
 import { MemberTable } from '../../src/membership/member-table.js'
 import { Suspicion, suspicionTimeouts } from '../../src/membership/suspicion.js'
 import { VirtualClock } from '../../src/membership/virtual-clock.js'
+import { MemoryNetwork } from '../../src/membership/memory-network.js'
 
 const cfg = { suspicionMult: 4, suspicionMaxTimeoutMult: 6, probeIntervalMs: 1000, lifeguard: true }
 
@@ -42,6 +43,48 @@ t.test('suspicion timer: max without confirmations, shrinking log-scaled with ea
   s.cancel()
   t.notOk(s.confirm('c'), 'cancelled')
   t.equal(clock.pending(), 0)
+})
+
+t.test('suspicion timer that fires late (we were stalled) waits once more, with Lifeguard', async (t) => {
+  const base = new VirtualClock()
+  const net = new MemoryNetwork({ clock: base, random: seededRandom(1) })
+  const node = net.node()
+  let firedAt = -1
+  new Suspicion('a', { minMs: 1000, maxMs: 1000, k: 0 }, node.clock, () => (firedAt = base.now()), 200)
+  node.clock.stall(3000)
+  base.advance(3000)
+  t.equal(firedAt, -1, 'woke at 3000, 2000 ms late: grace period instead of a verdict')
+  base.advance(200)
+  t.equal(firedAt, 3200)
+  let plain = -1
+  new Suspicion('a', { minMs: 1000, maxMs: 1000, k: 0 }, node.clock, () => (plain = base.now()))
+  node.clock.stall(base.now() + 3000)
+  base.advance(3000)
+  t.equal(plain, 6200, 'without grace it fires as soon as the node runs')
+})
+
+t.test('a stalled node runs its due timers first, then the packets that waited (Node event-loop order)', async (t) => {
+  const base = new VirtualClock()
+  const net = new MemoryNetwork({ clock: base, random: seededRandom(1), minDelayMs: 1 })
+  const a = net.node()
+  const b = net.node()
+  const order: string[] = []
+  await a.transport.listen({ packet: () => order.push('packet'), exchange: async () => undefined })
+  await b.transport.listen({ packet: () => {}, exchange: async () => undefined })
+  net.stall(a.address, 1000)
+  b.transport.send(a.address, Buffer.from('x'))
+  a.clock.setTimer(() => order.push('timer'), 500)
+  base.advance(1000)
+  t.same(order, ['timer', 'packet'])
+  net.stall(a.address, 1000)
+  b.transport.send(a.address, Buffer.from('y'))
+  base.advance(100)
+  net.resume(a.address)
+  t.same(order, ['timer', 'packet', 'packet'], 'resume (SIGCONT) delivers at once')
+  a.crash()
+  b.transport.send(a.address, Buffer.from('z'))
+  base.advance(100)
+  t.equal(order.length, 3, 'a crashed node gets nothing')
 })
 
 t.test('awareness: clamped score scales timeouts; the null object never does', async (t) => {
