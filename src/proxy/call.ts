@@ -20,7 +20,8 @@ import { sendError, toCommyError } from './error-response.js'
 import { downstreamResponseHeaders } from './headers.js'
 import type { Attempt, BodySink, Cancellable, UpstreamRequest, UpstreamResponse } from './pipeline.js'
 import type { RetryContext } from './retry.js'
-import { pickEndpoint, type HashKeySource, type RouteTarget } from './targets.js'
+import { explainHeader, pickEndpoint, type HashKeySource, type RouteTarget } from './targets.js'
+import type { PickExplanation } from '../balancer/balancer.js'
 
 /** What a call needs from the listener that runs it. */
 export interface CallHost {
@@ -70,6 +71,8 @@ export class Call implements BodySink, HashKeySource {
   private timer: NodeJS.Timeout | null = null
   private backoffTimer: NodeJS.Timeout | null = null
   private controller: AbortController | null = null
+  /** The last pick's explanation (routes with `explain` only). */
+  private explanation: PickExplanation | undefined
 
   constructor(
     private readonly host: CallHost,
@@ -125,7 +128,7 @@ export class Call implements BodySink, HashKeySource {
     this.backoffTimer = null
     if (this.state !== 'trying') return
     const t = this.target
-    const ep = pickEndpoint(t, this.host.clock.now(), this, this.tried)
+    const ep = pickEndpoint(t, this.host.clock.now(), this, this.tried, t.route.explain ? (e) => (this.explanation = e) : undefined)
     if (ep === undefined) {
       this.fail(new NoHealthyEndpointError(t.endpoints.name))
       return
@@ -163,6 +166,7 @@ export class Call implements BodySink, HashKeySource {
     if (this.host.draining) res.shouldKeepAlive = false
     try {
       const headers = downstreamResponseHeaders(r.headers)
+      if (this.explanation !== undefined) headers.push('x-commy-explain', explainHeader(this.explanation, a.endpoint, this.tries, t.endpoints.snapshot.panic))
       if (r.statusText !== '') res.writeHead(r.status, r.statusText, headers)
       else res.writeHead(r.status, headers)
     } catch (err) {

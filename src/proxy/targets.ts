@@ -6,7 +6,7 @@
  */
 import type { ListenerConfig, RouteConfig, ServiceConfig } from '../config/types.js'
 import type { Random } from '../clock.js'
-import type { Balancer, PickContext } from '../balancer/balancer.js'
+import type { Balancer, PickContext, PickExplanation } from '../balancer/balancer.js'
 import { compileHashKey, type HashKeyExtractor, type HeaderBag } from '../balancer/hash-key.js'
 import { createBalancer, type StrategyRegistry } from '../balancer/registry.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
@@ -106,6 +106,8 @@ export function pickEndpoint(
   now: number,
   req: HashKeySource,
   tried: readonly Endpoint[] | null,
+  /** Routes with `explain`: receives the strategy's view of the candidates, before the pick. */
+  explain?: (e: PickExplanation) => void,
 ): Endpoint | undefined {
   const tags = t.route.tags
   let candidates = tags.length === 0 ? t.endpoints.snapshot.eligible : t.endpoints.eligibleWithTags(tags)
@@ -114,5 +116,11 @@ export function pickEndpoint(
     if (fresh.length > 0) candidates = fresh
   }
   const ctx: PickContext = { now, hashKey: t.hashKey === undefined ? undefined : t.hashKey(req.headers, req.path, req.clientIp) }
+  if (explain !== undefined) explain(t.balancer.explain?.(candidates, ctx) ?? { strategy: t.balancer.name, scores: [] })
   return t.balancer.pick(candidates, ctx)
+}
+
+/** The `x-commy-explain` header value: why this endpoint answered. */
+export function explainHeader(e: PickExplanation, picked: Endpoint, tries: number, panic: boolean): string {
+  return JSON.stringify({ strategy: e.strategy, picked: picked.address, tries, panic, scores: e.scores, ...(e.note ? { note: e.note } : {}) })
 }

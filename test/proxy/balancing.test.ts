@@ -66,3 +66,27 @@ t.test('a configured strategy that is not registered is refused when the sidecar
     { code: 'COMMY_ERR_CONFIG', message: /least-connections/ },
   )
 })
+
+t.test('explain: routes with explain: true say why the endpoint was picked', async (t) => {
+  const ups = await Promise.all([startUpstream('a'), startUpstream('b')])
+  const sc = await startSidecar(
+    oneListener(
+      [
+        { match: { pathPrefix: '/why' }, service: 'svc', explain: true },
+        { match: {}, service: 'svc' },
+      ],
+      { svc: { strategy: 'least-connections', endpoints: ups.map((u) => ({ address: u.address })) } },
+    ),
+  )
+  t.teardown(async () => {
+    await sc.stop()
+    await Promise.all(ups.map((u) => u.close()))
+  })
+  const r = await request(sc.port, { path: '/why' })
+  const e = JSON.parse(r.headers['x-commy-explain'] as string) as { strategy: string; picked: string; tries: number; scores: { address: string }[] }
+  t.equal(e.strategy, 'least-connections')
+  t.equal(e.picked, ups.find((u) => u.name === json(r).upstream)!.address, 'names the endpoint that answered')
+  t.equal(e.tries, 1)
+  t.same(e.scores.map((s) => s.address).sort(), ups.map((u) => u.address).sort(), 'a score per candidate')
+  t.equal((await request(sc.port, { path: '/other' })).headers['x-commy-explain'], undefined, 'only where asked for')
+})
