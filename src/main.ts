@@ -34,7 +34,8 @@ Usage:
   commy --help              print this help
 
 Signals: SIGTERM or SIGINT drain (finish requests in flight, up to limits.drainTimeout) and
-exit 0; a second signal exits at once.
+exit 0; a second signal exits at once. SIGHUP reloads the config file (routes, services and
+endpoints; listener changes need a restart).
 Exit codes: 0 ok, 1 runtime failure, 2 invalid config or usage.`
 
 function version(): string {
@@ -96,6 +97,14 @@ async function run(file: string): Promise<void> {
     fail(`commy: cannot start: ${e.code === 'EADDRINUSE' ? `address in use (${e.message})` : e.message}`, EXIT_FAILURE)
   }
   onSignals(() => sidecar.drain())
+  // SIGHUP: reload the config file (routes, services, endpoints); a bad file changes nothing
+  process.on('SIGHUP', () => {
+    try {
+      sidecar.reload(loadConfigFile(file, { env: process.env, strategies: strategyNames() }))
+    } catch (err) {
+      sidecar.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload refused')
+    }
+  })
 }
 
 async function demo(): Promise<void> {

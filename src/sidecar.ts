@@ -4,7 +4,8 @@
  * listener per `listeners` entry — starts them in order and stops them in reverse. Wiring only:
  * every mechanism lives in its own module. No process.* here (that is main.ts).
  */
-import type { HostPort, SidecarConfig } from './config/types.js'
+import type { HostPort, ListenerConfig, SidecarConfig } from './config/types.js'
+import { CommyError } from './errors.js'
 import { systemClock, type Clock, type Random } from './clock.js'
 import { StartOrder, type Startable } from './lifecycle.js'
 import { createLogs, type Logs } from './log.js'
@@ -21,7 +22,8 @@ import { RequestIds } from './proxy/request-id.js'
 import { observers, type RequestObserver } from './proxy/request-record.js'
 import { accessLog } from './proxy/access-log.js'
 import type { RetryDecider } from './proxy/retry.js'
-import { Balancers, buildRouteTable } from './proxy/targets.js'
+import { Balancers, buildRouteTable, type RouteTarget } from './proxy/targets.js'
+import type { RouteTable } from './proxy/routes.js'
 import type { Transport } from './transport/transport.js'
 import { UndiciTransport } from './transport/undici.js'
 import { HttpProxyUpgrades, type UpgradeTransport } from './transport/upgrade.js'
@@ -50,7 +52,6 @@ export interface SidecarOptions {
 }
 
 export class Sidecar implements Startable {
-  readonly config: SidecarConfig
   readonly logs: Logs
   readonly registry: EndpointRegistry
   readonly transport: Transport
@@ -64,10 +65,13 @@ export class Sidecar implements Startable {
   private readonly clock: Clock
   private state: 'new' | 'running' | 'draining' | 'stopped' = 'new'
   private stopping: Promise<void> | undefined
+  private current: SidecarConfig
+  /** Builds a listener's route table for a config (kept for reloads). */
+  private readonly routeTable: (l: ListenerConfig, config: SidecarConfig) => RouteTable<RouteTarget>
 
   constructor(options: SidecarOptions) {
     const config = options.config
-    this.config = config
+    this.current = config
     const clock = (this.clock = options.clock ?? systemClock)
     const random = options.random ?? Math.random
     this.logs = options.logs ?? createLogs(config.log, { base: { node: config.node.name } })
@@ -85,24 +89,29 @@ export class Sidecar implements Startable {
       onUnknownService: (service, source) => logger.debug({ service, source }, 'endpoints announced for a service that is not configured'),
     })
     const transport = (this.transport =
-      options.transport ?? new UndiciTransport({ upstreamOf: (service) => config.services[service]!.upstream }))
+      options.transport ?? new UndiciTransport({ upstreamOf: (service) => (this.current.services[service] ?? config.services[service])!.upstream }))
     this.registry.on({ removed: (ep) => void transport.release(ep) })
     this.upgrades = new HttpProxyUpgrades()
 
     const send = compose([...(options.layers ?? []), endpointStats(clock)], transport.send)
-    const balancers = new Balancers(options.strategies ?? builtinStrategies(), random)
+    const strategies = options.strategies ?? builtinStrategies()
     const requestIds = new RequestIds(options.requestIdPrefix)
     const observerList = [...(this.logs.access ? [accessLog(this.logs.access, () => clock.wallNow())] : []), ...(options.observers ?? [])]
     const observe = observerList.length > 0 ? observers(observerList) : undefined
-    this.listeners = config.listeners.map((l) => {
-      const routes = buildRouteTable(l, {
-        services: config.services,
+    this.routeTable = (l, cfg) => {
+      // balancers are per config: a reload starts strategies afresh (stats live on the endpoints)
+      const balancers = new Balancers(strategies, random)
+      return buildRouteTable(l, {
+        services: cfg.services,
         endpoints: (name) => this.registry.service(name),
         balancers,
         send,
         random,
         decide: options.retryDecider,
       })
+    }
+    this.listeners = config.listeners.map((l) => {
+      const routes = this.routeTable(l, config)
       const forwarder = new Forwarder({ listener: l.name, routes, requestIds, clock, observe, upgrades: this.upgrades })
       return new Listener({ config: l, limits: config.limits, forwarder, logger: logger.child({ component: 'listener' }) })
     })
@@ -117,6 +126,42 @@ export class Sidecar implements Startable {
 
   get logger() {
     return this.logs.logger
+  }
+
+  /** The active config (a reload replaces it). */
+  get config(): SidecarConfig {
+    return this.current
+  }
+
+  /**
+   * Applies a new config without dropping a connection: services (endpoints keep their stats,
+   * removed ones are closed), static endpoints and routes. Listeners (names and addresses), log
+   * settings and limits need a restart: a config that changes listeners is refused with a
+   * COMMY_ERR_CONFIG error and nothing changes.
+   */
+  reload(next: SidecarConfig): void {
+    const prev = this.current
+    const sameListeners =
+      next.listeners.length === prev.listeners.length &&
+      next.listeners.every((l, i) => {
+        const p = prev.listeners[i]!
+        return l.name === p.name && l.listen.host === p.listen.host && l.listen.port === p.listen.port
+      })
+    if (!sameListeners) throw new CommyError('COMMY_ERR_CONFIG', 'listeners changed: restart the sidecar to apply this config', 500)
+    const apply = (cfg: SidecarConfig) => {
+      this.current = cfg
+      this.registry.reconfigure(cfg.services)
+      this.staticDiscovery.update(cfg.services)
+      const tables = cfg.listeners.map((l) => this.routeTable(l, cfg))
+      tables.forEach((t, i) => this.listeners[i]!.forwarder.setRoutes(t))
+    }
+    try {
+      apply(next)
+    } catch (err) {
+      apply(prev) // e.g. a strategy that is not registered: keep serving the old config
+      throw err
+    }
+    this.logger.info({ version: next.version, previous: prev.version }, 'config reloaded')
   }
 
   /** Starts every component in order (a failure stops those already started and rethrows). */

@@ -1,5 +1,6 @@
 import t from 'tap'
 import http from 'node:http'
+import { writeFileSync } from 'node:fs'
 import { startCli, tempFile } from '../helpers/cli.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/sidecar.js'
@@ -70,4 +71,33 @@ t.test('a second signal exits at once', async (t) => {
   t.ok(Date.now() - started < 2000, 'exited without waiting for the drain timeout')
   t.equal(exit.code, 1)
   await pending
+})
+
+t.test('SIGHUP reloads the config file; a broken file changes nothing', async (t) => {
+  const a = await startUpstream('a')
+  const b = await startUpstream('b')
+  const file = tempFile('sidecar.yaml', config(a.address))
+  const cli = startCli(['--config', file])
+  t.teardown(async () => {
+    cli.kill()
+    await a.close()
+    await b.close()
+  })
+  const port = Number((await cli.waitFor(/"address":"127\.0\.0\.1:(\d+)","msg":"listening"/))[1])
+  const served = async () => {
+    const before = [a.seen.length, b.seen.length]
+    await get(port)
+    return a.seen.length > before[0]! ? 'a' : 'b'
+  }
+  t.equal(await served(), 'a')
+  writeFileSync(file, config(b.address))
+  cli.child.kill('SIGHUP')
+  await cli.waitFor(/"msg":"config reloaded"/)
+  t.equal(await served(), 'b', 'the new endpoint serves')
+  writeFileSync(file, 'listeners: [')
+  cli.child.kill('SIGHUP')
+  await cli.waitFor(/"msg":"config reload refused"/)
+  t.equal(await served(), 'b', 'still the last good config')
+  cli.child.kill('SIGTERM')
+  t.equal((await cli.exited).code, 0)
 })
