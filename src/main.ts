@@ -16,7 +16,7 @@ import { loadConfigFile } from './config/load.js'
 import { SidecarSchema } from './config/schema.js'
 import { startDemo } from './demo/demo.js'
 import { ConfigError } from './errors.js'
-import { Sidecar } from './sidecar.js'
+import { Runtime } from './runtime.js'
 
 const EXIT_OK = 0
 const EXIT_FAILURE = 1
@@ -89,22 +89,20 @@ async function run(file: string): Promise<void> {
     if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
     throw err
   }
-  const sidecar = new Sidecar({ config })
+  const load = () => loadConfigFile(file, { env: process.env, strategies: strategyNames() })
+  const runtime = new Runtime({ config, loadConfig: load })
   try {
-    await sidecar.start()
+    await runtime.start()
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     fail(`commy: cannot start: ${e.code === 'EADDRINUSE' ? `address in use (${e.message})` : e.message}`, EXIT_FAILURE)
   }
-  onSignals(() => sidecar.drain())
-  // SIGHUP: reload the config file (routes, services, endpoints); a bad file changes nothing
-  process.on('SIGHUP', () => {
-    try {
-      sidecar.reload(loadConfigFile(file, { env: process.env, strategies: strategyNames() }))
-    } catch (err) {
-      sidecar.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload refused')
-    }
+  onSignals(async () => {
+    await runtime.drain()
+    await runtime.stop()
   })
+  // SIGHUP: reload the config file; a bad file changes nothing (the runtime logs why)
+  process.on('SIGHUP', () => void runtime.reload())
 }
 
 async function demo(): Promise<void> {

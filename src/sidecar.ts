@@ -64,6 +64,8 @@ export class Sidecar implements Startable {
   private readonly upgrades: UpgradeTransport
   private readonly clock: Clock
   private state: 'new' | 'running' | 'draining' | 'stopped' = 'new'
+  /** Logs passed in by the caller are closed by the caller. */
+  private readonly ownsLogs: boolean
   private stopping: Promise<void> | undefined
   private current: SidecarConfig
   /** Builds a listener's route table for a config (kept for reloads). */
@@ -74,6 +76,7 @@ export class Sidecar implements Startable {
     this.current = config
     const clock = (this.clock = options.clock ?? systemClock)
     const random = options.random ?? Math.random
+    this.ownsLogs = options.logs === undefined
     this.logs = options.logs ?? createLogs(config.log, { base: { node: config.node.name } })
     const logger = this.logs.logger
 
@@ -173,10 +176,14 @@ export class Sidecar implements Startable {
       await this.order.start(this.components)
     } catch (err) {
       this.state = 'stopped'
-      await this.logs.close()
+      await this.closeLogs()
       throw err
     }
     this.logger.info({ listeners: this.addresses(), services: Object.keys(this.config.services).length, version: this.config.version }, 'sidecar started')
+  }
+
+  private async closeLogs(): Promise<void> {
+    if (this.ownsLogs) await this.logs.close()
   }
 
   /** Bound address of every listener, by name (port 0 in the config shows the real port). */
@@ -228,13 +235,13 @@ export class Sidecar implements Startable {
     this.stopping ??= (async () => {
       if (this.state === 'new') {
         this.state = 'stopped'
-        await this.logs.close()
+        await this.closeLogs()
         return
       }
       await this.order.stop()
       this.state = 'stopped'
       this.logger.info('sidecar stopped')
-      await this.logs.close()
+      await this.closeLogs()
     })()
     return this.stopping
   }

@@ -1,0 +1,195 @@
+/**
+ * Runtime: one commy process's worth of parts — the data-plane Sidecar plus the plugins
+ * (resilience, health, gossip, admin) — built from one frozen config, started in order, reloaded
+ * together and drained together. Wiring only; every mechanism lives in its own module.
+ *
+ * Start: admin (so /readyz answers 503 while starting) -> sidecar -> health -> resilience ->
+ * gossip (join). Drain: readiness fails, gossip leaves (peers stop sending), in-flight requests
+ * finish, listeners close. Stop: reverse of start.
+ */
+import type { SidecarConfig } from './config/types.js'
+import { systemClock, type Clock, type Random } from './clock.js'
+import { createLogs, type Logs } from './log.js'
+import { Sidecar } from './sidecar.js'
+import type { StrategyRegistry } from './balancer/registry.js'
+import { StartOrder } from './lifecycle.js'
+import { createResiliencePlugin, type ResiliencePlugin } from './resilience/plugin.js'
+import { createHealthPlugin, type HealthPlugin } from './health/plugin.js'
+import { createGossipPlugin, type GossipPlugin } from './discovery/gossip-plugin.js'
+import { createAdminPlugin, type AdminPlugin } from './admin/plugin.js'
+import type { Plugin } from './plugin.js'
+
+export interface RuntimeOptions {
+  readonly config: SidecarConfig
+  readonly logs?: Logs
+  readonly clock?: Clock
+  readonly random?: Random
+  readonly strategies?: StrategyRegistry
+  /** Loads the config again (the file behind SIGHUP, POST /v1/reload and file watching). Throws ConfigError. */
+  readonly loadConfig?: () => SidecarConfig
+}
+
+export interface ReloadResult {
+  readonly ok: boolean
+  readonly version?: string
+  readonly error?: string
+}
+
+/** What the admin plugin reads and steers. */
+export interface RuntimeParts {
+  readonly sidecar: () => Sidecar
+  readonly resilience: ResiliencePlugin
+  readonly health: HealthPlugin
+  readonly gossip: GossipPlugin | undefined
+  readonly config: () => SidecarConfig
+  readonly readiness: () => { ready: boolean; reason?: string }
+  readonly reload: () => Promise<ReloadResult>
+  readonly drain: () => Promise<void>
+  readonly draining: () => boolean
+}
+
+export class Runtime {
+  readonly sidecar: Sidecar
+  readonly resilience: ResiliencePlugin
+  readonly health: HealthPlugin
+  readonly gossip: GossipPlugin | undefined
+  readonly admin: AdminPlugin
+  readonly logs: Logs
+  private readonly order = new StartOrder()
+  private readonly plugins: readonly Plugin[]
+  private readonly loadConfig: (() => SidecarConfig) | undefined
+  private state: 'new' | 'starting' | 'running' | 'draining' | 'stopped' = 'new'
+  private draining: Promise<void> | undefined
+  private stopping: Promise<void> | undefined
+  private readonly ownsLogs: boolean
+
+  constructor(options: RuntimeOptions) {
+    const config = options.config
+    const clock = options.clock ?? systemClock
+    const random = options.random ?? Math.random
+    this.ownsLogs = options.logs === undefined
+    this.logs = options.logs ?? createLogs(config.log, { base: { node: config.node.name } })
+    this.loadConfig = options.loadConfig
+    const logger = this.logs.logger
+    const deps = (component: string) => ({ config, clock, random, logger: logger.child({ component }) })
+
+    this.resilience = createResiliencePlugin(deps('resilience'))
+    this.health = createHealthPlugin(deps('health'))
+    this.gossip = config.gossip ? createGossipPlugin({ ...deps('gossip'), gossip: config.gossip, health: this.health }) : undefined
+    const parts: RuntimeParts = {
+      sidecar: () => this.sidecar,
+      resilience: this.resilience,
+      health: this.health,
+      gossip: this.gossip,
+      config: () => this.sidecar.config,
+      readiness: () => this.readiness(),
+      reload: () => this.reload(),
+      drain: () => this.drain(),
+      draining: () => this.state === 'draining' || this.state === 'stopped',
+    }
+    this.admin = createAdminPlugin({ ...deps('admin'), parts })
+
+    const plugins: Plugin[] = [this.resilience, this.health, ...(this.gossip ? [this.gossip] : []), this.admin]
+    this.plugins = plugins
+    this.sidecar = new Sidecar({
+      config,
+      logs: this.logs,
+      clock,
+      random,
+      strategies: options.strategies,
+      health: this.health.health,
+      sources: plugins.flatMap((p) => p.sources ?? []),
+      layers: plugins.flatMap((p) => p.layers ?? []),
+      observers: plugins.flatMap((p) => p.observers ?? []),
+      retryDecider: this.resilience.retryDecider,
+    })
+    for (const p of plugins) p.attach?.(this.sidecar)
+  }
+
+  get config(): SidecarConfig {
+    return this.sidecar.config
+  }
+
+  get logger() {
+    return this.logs.logger
+  }
+
+  /** Ready when started, not draining, and joined to the gossip cluster when one is configured. */
+  readiness(): { ready: boolean; reason?: string } {
+    if (this.state === 'new' || this.state === 'starting') return { ready: false, reason: 'starting' }
+    if (this.state !== 'running') return { ready: false, reason: 'draining' }
+    if (this.gossip) {
+      const g = this.gossip.readiness()
+      if (!g.ready) return g
+    }
+    return { ready: true }
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error('a runtime starts once')
+    this.state = 'starting'
+    const sidecar = this.sidecar
+    const sidecarPart = { start: () => sidecar.start(), stop: () => sidecar.stop() }
+    try {
+      await this.order.start([this.admin, sidecarPart, this.health, this.resilience, ...(this.gossip ? [this.gossip] : [])])
+    } catch (err) {
+      this.state = 'stopped'
+      if (this.ownsLogs) await this.logs.close()
+      throw err
+    }
+    this.state = 'running'
+  }
+
+  /** Validates and applies the config file again; a bad one changes nothing. */
+  async reload(): Promise<ReloadResult> {
+    if (!this.loadConfig) return { ok: false, error: 'no config file to reload' }
+    let next: SidecarConfig
+    try {
+      next = this.loadConfig()
+      this.apply(next)
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err)
+      this.admin.configReload(false)
+      this.logger.error({ error }, 'config reload refused: the old config keeps serving')
+      return { ok: false, error }
+    }
+    this.admin.configReload(true)
+    return { ok: true, version: next.version }
+  }
+
+  /** Applies an already validated config (throws, changing nothing, when it cannot be applied). */
+  apply(next: SidecarConfig): void {
+    this.sidecar.reload(next)
+    for (const p of this.plugins) p.reload?.(next)
+  }
+
+  /**
+   * Drain: /readyz fails at once, the node leaves the gossip cluster (peers stop routing here),
+   * in-flight requests finish (keep-alive responses carry Connection: close), listeners close.
+   * The admin server stays up until stop().
+   */
+  drain(): Promise<void> {
+    this.draining ??= (async () => {
+      if (this.state !== 'running') return
+      this.state = 'draining'
+      if (this.gossip) await this.gossip.leave().catch((err) => this.logger.warn({ err }, 'gossip leave failed'))
+      await this.sidecar.drain()
+    })()
+    return this.draining
+  }
+
+  /** Stops everything in reverse order. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.state === 'new') {
+        this.state = 'stopped'
+        await this.sidecar.stop()
+      } else {
+        await this.order.stop()
+        this.state = 'stopped'
+      }
+      if (this.ownsLogs) await this.logs.close()
+    })()
+    return this.stopping
+  }
+}
