@@ -150,7 +150,7 @@ export class Runtime {
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err)
       this.admin.configReload(false)
-      this.logger.error({ error }, 'config reload refused: the old config keeps serving')
+      this.logger.error({ error, serving: this.sidecar.config.version }, 'config reload refused')
       return { ok: false, error }
     }
     this.admin.configReload(true)
