@@ -140,11 +140,9 @@ const results: Record<string, unknown[]> = { dissemination: [], detection: [], l
 const log = (line: string): void => console.log(line)
 const r1 = (x: number): number => Math.round(x * 10) / 10
 
-async function dissemination(n: number): Promise<void> {
-  const sim = new Sim({ n, seed: 100 + n })
+async function dissemination(sim: Sim): Promise<void> {
+  const n = sim.opts.n
   const t0 = Date.now()
-  await sim.start()
-  await sim.run(10_000) // warm-up: every member's own join-time alive has been gossiped
   const origin = sim.nodes[0]!
   const learned: number[] = []
   const seen = new Set<number>()
@@ -177,14 +175,12 @@ async function dissemination(n: number): Promise<void> {
   }
   results.dissemination!.push(r)
   log(`dissemination n=${n}: 50% ${r.ms.p50} ms, 90% ${r.ms.p90} ms, 99% ${r.ms.p99} ms, all ${all} ms = ${r.gossipRounds} gossip rounds (log2 n = ${r.log2n}) = ${r.protocolPeriods} periods [${r.wallMs} ms wall]`)
-  await sim.stop()
 }
 
-async function detection(n: number, lifeguard: boolean, trials: number): Promise<void> {
-  const sim = new Sim({ n, seed: 200 + n, lifeguard })
+async function detection(sim: Sim, trials: number): Promise<void> {
+  const { n } = sim.opts
+  const lifeguard = sim.cfg.lifeguard
   const t0 = Date.now()
-  await sim.start()
-  await sim.run(5_000)
   const T = sim.cfg.probeIntervalMs
   const bound = detectionBound(sim.cfg, n)
   const firstSuspect: number[] = []
@@ -233,14 +229,21 @@ async function detection(n: number, lifeguard: boolean, trials: number): Promise
     firstSuspectPeriods: r1(mean(firstSuspect) / T),
     swimFirstDetectionPeriods: r1(Math.E / (Math.E - 1)),
     bound,
-    allWithinBound: everywhere.every((x) => x <= bound.deadEverywhereWithinMs),
+    allWithinLikelyBound: everywhere.every((x) => x <= bound.deadEverywhereLikelyWithinMs),
     wallMs: Date.now() - t0,
   }
   results.detection!.push(r)
   log(
-    `detection n=${n} lifeguard=${lifeguard} (${trials} crashes): first suspicion ${r.meanMs.firstSuspect} ms mean (${r.firstSuspectPeriods} periods; SWIM expects e/(e-1) = ${r.swimFirstDetectionPeriods}), first death ${r.meanMs.firstDead} ms, dead everywhere ${r.meanMs.deadEverywhere} ms mean / ${r.maxMs.deadEverywhere} max (suspicion ${bound.suspicionMinMs}–${bound.suspicionMaxMs} ms) [${r.wallMs} ms wall]`,
+    `detection n=${n} lifeguard=${lifeguard} (${trials} crashes): first suspicion ${r.meanMs.firstSuspect} ms mean (${r.firstSuspectPeriods} periods; SWIM expects e/(e-1) = ${r.swimFirstDetectionPeriods}), first death ${r.meanMs.firstDead} ms, dead everywhere ${r.meanMs.deadEverywhere} ms mean / ${r.maxMs.deadEverywhere} max (suspicion ${Math.round(bound.suspicionMinMs)}–${Math.round(bound.suspicionMaxMs)} ms) [${r.wallMs} ms wall]`,
   )
-  await sim.stop()
+}
+
+/** A warmed-up cluster: started, and every member's join-time alive gossiped out. */
+async function cluster(opts: SimOptions): Promise<Sim> {
+  const sim = new Sim(opts)
+  await sim.start()
+  await sim.run(10_000)
+  return sim
 }
 
 interface FpCount {
@@ -358,9 +361,24 @@ async function slow(n: number, slowCount: number, lifeguard: boolean, durationMs
 const started = Date.now()
 log(`gossip-sim: node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu?'}, lan profile (T = ${LAN.probeIntervalMs} ms, probe timeout ${LAN.probeTimeoutMs} ms, k = ${LAN.indirectChecks}, suspicion ×${LAN.suspicionMult}..×${LAN.suspicionMult * LAN.suspicionMaxTimeoutMult}, λ = ${LAN.retransmitMult}, gossip ${LAN.gossipIntervalMs} ms to ${LAN.gossipNodes})${QUICK ? ', quick' : ''}`)
 const sizes = QUICK ? [1000] : [1000, 5000]
-if (want('dissemination')) for (const n of sizes) await dissemination(n)
-if (want('detection')) for (const n of sizes) for (const lg of [true, false]) await detection(n, lg, QUICK || n > 1000 ? 3 : 5)
-if (want('loss')) for (const p of [0.05, 0.1]) for (const lg of [true, false]) await loss(QUICK ? 200 : 1000, p, lg, QUICK ? 60_000 : 300_000)
+if (want('dissemination') || want('detection')) {
+  for (const n of sizes) {
+    const t0 = Date.now()
+    const sim = await cluster({ n, seed: 100 + n })
+    log(`cluster of ${n} started and warmed up [${Date.now() - t0} ms wall]`)
+    if (want('dissemination')) await dissemination(sim)
+    if (want('detection')) await detection(sim, QUICK || n > 1000 ? 3 : 5)
+    await sim.stop()
+  }
+  // the baseline: classic SWIM (no Lifeguard), same seed, at 1,000
+  if (want('detection')) {
+    const sim = await cluster({ n: 1000, seed: 1100, lifeguard: false })
+    await detection(sim, QUICK ? 3 : 5)
+    await sim.stop()
+  }
+}
+const LOSS_N = QUICK ? 200 : 1000
+if (want('loss')) for (const p of [0.05, 0.1]) for (const lg of [true, false]) await loss(LOSS_N, p, lg, QUICK ? 60_000 : p < 0.1 ? 300_000 : 120_000)
 if (want('slow')) for (const lg of [true, false]) await slow(128, 8, lg, QUICK ? 120_000 : 600_000)
 
 type Row = Record<string, unknown>
@@ -380,10 +398,12 @@ for (const p of [0.05, 0.1]) {
   ratios.slow_failedProbesBySlow_lifeguardOverSwim = ratio(lg?.failedProbesBySlow, sw?.failedProbesBySlow)
 }
 for (const r of results.dissemination as Row[]) ratios[`dissemination_n${r.n}_roundsOverLog2n`] = r.roundsPerLog2n as number
-for (const n of sizes) {
-  const lg = find(results.detection!, (r) => r.n === n && r.lifeguard === true) as { meanMs?: { deadEverywhere: number } } | undefined
-  const sw = find(results.detection!, (r) => r.n === n && r.lifeguard === false) as { meanMs?: { deadEverywhere: number } } | undefined
-  ratios[`detection_n${n}_lifeguardOverSwim`] = ratio(lg?.meanMs?.deadEverywhere, sw?.meanMs?.deadEverywhere)
+{
+  type Det = { meanMs?: { firstSuspect: number; deadEverywhere: number } } | undefined
+  const lg = find(results.detection!, (r) => r.n === 1000 && r.lifeguard === true) as Det
+  const sw = find(results.detection!, (r) => r.n === 1000 && r.lifeguard === false) as Det
+  ratios.detection_n1000_deadEverywhere_lifeguardOverSwim = ratio(lg?.meanMs?.deadEverywhere, sw?.meanMs?.deadEverywhere)
+  ratios.detection_n1000_firstSuspect_overSwimExpected = ratio(lg?.meanMs?.firstSuspect, (LAN.probeIntervalMs * Math.E) / (Math.E - 1))
 }
 console.log(
   JSON.stringify({

@@ -6,7 +6,9 @@
  * endpoints are removed at once. Incremental: a member change re-publishes only the services that
  * member offered before or offers now, so other services' pools are untouched.
  */
+import type { LocalServiceConfig } from '../config/types.js'
 import type { EndpointInfo } from '../endpoint/endpoint.js'
+import type { NodeMeta, ServiceHealth } from '../membership/member.js'
 import type { MemberInfo, MembershipEvents } from '../membership/swim.js'
 import type { DiscoveryListener, DiscoverySource, DiscoveryUpdate } from './discovery.js'
 
@@ -123,5 +125,16 @@ export class GossipDiscovery implements DiscoverySource {
     const endpoints: EndpointInfo[] = []
     if (members !== undefined) for (const name of [...members.keys()].sort()) endpoints.push(...members.get(name)!)
     return { service, endpoints }
+  }
+}
+
+/**
+ * The metadata a sidecar announces for its local services (sidecar.yaml `local.services`), with
+ * each one's health from its local check (`unknown` when it has none or no verdict yet).
+ * Pass the result to Membership.setLocalMeta whenever a local health verdict changes.
+ */
+export function localAnnouncements(services: readonly LocalServiceConfig[], health: (service: string) => ServiceHealth = () => 'unknown'): NodeMeta {
+  return {
+    services: services.map((s) => ({ name: s.name, host: s.host, port: s.port, weight: s.weight, tags: s.tags, health: health(s.name) })),
   }
 }

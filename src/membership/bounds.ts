@@ -14,6 +14,11 @@
  *
  * T is probeInterval. A prober whose own local health score is s uses (s + 1) · T, so a
  * stalled or overloaded node detects others more slowly; that is the point of Lifeguard.
+ *
+ * W is a hard bound but grows with n. With n − 1 probers the chance that nobody probes a given
+ * member in a period is about (1 − 1/(n−1))^(n−1) ≈ 1/e, so the first probe comes after
+ * e/(e−1) ≈ 1.58 periods on average (SWIM's figure) and within ln(1/p) periods with
+ * probability 1 − p: `suspectLikelyWithinMs` is that for p = 0.001, plus the probe's period.
  */
 import { suspicionTimeouts } from './suspicion.js'
 
@@ -27,8 +32,10 @@ export interface DetectionSettings {
 }
 
 export interface DetectionBound {
-  /** Some node marks the failed member suspect within this (ms). */
+  /** Some node marks the failed member suspect within this (ms): the hard bound. */
   readonly suspectWithinMs: number
+  /** ... within this with probability 0.999 (ms); the smaller of the two is what to expect. */
+  readonly suspectLikelyWithinMs: number
   /** Suspicion timeout range (ms): min with k confirmations, max with none. */
   readonly suspicionMinMs: number
   readonly suspicionMaxMs: number
@@ -36,6 +43,9 @@ export interface DetectionBound {
   readonly deadWithinMs: number
   /** Every node knows it dead within this (ms). */
   readonly deadEverywhereWithinMs: number
+  /** The same two from the 0.999-likely first suspicion (ms). */
+  readonly deadLikelyWithinMs: number
+  readonly deadEverywhereLikelyWithinMs: number
 }
 
 export function detectionBound(s: DetectionSettings, n: number): DetectionBound {
@@ -44,12 +54,16 @@ export function detectionBound(s: DetectionSettings, n: number): DetectionBound 
   const suspectWithinMs = firstProbe + T
   const { minMs, maxMs } = suspicionTimeouts(n, s)
   const deadWithinMs = suspectWithinMs + maxMs
-  const rounds = Math.ceil(Math.log(Math.max(2, n)) / Math.log(s.gossipNodes + 1)) + 2
+  const spread = (Math.ceil(Math.log(Math.max(2, n)) / Math.log(s.gossipNodes + 1)) + 2) * s.gossipIntervalMs
+  const suspectLikelyWithinMs = Math.min(suspectWithinMs, (Math.ceil(Math.log(1000)) + 1) * T)
   return {
     suspectWithinMs,
+    suspectLikelyWithinMs,
     suspicionMinMs: minMs,
     suspicionMaxMs: maxMs,
     deadWithinMs,
-    deadEverywhereWithinMs: deadWithinMs + rounds * s.gossipIntervalMs,
+    deadEverywhereWithinMs: deadWithinMs + spread,
+    deadLikelyWithinMs: suspectLikelyWithinMs + maxMs,
+    deadEverywhereLikelyWithinMs: suspectLikelyWithinMs + maxMs + spread,
   }
 }

@@ -2,10 +2,8 @@
  * The transmit-limited broadcast queue of gossip dissemination. Each item is an encoded message
  * with a key (the member it is about, or reporter+endpoint for health reports): a newer message
  * with the same key replaces the queued one. `take` fills a byte budget with the least transmitted
- * items first, most recent first among equals; an item is dropped after
- * ceil(retransmitMult · ln(n + 1)) transmissions, n the cluster size (the SWIM paper's λ·log n;
- * memberlist uses log10, which with λ = 2 leaves about one member in ten of a small cluster
- * without the rumour until the next push-pull).
+ * items first, most recent first among equals; an item is dropped after `retransmitLimit`
+ * transmissions (n the cluster size).
  *
  * Items sit in one doubly linked list per transmit count (newest at the head), so enqueue,
  * replace and a transmission are O(1), and `take` stops as soon as the budget is full.
@@ -29,8 +27,17 @@ export interface BroadcastQueueOptions {
 /** Smallest encoded message: looking further once less than this is left is pointless. */
 const MIN_MESSAGE = 7
 
+/**
+ * How many times each node transmits a rumour: SWIM's λ·log n as memberlist computes it,
+ * retransmitMult · ceil(log10(n + 1)), but never under ceil(ln(n + 1)) + 4. Each member that
+ * learns a rumour passes it on that many times to random members, so about n·e^(−limit) members
+ * are expected to miss it; the floor keeps that under 2 % of a member whatever n and the
+ * multiplier (with λ = 2 and log10 alone, a 5-member cluster would leave one member in two
+ * without the rumour until the next push-pull).
+ */
 export function retransmitLimit(retransmitMult: number, clusterSize: number): number {
-  return Math.max(1, Math.ceil(retransmitMult * Math.log(clusterSize + 1)))
+  const n = Math.max(1, clusterSize)
+  return Math.max(Math.round(retransmitMult * Math.ceil(Math.log10(n + 1))), Math.ceil(Math.log(n + 1)) + 4)
 }
 
 export class BroadcastQueue {

@@ -11,6 +11,8 @@ import { isLive, type Member } from './member.js'
 
 export class MemberTable {
   private readonly map = new Map<string, Member>()
+  /** Dead and left members (tombstones), for reaping without a full scan. */
+  private readonly gone = new Set<string>()
   private ring: string[] = []
   private cursor = 0
   private liveCount = 0
@@ -45,6 +47,8 @@ export class MemberTable {
     if (prev !== undefined && isLive(prev.state)) this.liveCount--
     if (isLive(m.state)) this.liveCount++
     if (prev === undefined && m.name !== this.self) this.insert(m.name)
+    if (isLive(m.state) || m.name === this.self) this.gone.delete(m.name)
+    else this.gone.add(m.name)
     return prev
   }
 
@@ -52,7 +56,20 @@ export class MemberTable {
     const prev = this.map.get(name)
     if (prev === undefined) return
     this.map.delete(name)
+    this.gone.delete(name)
     if (isLive(prev.state)) this.liveCount--
+  }
+
+  /** Removes tombstones whose state changed before `cutoff` (clock ms); returns them. */
+  reap(cutoff: number): Member[] {
+    const out: Member[] = []
+    for (const name of this.gone) {
+      const m = this.map.get(name)
+      if (m === undefined || m.changedAt > cutoff) continue
+      this.delete(name)
+      out.push(m)
+    }
+    return out
   }
 
   /** The next live member to probe, in randomised round-robin order. */

@@ -14,9 +14,13 @@ interface Entry {
 }
 
 export interface MeshHealthOptions {
+  /** This node's name (the reporter of its own reports). */
+  readonly self: string
   readonly quorum: number
   readonly ttlMs: number
   readonly now: () => number
+  /** Wall-clock ms: the version of this node's reports. */
+  readonly wallNow: () => number
   /** A factor changed (1 = no quorum of failure reports). */
   readonly onChange?: (endpoint: string, factor: number) => void
 }
@@ -32,8 +36,43 @@ export function meshFactor(failing: number, quorum: number): number {
 export class MeshHealth {
   private readonly byEndpoint = new Map<string, Map<string, Entry>>()
   private readonly factors = new Map<string, number>()
+  /** This node's own reports that still say failing (re-issued until they recover). */
+  private readonly own = new Map<string, HealthReport>()
 
   constructor(private readonly options: MeshHealthOptions) {}
+
+  /** This node's own verdict on an endpoint: the report to gossip, or undefined when nothing changed. */
+  local(endpoint: string, failing: boolean): HealthReport | undefined {
+    const held = this.own.get(endpoint)
+    if (failing === (held !== undefined)) return undefined
+    const report = this.issue(endpoint, failing, held?.version ?? this.byEndpoint.get(endpoint)?.get(this.options.self)?.report.version ?? 0)
+    if (failing) this.own.set(endpoint, report)
+    else this.own.delete(endpoint)
+    return report
+  }
+
+  /** Own failing reports re-issued with a newer version (so they do not expire elsewhere). */
+  refreshLocal(): HealthReport[] {
+    const out: HealthReport[] = []
+    for (const [endpoint, held] of this.own) {
+      const report = this.issue(endpoint, true, held.version)
+      this.own.set(endpoint, report)
+      out.push(report)
+    }
+    return out
+  }
+
+  private issue(endpoint: string, failing: boolean, after: number): HealthReport {
+    const report: HealthReport = { type: 'health', reporter: this.options.self, endpoint, failing, version: Math.max(this.options.wallNow(), after + 1) }
+    this.record(report)
+    return report
+  }
+
+  /** A report heard from another node: ignored if it is our own or its reporter is gone; true when new (gossip it on). */
+  accept(report: HealthReport, reporterGone: boolean): boolean {
+    if (report.reporter === this.options.self || reporterGone) return false
+    return this.record(report)
+  }
 
   /** Stores a report if newer than the one held from that reporter; true when it was. */
   record(report: HealthReport): boolean {

@@ -9,7 +9,9 @@
  */
 import type { Clock, Timer } from '../clock.js'
 import type { LocalHealth } from './awareness.js'
+import { encodeMessage, type PingReq } from './codec.js'
 import type { Member } from './member.js'
+import type { HostPort } from './transport.js'
 
 interface Waiter {
   ack(): void
@@ -177,4 +179,45 @@ export class Prober {
     })
     this.hooks.ping(target, seq)
   }
+}
+
+export interface RelayDeps {
+  readonly self: string
+  readonly clock: Clock
+  readonly acks: AckTable
+  readonly probeTimeoutMs: number
+  readonly probeIntervalMs: number
+  send(to: HostPort, messages: Uint8Array[]): void
+}
+
+/**
+ * Helping with someone's indirect probe: ping the target with our own sequence number, forward
+ * its ack to the asker under the asker's, and (Lifeguard) send a nack if no ack came within 80 %
+ * of the probe timeout, so the asker can tell "the target is silent" from "I am not heard".
+ */
+export function relayPingReq(req: PingReq, from: HostPort, d: RelayDeps): void {
+  const seq = d.acks.nextSeq()
+  let done = false
+  const nackTimer = req.nack
+    ? d.clock.setTimer(() => {
+        if (done) return
+        done = true
+        d.acks.forget(seq)
+        d.send(from, [encodeMessage({ type: 'nack', seq: req.seq })])
+      }, 0.8 * d.probeTimeoutMs)
+    : undefined
+  d.acks.expect(
+    seq,
+    {
+      ack: () => {
+        if (done) return
+        done = true
+        nackTimer?.cancel()
+        d.acks.forget(seq)
+        d.send(from, [encodeMessage({ type: 'ack', seq: req.seq })])
+      },
+    },
+    2 * d.probeIntervalMs,
+  )
+  d.send({ host: req.host, port: req.port }, [encodeMessage({ type: 'ping', seq, target: req.target, source: d.self })])
 }

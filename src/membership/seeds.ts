@@ -119,3 +119,17 @@ export class JoinRetry {
     return ok
   }
 }
+
+/**
+ * One join attempt: push-pull with every seed that is not this node, in parallel. Returns how
+ * many answered (a node whose seeds are only itself has nobody to join: Infinity), or -1 when no
+ * seed resolves yet.
+ */
+export async function joinSeeds(seeds: readonly string[], lookup: Lookup, isSelf: (a: HostPort) => boolean, exchange: (a: HostPort) => Promise<boolean>): Promise<number> {
+  if (seeds.length === 0) return Infinity
+  const resolved = await resolveSeeds(seeds, lookup)
+  if (resolved.length === 0) return -1
+  const others = resolved.filter((a) => !isSelf(a))
+  if (others.length === 0) return Infinity
+  return (await Promise.all(others.map(exchange))).filter(Boolean).length
+}

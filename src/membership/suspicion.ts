@@ -104,3 +104,46 @@ export class Suspicion {
     this.onTimeout(this.confirmations.size)
   }
 }
+
+/** The suspicions one node holds, by member name. */
+export class Suspicions {
+  private readonly byName = new Map<string, Suspicion>()
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly lateGraceMs: number,
+  ) {}
+
+  /** (Re)starts the timer for `name`; `onTimeout` runs once unless cancelled or restarted. */
+  start(name: string, from: string, timeouts: SuspicionTimeouts, onTimeout: (confirmations: number) => void): void {
+    this.byName.get(name)?.cancel()
+    this.byName.set(
+      name,
+      new Suspicion(
+        from,
+        timeouts,
+        this.clock,
+        (c) => {
+          this.byName.delete(name)
+          onTimeout(c)
+        },
+        this.lateGraceMs,
+      ),
+    )
+  }
+
+  /** True when this was a new, independent confirmation. */
+  confirm(name: string, from: string): boolean {
+    return this.byName.get(name)?.confirm(from) ?? false
+  }
+
+  cancel(name: string): void {
+    this.byName.get(name)?.cancel()
+    this.byName.delete(name)
+  }
+
+  clear(): void {
+    for (const s of this.byName.values()) s.cancel()
+    this.byName.clear()
+  }
+}

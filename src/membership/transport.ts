@@ -29,3 +29,14 @@ export interface GossipTransport {
 export function formatAddress(a: HostPort): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`
 }
+
+/**
+ * The address this node announces: `advertise`, with a wildcard host replaced by the bound one,
+ * and port 0 (or advertise = listen) replaced by the bound port.
+ */
+export function advertisedAddress(listen: HostPort, advertise: HostPort, bound: HostPort): HostPort {
+  const wildcard = advertise.host === '0.0.0.0' || advertise.host === '::'
+  const host = wildcard ? bound.host : advertise.host
+  const port = advertise.port === 0 || (advertise.port === listen.port && advertise.host === listen.host) ? bound.port : advertise.port
+  return { host, port }
+}

@@ -1,6 +1,6 @@
 /** GossipDiscovery: members' announced services become DiscoveryUpdates; dead or left members' endpoints go. */
 import t from 'tap'
-import { GossipDiscovery, type MemberSource } from '../../src/discovery/gossip.js'
+import { GossipDiscovery, localAnnouncements, type MemberSource } from '../../src/discovery/gossip.js'
 import type { DiscoveryUpdate } from '../../src/discovery/discovery.js'
 import type { ServiceAnnouncement } from '../../src/membership/member.js'
 import type { MemberInfo, MembershipEvents } from '../../src/membership/swim.js'
@@ -117,6 +117,18 @@ t.test('over a real (in-memory) mesh: a service offered only by c is discovered 
   const gone = await c.runUntil(() => d.current().length === 0, 10_000)
   t.ok(gone >= 0, `removed ${gone} ms after the crash (when c was declared dead)`)
   t.same(seen.at(-1), { service: 'orders', endpoints: [] })
+  d.stop()
+  await c.stopAll()
+})
+
+t.test('started before the membership: the node own services appear once it starts', async (t) => {
+  const c = new TestCluster({ seed: 22 })
+  const a = c.add('a', { meta: localAnnouncements([{ name: 'cart', address: '127.0.0.1:9000', host: '127.0.0.1', port: 9000, weight: 2, tags: ['x'], healthCheck: undefined }], () => 'healthy') })
+  const d = new GossipDiscovery(a.membership)
+  d.start()
+  t.same(d.current(), [])
+  await c.startAll()
+  t.same(d.current(), [{ service: 'cart', endpoints: [{ host: '127.0.0.1', port: 9000, weight: 2, zone: undefined, tags: ['x'], node: 'a', reportedHealth: 'healthy' }] }])
   d.stop()
   await c.stopAll()
 })

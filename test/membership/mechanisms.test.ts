@@ -104,6 +104,9 @@ t.test('awareness: clamped score scales timeouts; the null object never does', a
 })
 
 t.test('broadcast queue: least transmitted first, newest first, replaced by key, dropped at the limit', async (t) => {
+  t.equal(retransmitLimit(4, 1000), 16, 'memberlist: 4 · ceil(log10 1001)')
+  t.equal(retransmitLimit(2, 5), 6, 'small cluster, low multiplier: the floor ceil(ln 6) + 4')
+  t.equal(retransmitLimit(2, 1000), 11, 'floor ceil(ln 1001) + 4 above 2 · 3')
   const q = new BroadcastQueue({ retransmitMult: 1 })
   const msg = (s: string): Uint8Array => Buffer.from(s.padEnd(7, '.'))
   const text = (ms: Uint8Array[]): string[] => ms.map((m) => Buffer.from(m).toString().replace(/\.+$/, ''))
@@ -113,11 +116,13 @@ t.test('broadcast queue: least transmitted first, newest first, replaced by key,
   t.same(text(q.take(10, 0, 100)), ['a1', 'b1'], 'untransmitted before transmitted')
   q.enqueue('a', msg('a2'))
   t.same(text(q.take(10, 0, 100)), ['a2', 'b1'], 'a newer message with the same key replaces the old one')
-  t.equal(retransmitLimit(1, 10), 3, 'ceil(1 · ln 11)')
-  t.same(text(q.take(10, 0, 100)), ['a2'], 'b1 hit its limit of 3 and was dropped')
+  const limit = retransmitLimit(1, 10)
+  t.equal(limit, 7, 'floor: ceil(ln 11) + 4')
+  for (let i = 3; i < limit; i++) q.take(10, 0, 100) // b1 has now gone out `limit` times
+  t.same(text(q.take(10, 0, 100)), ['a2'], 'b1 hit its limit and was dropped')
   let done = false
   q.enqueue('c', msg('c1'), () => (done = true))
-  q.take(0, 0, 100) // n = 0: limit 1
+  for (let i = 0; i < limit; i++) q.take(10, 0, 100)
   t.ok(done, 'onDone runs when the limit is reached')
   t.same(q.take(10, 3, 9), [], 'per-message overhead counts against the budget')
   const big = new BroadcastQueue({ retransmitMult: 4, maxItems: 3 })

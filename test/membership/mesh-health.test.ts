@@ -15,7 +15,7 @@ t.test('factor: 1 under the quorum (never less than 2), halving from it, floored
 t.test('reports: newer replaces older, expiry, forgetting a reporter', async (t) => {
   let now = 0
   const changes: [string, number][] = []
-  const h = new MeshHealth({ quorum: 2, ttlMs: 1000, now: () => now, onChange: (e, f) => changes.push([e, f]) })
+  const h = new MeshHealth({ self: 'me', quorum: 2, ttlMs: 1000, now: () => now, wallNow: () => now, onChange: (e, f) => changes.push([e, f]) })
   const r = (reporter: string, failing: boolean, version: number) => ({ type: 'health' as const, reporter, endpoint: 'e:1', failing, version })
   t.ok(h.record(r('a', true, 1)))
   t.notOk(h.record(r('a', true, 1)), 'same version: not new')

@@ -1,0 +1,111 @@
+/**
+ * Membership's public shapes: what it takes (options, a pino-compatible logger), what it tells
+ * (member info, the event table), and a small typed listener registry (a listener that throws
+ * is logged, never breaks the protocol).
+ */
+import type { Clock, Random } from '../clock.js'
+import type { GossipConfig } from '../config/types.js'
+import type { GossipObserver } from './counters.js'
+import type { Member, MemberState, NodeMeta } from './member.js'
+import type { Lookup } from './seeds.js'
+import { formatAddress, type GossipTransport } from './transport.js'
+
+/** The pino methods used (a pino Logger fits). */
+export interface GossipLogger {
+  debug(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+export interface MembershipOptions {
+  readonly config: GossipConfig
+  readonly node: { readonly name: string; readonly zone?: string | undefined; readonly adminAddress?: string | undefined }
+  readonly transport: GossipTransport
+  readonly clock: Clock
+  readonly random: Random
+  readonly logger: GossipLogger
+  /** Current event-loop delay in ms (e.g. LoopLagMonitor.delayMs), fed into local health. */
+  readonly eventLoopDelay?: () => number
+  readonly observer?: GossipObserver
+  /** Services offered at start. */
+  readonly meta?: NodeMeta
+  /** DNS for seed names (default dns.lookup). */
+  readonly lookup?: Lookup
+  /** Members known before joining (the simulator primes large clusters this way). */
+  readonly initialMembers?: readonly Member[]
+  /** Replay window and maximum packet age (ms, default 120 s). */
+  readonly replayWindowMs?: number
+}
+
+/** A member as the rest of commy sees it. */
+export interface MemberInfo {
+  readonly name: string
+  /** Gossip address `host:port`. */
+  readonly address: string
+  readonly host: string
+  readonly port: number
+  readonly state: MemberState
+  readonly incarnation: number
+  readonly zone: string | undefined
+  readonly adminAddress: string | undefined
+  readonly meta: NodeMeta
+  readonly self: boolean
+}
+
+export interface MembershipEvents {
+  /** A member appeared or its state changed (alive, suspect, dead, left). */
+  change: (member: MemberInfo, previous: MemberInfo | undefined) => void
+  /** Same state, new incarnation, address or metadata (e.g. its services). */
+  update: (member: MemberInfo, previous: MemberInfo) => void
+  /** A tombstone was reaped. */
+  forget: (name: string) => void
+  /** The mesh-wide weight factor of an endpoint changed (see MeshHealth). */
+  'mesh-health': (endpoint: string, factor: number) => void
+  /** The first push-pull with a seed succeeded (or there was no seed to join). */
+  joined: () => void
+}
+
+export function toInfo(m: Member, self: string): MemberInfo {
+  return {
+    name: m.name,
+    address: formatAddress(m),
+    host: m.host,
+    port: m.port,
+    state: m.state,
+    incarnation: m.incarnation,
+    zone: m.zone === '' ? undefined : m.zone,
+    adminAddress: m.adminAddress === '' ? undefined : m.adminAddress,
+    meta: m.meta,
+    self: m.name === self,
+  }
+}
+
+type Sets = { [E in keyof MembershipEvents]: Set<MembershipEvents[E]> }
+
+export class MembershipListeners {
+  private readonly sets: Sets = { change: new Set(), update: new Set(), forget: new Set(), 'mesh-health': new Set(), joined: new Set() }
+
+  constructor(private readonly log: GossipLogger) {}
+
+  on<E extends keyof MembershipEvents>(event: E, fn: MembershipEvents[E]): () => void {
+    const set = this.sets[event] as Set<MembershipEvents[E]>
+    set.add(fn)
+    return () => void set.delete(fn)
+  }
+
+  /** True when someone listens (so callers skip building event payloads otherwise). */
+  has(event: keyof MembershipEvents): boolean {
+    return this.sets[event].size > 0
+  }
+
+  emit<E extends keyof MembershipEvents>(event: E, ...args: Parameters<MembershipEvents[E]>): void {
+    for (const fn of this.sets[event] as Set<(...a: Parameters<MembershipEvents[E]>) => void>) {
+      try {
+        fn(...args)
+      } catch (err) {
+        this.log.error({ err, event }, 'membership listener failed')
+      }
+    }
+  }
+}
