@@ -53,7 +53,7 @@ export interface AlertEvaluatorOptions {
 }
 
 interface Tracked {
-  readonly rule: AlertRuleConfig
+  rule: AlertRuleConfig
   phase: AlertPhase
   /** The firing alert of this episode. */
   alert: Alert | undefined
@@ -64,6 +64,7 @@ interface Tracked {
 export class AlertEvaluator implements Startable {
   private readonly o: AlertEvaluatorOptions
   private readonly intervalMs: number
+  private config: AlertsConfig
   private readonly tracked = new Map<string, Tracked>()
   private list: Alert[] = []
   private timer: Timer | undefined
@@ -71,7 +72,33 @@ export class AlertEvaluator implements Startable {
 
   constructor(options: AlertEvaluatorOptions) {
     this.o = options
+    this.config = options.config
     this.intervalMs = options.intervalMs ?? 5_000
+  }
+
+  /**
+   * New rules (config reload). An alert whose rule is still there (same name and kind) carries on
+   * under the new settings; one whose rule is gone resolves now (summary: "rule removed").
+   */
+  reconfigure(config: AlertsConfig): void {
+    const prev = this.tracked
+    const rules = config.rules
+    this.config = config
+    const kept = new Map<string, Tracked>()
+    for (const [key, t] of prev) {
+      const same = (r: AlertRuleConfig | undefined) => r !== undefined && r.name === t.rule.name && r.when === t.rule.when
+      const at = Number(key.slice(0, key.indexOf('\0')))
+      const i = same(rules[at]) ? at : rules.findIndex(same)
+      if (i < 0) {
+        if (t.phase.kind === 'firing') this.resolve(t, { ...t.last, summary: 'rule removed from the config' })
+        continue
+      }
+      t.rule = rules[i]!
+      kept.set(`${i}${key.slice(key.indexOf('\0'))}`, t)
+    }
+    this.tracked.clear()
+    for (const [k, t] of kept) this.tracked.set(k, t)
+    if (this.list.length > config.keep) this.list = this.list.slice(0, config.keep)
   }
 
   start(): void {
@@ -104,7 +131,7 @@ export class AlertEvaluator implements Startable {
     const ctx = { now, history: this.o.history }
     for (const t of this.tracked.values()) t.seen = false
     const services = [...this.o.targets.services()]
-    for (const rule of this.o.config.rules) {
+    for (const rule of this.config.rules) {
       const check = RULE_CHECKS[rule.when]
       for (const svc of services) {
         if (rule.service !== undefined && rule.service !== svc.name) continue
@@ -126,7 +153,7 @@ export class AlertEvaluator implements Startable {
   }
 
   private observe(rule: AlertRuleConfig, obs: Observation, now: number): void {
-    const key = `${this.o.config.rules.indexOf(rule)}\0${obs.service}\0${obs.endpoint ?? ''}`
+    const key = `${this.config.rules.indexOf(rule)}\0${obs.service}\0${obs.endpoint ?? ''}`
     let t = this.tracked.get(key)
     if (!t) {
       if (obs.signal === 'off') return
@@ -156,19 +183,23 @@ export class AlertEvaluator implements Startable {
         summary: obs.summary,
       })
       t.alert = alert
-      this.list = [alert, ...this.list].slice(0, this.o.config.keep)
+      this.list = [alert, ...this.list].slice(0, this.config.keep)
       const log = rule.severity === 'critical' ? this.o.logger.error.bind(this.o.logger) : this.o.logger.warn.bind(this.o.logger)
       log({ alert }, `alert firing: ${rule.name} (${obs.service}): ${obs.summary}`)
       this.publish(alert)
-    } else if (step.event === 'resolve' && t.alert) {
-      const firing = t.alert
-      const resolved: Alert = Object.freeze({ ...firing, state: 'resolved' as const, value: obs.value, resolvedAt: this.o.clock.wallNow(), summary: obs.summary })
-      t.alert = undefined
-      const i = this.list.indexOf(firing)
-      this.list = i >= 0 ? this.list.map((a) => (a === firing ? resolved : a)) : [resolved, ...this.list].slice(0, this.o.config.keep)
-      this.o.logger.info({ alert: resolved }, `alert resolved: ${rule.name} (${obs.service}): ${obs.summary}`)
-      this.publish(resolved)
-    }
+    } else if (step.event === 'resolve') this.resolve(t, obs)
+  }
+
+  private resolve(t: Tracked, obs: Observation): void {
+    const firing = t.alert
+    if (!firing) return
+    const resolved: Alert = Object.freeze({ ...firing, state: 'resolved' as const, value: obs.value, resolvedAt: this.o.clock.wallNow(), summary: obs.summary })
+    t.alert = undefined
+    t.phase = OK
+    const i = this.list.indexOf(firing)
+    this.list = i >= 0 ? this.list.map((a) => (a === firing ? resolved : a)) : [resolved, ...this.list].slice(0, this.config.keep)
+    this.o.logger.info({ alert: resolved }, `alert resolved: ${t.rule.name} (${obs.service}): ${obs.summary}`)
+    this.publish(resolved)
   }
 
   private publish(alert: Alert): void {

@@ -35,28 +35,66 @@ export type LocalStatusListener = (status: LocalServiceStatus) => void
 
 export class LocalServiceHealth implements Startable {
   private readonly monitor: ActiveMonitor
+  private readonly clock: Clock
+  private configs = new Map<string, HealthCheckConfig | undefined>()
   private readonly endpoints = new Map<string, Endpoint>()
   private readonly since = new Map<string, number>()
   private listeners: readonly LocalStatusListener[] = []
 
   constructor(services: readonly LocalServiceConfig[], deps: LocalServiceHealthDeps) {
-    const configs = new Map(services.map((s) => [s.name, s.healthCheck]))
+    this.clock = deps.clock
     this.monitor = new ActiveMonitor({
-      configFor: (ep) => configs.get(ep.service),
+      configFor: (ep) => this.configs.get(ep.service),
       clock: deps.clock,
       random: deps.random,
       logger: deps.logger?.child({ component: 'local-health' }),
       checkFor: deps.checkFor,
     })
-    for (const s of services) {
-      const ep = new Endpoint(s.name, { host: s.host, port: s.port, weight: s.weight, zone: undefined, tags: s.tags }, 'local', 10_000)
-      this.endpoints.set(s.name, ep)
-      this.monitor.watch(ep, () => {
-        this.since.set(s.name, deps.clock.wallNow())
-        const st = this.status(s.name)!
-        for (const l of this.listeners) l(st)
-      })
+    this.configs = new Map(services.map((s) => [s.name, s.healthCheck]))
+    for (const s of services) this.add(s)
+  }
+
+  /**
+   * The local services after a config reload: new ones are watched (listeners hear their first
+   * status), removed ones are forgotten, a changed address starts afresh, a changed check applies
+   * from the next check on.
+   */
+  reconfigure(services: readonly LocalServiceConfig[]): void {
+    const next = new Map(services.map((s) => [s.name, s]))
+    for (const [name, ep] of this.endpoints) {
+      const s = next.get(name)
+      if (s === undefined || s.host !== ep.host || s.port !== ep.port) this.remove(name)
     }
+    this.configs = new Map(services.map((s) => [s.name, s.healthCheck]))
+    for (const s of services) {
+      if (this.endpoints.has(s.name)) continue
+      this.add(s)
+      this.emit(s.name)
+    }
+    this.monitor.reconfigure()
+  }
+
+  private add(s: LocalServiceConfig): void {
+    const ep = new Endpoint(s.name, { host: s.host, port: s.port, weight: s.weight, zone: undefined, tags: s.tags }, 'local', 10_000)
+    this.endpoints.set(s.name, ep)
+    this.monitor.watch(ep, () => {
+      this.since.set(s.name, this.clock.wallNow())
+      this.emit(s.name)
+    })
+  }
+
+  private remove(name: string): void {
+    const ep = this.endpoints.get(name)
+    if (!ep) return
+    this.monitor.unwatch(ep)
+    this.endpoints.delete(name)
+    this.since.delete(name)
+  }
+
+  private emit(name: string): void {
+    const st = this.status(name)
+    if (!st) return
+    for (const l of this.listeners) l(st)
   }
 
   /** Told on every change of a local service's health. */

@@ -42,6 +42,7 @@ interface Delivery {
 
 export class WebhookNotifier implements Startable {
   private readonly o: Required<WebhookNotifierOptions>
+  private hooks: readonly WebhookConfig[]
   private readonly queue: Delivery[] = []
   private readonly inFlight = new Set<AbortController>()
   private readonly waiting = new Set<Timer>()
@@ -52,9 +53,15 @@ export class WebhookNotifier implements Startable {
 
   constructor(options: WebhookNotifierOptions) {
     this.o = { backoffBaseMs: 500, backoffMaxMs: 30_000, maxInFlight: 4, maxQueued: 1_000, ...options }
+    this.hooks = options.webhooks
   }
 
   start(): void {}
+
+  /** New webhook list (config reload); deliveries already queued go to the hooks they were queued for. */
+  reconfigure(webhooks: readonly WebhookConfig[]): void {
+    this.hooks = webhooks
+  }
 
   stop(): Promise<void> {
     if (this.stopped) return this.stopped
@@ -70,9 +77,9 @@ export class WebhookNotifier implements Startable {
 
   /** Queues `payload` for every webhook; returns at once. */
   notify(payload: unknown): void {
-    if (this.stopped || this.o.webhooks.length === 0) return
+    if (this.stopped || this.hooks.length === 0) return
     const body = JSON.stringify(payload)
-    for (const hook of this.o.webhooks) this.enqueue({ hook, body, tries: 0 })
+    for (const hook of this.hooks) this.enqueue({ hook, body, tries: 0 })
     this.pump()
   }
 
