@@ -165,7 +165,8 @@ export class Runtime {
 
   /**
    * Drain: /readyz fails at once, the node leaves the gossip cluster (peers stop routing here),
-   * in-flight requests finish (keep-alive responses carry Connection: close), listeners close.
+   * responses carry Connection: close while listeners keep accepting for `limits.drainGrace`,
+   * then listeners stop accepting and in-flight requests finish (up to `limits.drainTimeout`).
    * The admin server stays up until stop().
    */
   drain(): Promise<void> {
@@ -173,7 +174,8 @@ export class Runtime {
       if (this.state !== 'running') return
       this.state = 'draining'
       if (this.gossip) await this.gossip.leave().catch((err) => this.logger.warn({ err }, 'gossip leave failed'))
-      await this.sidecar.drain()
+      const limits = this.sidecar.config.limits
+      await this.sidecar.drain(limits.drainTimeoutMs, limits.drainGraceMs)
     })()
     return this.draining
   }

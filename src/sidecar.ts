@@ -212,18 +212,20 @@ export class Sidecar implements Startable {
   }
 
   /**
-   * Graceful stop: stop accepting, let requests in flight finish for up to `timeoutMs`
-   * (default `limits.drainTimeout`), then stop everything. Resolves whether all finished.
+   * Graceful stop: responses carry `Connection: close`, listeners keep accepting for `graceMs`
+   * (default 0; the Runtime passes `limits.drainGrace`), then stop accepting; requests in flight
+   * finish for up to `timeoutMs` (default `limits.drainTimeout`), then everything stops.
+   * Resolves whether all finished.
    */
-  async drain(timeoutMs: number = this.config.limits.drainTimeoutMs): Promise<boolean> {
+  async drain(timeoutMs: number = this.config.limits.drainTimeoutMs, graceMs = 0): Promise<boolean> {
     if (this.state !== 'running') {
       await this.stop()
       return true
     }
     this.state = 'draining'
     const inFlight = this.inFlight
-    this.logger.info({ inFlight, timeoutMs }, 'draining')
-    const results = await Promise.all(this.listeners.map((l) => l.drain(timeoutMs)))
+    this.logger.info({ inFlight, timeoutMs, graceMs }, 'draining')
+    const results = await Promise.all(this.listeners.map((l) => l.drain(timeoutMs, graceMs)))
     const completed = results.every(Boolean)
     this.logger.info({ completed, left: this.inFlight }, completed ? 'drained' : 'drain timeout: closing remaining connections')
     await this.stop()

@@ -33,6 +33,15 @@ export interface MetricsOptions {
 
 export type Direction = 'in' | 'out'
 
+/** The part of membership's CounterSnapshot the gossip metrics follow. */
+export interface GossipCounterView {
+  readonly messagesIn: Readonly<Record<string, number>>
+  readonly messagesOut: Readonly<Record<string, number>>
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly drops: { readonly auth: number }
+}
+
 const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 }
 const MAX_GOSSIP_TYPES = 32
 
@@ -50,6 +59,7 @@ export class Metrics {
   private readonly routes = new Map<string, RouteMetrics>()
   private readonly gossipTypes = new Set<string>()
   private scrape: ScrapeState | undefined
+  private readonly beforeScrape: (() => void)[] = []
 
   private readonly retries: Counter<'service'>
   private readonly budgetExhausted: Counter<'service'>
@@ -110,9 +120,14 @@ export class Metrics {
       help: 'Gossip packets dropped because they failed decryption or authentication.',
       registers,
     })
-    this.configReloads = new Counter({ name: 'commy_config_reloads_total', help: 'Config reloads, by result (ok|error).', labelNames: ['result'], registers })
-    this.configReloads.inc({ result: 'ok' }, 0)
-    this.configReloads.inc({ result: 'error' }, 0)
+    this.configReloads = new Counter({
+      name: 'commy_config_reloads_total',
+      help: 'Config reload attempts (SIGHUP, file watch, POST /v1/reload), by result (success|failure).',
+      labelNames: ['result'],
+      registers,
+    })
+    this.configReloads.inc({ result: 'success' }, 0)
+    this.configReloads.inc({ result: 'failure' }, 0)
     this.gossipAuthFailures.inc(0)
 
     // ---- state mirrors (scrape time) ----
@@ -201,8 +216,9 @@ export class Metrics {
     this.routes.delete(`${listener}\0${route}\0${service}`)
   }
 
-  retry(service: string): void {
-    this.retries.inc({ service })
+  /** `n` retries sent for one request of the service. */
+  retry(service: string, n = 1): void {
+    this.retries.inc({ service }, n)
   }
 
   retryBudgetExhausted(service: string): void {
@@ -223,12 +239,16 @@ export class Metrics {
 
   /** One gossip message; `bytes` (wire size) also counts into commy_gossip_bytes_total. */
   gossipMessage(direction: Direction, type: string, bytes = 0): void {
-    if (!this.gossipTypes.has(type)) {
-      if (this.gossipTypes.size >= MAX_GOSSIP_TYPES) type = 'other'
-      else this.gossipTypes.add(type)
-    }
-    this.gossipMessages.inc({ direction, type })
+    this.gossipMessages.inc({ direction, type: this.gossipType(type) })
     if (bytes > 0) this.gossipBytesTotal.inc({ direction }, bytes)
+  }
+
+  /** The label of a message type: the first MAX_GOSSIP_TYPES seen keep their name, later ones are "other". */
+  private gossipType(type: string): string {
+    if (this.gossipTypes.has(type)) return type
+    if (this.gossipTypes.size >= MAX_GOSSIP_TYPES) return 'other'
+    this.gossipTypes.add(type)
+    return type
   }
 
   /** Wire bytes not tied to one message (push-pull streams). */
@@ -242,7 +262,32 @@ export class Metrics {
 
   /** Called by whoever reloads (SIGHUP, file watch or POST /v1/reload), once per attempt. */
   configReload(ok: boolean): void {
-    this.configReloads.inc({ result: ok ? 'ok' : 'error' })
+    this.configReloads.inc({ result: ok ? 'success' : 'failure' })
+  }
+
+  /**
+   * Follows a gossip counter snapshot (membership's GossipCounters) read at every scrape: the
+   * counters grow by what the snapshot gained since the last scrape. Use this or the per-event
+   * gossip methods, not both.
+   */
+  followGossip(read: () => GossipCounterView): void {
+    let last: GossipCounterView | undefined
+    this.beforeScrape.push(() => {
+      const now = read()
+      for (const [direction, byType] of [['in', now.messagesIn], ['out', now.messagesOut]] as const) {
+        const prev = direction === 'in' ? last?.messagesIn : last?.messagesOut
+        for (const [type, n] of Object.entries(byType)) {
+          const d = n - (prev?.[type] ?? 0)
+          if (d > 0) this.gossipMessages.inc({ direction, type: this.gossipType(type) }, d)
+        }
+      }
+      this.gossipBytes('in', now.bytesIn - (last?.bytesIn ?? 0))
+      this.gossipBytes('out', now.bytesOut - (last?.bytesOut ?? 0))
+      const auth = now.drops.auth - (last?.drops.auth ?? 0)
+      if (auth > 0) this.gossipAuthFailures.inc(auth)
+      // a copy: the reader may hand out its live counters object
+      last = { messagesIn: { ...now.messagesIn }, messagesOut: { ...now.messagesOut }, bytesIn: now.bytesIn, bytesOut: now.bytesOut, drops: { auth: now.drops.auth } }
+    })
   }
 
   /** Removes every series labelled with this endpoint (it left the service). */
@@ -260,6 +305,13 @@ export class Metrics {
 
   /** The exposition text; the source is read once per scrape. */
   async text(): Promise<string> {
+    for (const f of this.beforeScrape) {
+      try {
+        f()
+      } catch {
+        // a source that cannot be read leaves its counters where they were
+      }
+    }
     this.scrape = this.readSource()
     try {
       return await this.registry.metrics()

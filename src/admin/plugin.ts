@@ -1,18 +1,118 @@
-/** STUB (to be replaced): the admin server, metrics and dashboard over the running parts. */
+/**
+ * The admin plugin: the operator's side of one running commy — the admin server (probes,
+ * /metrics, the JSON API, the live dashboard) over the Runtime's parts, the Prometheus metrics
+ * fed by a request observer and by the other plugins' events, and the opt-in config file watcher.
+ * Reload and drain are the Runtime's (`parts.reload()`, `parts.drain()`); this plugin only asks.
+ * The Runtime starts it first (so /readyz answers 503 while the rest starts) and stops it last.
+ */
+import type { AdminConfig, HostPort, SidecarConfig } from '../config/types.js'
 import type { Plugin, PluginDeps } from '../plugin.js'
 import type { RuntimeParts } from '../runtime.js'
+import type { Sidecar } from '../sidecar.js'
+import { ConfigWatcher } from './config-watch.js'
+import { subscribeFeeds } from './feeds.js'
+import { Metrics } from './metrics.js'
+import { requestMetrics } from './request-observer.js'
+import { runtimeSourceParts } from './runtime-source.js'
+import { AdminServer, type AdminServerOptions } from './server.js'
+import { createAdminSource } from './source.js'
+import { packageVersion } from './version.js'
+import type { AdminSource } from './view.js'
 
 export interface AdminPlugin extends Plugin {
   /** Bound admin address (after start). */
   address(): { host: string; port: number } | undefined
   /** Counts a config reload attempt (SIGHUP, POST /v1/reload, file watch). */
   configReload(ok: boolean): void
+  /** `http://host:port` of the admin server and dashboard (after start). */
+  url(): string | undefined
+  readonly metrics: Metrics
+  /** What the admin API shows (the same object the server reads). */
+  readonly source: AdminSource
+  /** The config file watcher, when `admin.watchConfig` is on and the config came from a file. */
+  readonly watcher: () => ConfigWatcher | undefined
 }
 
 export interface AdminPluginDeps extends PluginDeps {
   readonly parts: RuntimeParts
+  /** Overrides for tests (event interval, snapshot sizes). */
+  readonly server?: Pick<AdminServerOptions, 'eventIntervalMs' | 'maxEventStreams' | 'snapshot'>
+  /** Debounce of the config watcher (default 250 ms). */
+  readonly watchDebounceMs?: number
+  /** Node's process metrics in /metrics (default true). */
+  readonly defaultMetrics?: boolean
 }
 
-export function createAdminPlugin(_deps: AdminPluginDeps): AdminPlugin {
-  return { observers: [], start() {}, stop() {}, address: () => undefined, configReload() {} }
+export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
+  const { parts, clock, logger } = deps
+  const source = createAdminSource(runtimeSourceParts(parts, clock, packageVersion()))
+  const metrics = new Metrics({ source, defaultMetrics: deps.defaultMetrics })
+  const server = new AdminServer({
+    ...deps.server,
+    config: deps.config.admin,
+    source,
+    actions: { reload: () => parts.reload(), drain: () => parts.drain() },
+    metrics,
+    clock,
+    log: logger,
+  })
+  let admin: AdminConfig = deps.config.admin
+  let watcher: ConfigWatcher | undefined
+  let unsubscribe: (() => void) | undefined
+  let state: 'new' | 'running' | 'stopped' = 'new'
+
+  /** Starts or stops the watcher to match the admin config (it may change on reload). */
+  const followWatchSetting = (config: SidecarConfig) => {
+    const want = config.admin.watchConfig && config.file !== ''
+    if (want && !watcher) {
+      watcher = new ConfigWatcher({ file: config.file, reload: () => parts.reload(), clock, log: logger, debounceMs: deps.watchDebounceMs })
+      watcher.start()
+    } else if (!want && watcher) {
+      watcher.stop()
+      watcher = undefined
+    }
+  }
+
+  return {
+    metrics,
+    source,
+    observers: [requestMetrics(metrics)],
+    watcher: () => watcher,
+    attach(sidecar: Sidecar) {
+      unsubscribe = subscribeFeeds(metrics, { registry: sidecar.registry, resilience: parts.resilience, health: parts.health, gossip: parts.gossip })
+    },
+    async start() {
+      if (state !== 'new') return
+      await server.start()
+      state = 'running'
+      followWatchSetting(parts.config())
+    },
+    async stop() {
+      if (state === 'running') state = 'stopped'
+      watcher?.stop()
+      watcher = undefined
+      unsubscribe?.()
+      unsubscribe = undefined
+      await server.stop()
+    },
+    reload(config: SidecarConfig) {
+      if (!server.updateConfig(config.admin)) {
+        logger.warn({ listen: config.admin.listen, serving: admin.listen }, 'admin.listen changed: restart to apply it (admin settings unchanged)')
+        return
+      }
+      admin = config.admin
+      if (state === 'running') followWatchSetting(config)
+    },
+    address: () => (state === 'running' ? safeAddress(server) : undefined),
+    url: () => (state === 'running' ? server.url : undefined),
+    configReload: (ok) => metrics.configReload(ok),
+  }
+}
+
+function safeAddress(server: AdminServer): HostPort | undefined {
+  try {
+    return server.address()
+  } catch {
+    return undefined
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * Feeds finished requests into the metrics: plug it into the sidecar's request observers
  * (`observers: [requestMetrics(metrics)]`). Per request: two Map lookups, no allocation once a
- * (listener, route) pair has been seen.
+ * (listener, route) pair has been seen. Tries after the first count as retries of the service.
  */
 import type { RequestRecord } from '../proxy/request-record.js'
 import type { Metrics, RouteMetrics } from './metrics.js'
@@ -19,5 +19,6 @@ export function requestMetrics(metrics: Metrics): (record: RequestRecord) => voi
     let m = routes.get(route)
     if (!m || m.service !== service) routes.set(route, (m = metrics.route(r.listener, route, service)))
     m.done(r.endpoint, r.status, r.durationMs / 1000)
+    if (r.attempts > 1) metrics.retry(service, r.attempts - 1)
   }
 }

@@ -47,12 +47,14 @@ export class AdminServer implements Startable {
   private readonly log: AdminLog
   private readonly events: EventStream
   private readonly routes: readonly AdminRoute[]
+  private config: AdminConfig
   private server: Server | undefined
   private bound: HostPort | undefined
   private stopping: Promise<void> | undefined
 
   constructor(options: AdminServerOptions) {
     this.options = options
+    this.config = options.config
     this.log = options.log ?? silent
     const clock = options.clock ?? systemClock
     const snapshots = new SnapshotBuilder(options.source, clock, options.snapshot)
@@ -87,7 +89,7 @@ export class AdminServer implements Startable {
 
   async start(): Promise<void> {
     if (this.server) return
-    const { listen, token } = this.options.config
+    const { listen, token } = this.config
     if (isExposed(listen.host) && !token) throw new AdminInsecureBindError(listen.host)
     const server = createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void this.handle(req, res))
     server.headersTimeout = 10_000
@@ -109,6 +111,18 @@ export class AdminServer implements Startable {
     this.log.info({ address: this.url, token: token !== undefined }, 'admin server listening')
   }
 
+  /**
+   * A reloaded admin config: the token changes at once (rotation); a different listen address
+   * needs a restart, so such a config is ignored whole (false), keeping the token that protects
+   * the bound address.
+   */
+  updateConfig(next: AdminConfig): boolean {
+    const cur = this.config.listen
+    if (next.listen.host !== cur.host || next.listen.port !== cur.port) return false
+    this.config = next
+    return true
+  }
+
   stop(): Promise<void> {
     if (!this.server) return Promise.resolve()
     this.stopping ??= new Promise<void>((resolve) => {
@@ -120,7 +134,7 @@ export class AdminServer implements Startable {
   }
 
   private policy(): AccessPolicy {
-    return { token: this.options.config.token, listenHost: this.options.config.listen.host, port: this.bound?.port ?? 0 }
+    return { token: this.config.token, listenHost: this.config.listen.host, port: this.bound?.port ?? 0 }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

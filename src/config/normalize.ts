@@ -32,6 +32,7 @@ export const DEFAULTS = Object.freeze({
   requestTimeoutMs: 300_000,
   keepAliveTimeoutMs: 5_000,
   drainTimeoutMs: 30_000,
+  drainGraceMs: 1_000,
   retryAttempts: 1,
   retryOn: ['connect-failure', 'reset'] as RetryCondition[],
   idempotentMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'],
@@ -135,6 +136,7 @@ export function normalizeConfig(
     keepAliveTimeoutMs: ms(L.keepAliveTimeout, DEFAULTS.keepAliveTimeoutMs, ['limits', 'keepAliveTimeout']),
     maxRequestsPerSocket: L.maxRequestsPerSocket ?? 0,
     drainTimeoutMs: ms(L.drainTimeout, DEFAULTS.drainTimeoutMs, ['limits', 'drainTimeout']),
+    drainGraceMs: ms(L.drainGrace, DEFAULTS.drainGraceMs, ['limits', 'drainGrace']),
   })
 
   const services: Record<string, ServiceConfig> = {}

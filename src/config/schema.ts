@@ -57,6 +57,7 @@ export const LimitsSchema = Strict({
   keepAliveTimeout: Type.Optional(Duration),
   maxRequestsPerSocket: Type.Optional(Type.Integer({ minimum: 0 })),
   drainTimeout: Type.Optional(Duration),
+  drainGrace: Type.Optional(Duration),
 })
 
 export const RetryOn = Type.Union(

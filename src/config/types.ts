@@ -33,6 +33,8 @@ export interface LimitsConfig {
   readonly keepAliveTimeoutMs: number
   readonly maxRequestsPerSocket: number
   readonly drainTimeoutMs: number
+  /** Drain: how long listeners keep accepting (responses with Connection: close) after /readyz fails. */
+  readonly drainGraceMs: number
 }
 
 export type RetryCondition = 'connect-failure' | 'reset' | 'timeout' | number

@@ -1,8 +1,9 @@
 /**
  * One outbound listener: a node:http server with the inbound limits of the config, the
  * forwarder as its request handler, Upgrade requests handed to the upgrade proxy, and a
- * client-error handler that answers 400/408/431 instead of crashing. Startable; `drain()` stops
- * accepting and waits for requests in flight.
+ * client-error handler that answers 400/408/431 instead of crashing. Startable; `drain()` marks
+ * every response `Connection: close`, keeps accepting for a grace period, then stops accepting
+ * and waits for requests in flight.
  */
 import http, { type IncomingMessage, type Server } from 'node:http'
 import type { Socket } from 'node:net'
@@ -28,6 +29,8 @@ export class Listener implements Startable {
   private readonly server: Server
   private bound: HostPort | undefined
   private stopped = false
+  /** Ends the drain grace early (stop() during a drain). */
+  private endGrace: (() => void) | undefined
 
   constructor(options: ListenerOptions) {
     this.options = options
@@ -82,11 +85,15 @@ export class Listener implements Startable {
   }
 
   /**
-   * Stops accepting, lets requests in flight finish (their connections close afterwards) and
-   * resolves true when all finished within `timeoutMs`, false when the deadline passed.
+   * Drains: from now on every response carries `Connection: close`; for `graceMs` new
+   * connections are still accepted (clients that have not yet seen /readyz fail keep being
+   * served), then the listener stops accepting, idle connections are closed, requests in flight
+   * finish (their connections close afterwards). Resolves true when all finished within
+   * `timeoutMs` of the listener closing, false when the deadline passed.
    */
-  async drain(timeoutMs: number): Promise<boolean> {
+  async drain(timeoutMs: number, graceMs = 0): Promise<boolean> {
     this.forwarder.draining = true
+    if (graceMs > 0 && !this.stopped) await this.grace(graceMs)
     if (this.server.listening) this.server.close()
     this.server.closeIdleConnections()
     let timer: NodeJS.Timeout | undefined
@@ -100,10 +107,25 @@ export class Listener implements Startable {
     return ok
   }
 
+  /** Waits `ms` (unref'd timer); stop() ends the wait early. */
+  private grace(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.endGrace = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      timer.unref()
+      this.endGrace = done
+    })
+  }
+
   /** Closes the server and every connection at once. Idempotent. */
   stop(): Promise<void> {
     if (this.stopped) return Promise.resolve()
     this.stopped = true
+    this.endGrace?.()
     this.forwarder.draining = true
     return new Promise((resolve) => {
       if (this.server.listening) this.server.close(() => resolve())

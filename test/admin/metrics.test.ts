@@ -146,14 +146,33 @@ t.test('event counters', async (t) => {
   t.equal(total(fams, 'commy_gossip_bytes_total', { direction: 'in' }), 1040)
   t.equal(total(fams, 'commy_gossip_bytes_total', { direction: 'out' }), 60)
   t.equal(total(fams, 'commy_gossip_auth_failures_total'), 1)
-  t.equal(total(fams, 'commy_config_reloads_total', { result: 'ok' }), 2)
-  t.equal(total(fams, 'commy_config_reloads_total', { result: 'error' }), 1)
+  t.equal(total(fams, 'commy_config_reloads_total', { result: 'success' }), 2)
+  t.equal(total(fams, 'commy_config_reloads_total', { result: 'failure' }), 1)
 
   for (let i = 0; i < 100; i++) m.gossipMessage('in', `type-${i}`)
   fams = parseProm(await m.text())
   const types = new Set(samples(fams, 'commy_gossip_messages_total').map((s) => s.labels.type))
   t.ok(types.size <= 33, `gossip type label bounded (${types.size})`)
   t.ok(types.has('other'))
+})
+
+t.test('gossip counters followed from a snapshot grow by what it gained between scrapes', async (t) => {
+  const m = new Metrics({ defaultMetrics: false })
+  const snap = { messagesIn: { ping: 2 } as Record<string, number>, messagesOut: { ack: 1 } as Record<string, number>, bytesIn: 100, bytesOut: 50, drops: { auth: 0 } }
+  m.followGossip(() => snap)
+  let fams = parseProm(await m.text())
+  t.equal(total(fams, 'commy_gossip_messages_total', { direction: 'in', type: 'ping' }), 2)
+  t.equal(total(fams, 'commy_gossip_bytes_total', { direction: 'out' }), 50)
+  snap.messagesIn = { ping: 5, suspect: 1 }
+  snap.bytesIn = 400
+  snap.drops = { auth: 3 }
+  fams = parseProm(await m.text())
+  t.equal(total(fams, 'commy_gossip_messages_total', { direction: 'in', type: 'ping' }), 5)
+  t.equal(total(fams, 'commy_gossip_messages_total', { direction: 'in', type: 'suspect' }), 1)
+  t.equal(total(fams, 'commy_gossip_bytes_total', { direction: 'in' }), 400)
+  t.equal(total(fams, 'commy_gossip_auth_failures_total'), 3)
+  fams = parseProm(await m.text())
+  t.equal(total(fams, 'commy_gossip_messages_total', { direction: 'in', type: 'ping' }), 5, 'an unchanged snapshot adds nothing')
 })
 
 t.test('label cardinality is bounded and departed endpoints are forgotten', async (t) => {
@@ -190,7 +209,7 @@ t.test('two sidecars in one process keep separate registries', async (t) => {
   const fb = parseProm(await b.text())
   t.equal(total(fa, 'commy_requests_total'), 1)
   t.equal(total(fb, 'commy_requests_total'), 0)
-  t.equal(total(fb, 'commy_config_reloads_total', { result: 'ok' }), 0)
+  t.equal(total(fb, 'commy_config_reloads_total', { result: 'success' }), 0)
   t.match(a.contentType, /^text\/plain/)
 })
 
