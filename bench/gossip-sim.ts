@@ -299,13 +299,16 @@ async function loss(n: number, p: number, lifeguard: boolean, durationMs: number
     deadMarks: deaths.pairs,
     failedProbes: after.failedProbes - before.failedProbes,
     failedProbeRate: (after.failedProbes - before.failedProbes) / probes,
+    // SWIM's analysis with independent loss: the ping or its ack is lost, and so is every one of
+    // the k indirect paths (ping-req, ping, ack, ack: four datagrams each)
+    analyticFailedProbeRate: (1 - (1 - p) ** 2) * (1 - (1 - p) ** 4) ** sim.cfg.indirectChecks,
     refutations: after.refutations - before.refutations,
     packetsPerNodePerSecond: r1((after.packets - before.packets) / n / (durationMs / 1000)),
     wallMs: Date.now() - t0,
   }
   results.loss!.push(r)
   log(
-    `loss ${p * 100}% n=${n} lifeguard=${lifeguard} ${durationMs / 1000}s: false positives ${r.falsePositives} (${r.deadMarks} dead marks), failed probes ${r.failedProbes} (${(r.failedProbeRate * 100).toFixed(3)}% of probes), refutations ${r.refutations}, ${r.packetsPerNodePerSecond} packets/node/s [${r.wallMs} ms wall]`,
+    `loss ${p * 100}% n=${n} lifeguard=${lifeguard} ${durationMs / 1000}s: false positives ${r.falsePositives} (${r.deadMarks} dead marks), failed probes ${r.failedProbes} (${(r.failedProbeRate * 100).toFixed(3)}% of probes; SWIM analysis ${(r.analyticFailedProbeRate * 100).toFixed(3)}%), refutations ${r.refutations}, ${r.packetsPerNodePerSecond} packets/node/s [${r.wallMs} ms wall]`,
   )
   await sim.stop()
 }
@@ -378,7 +381,7 @@ if (want('dissemination') || want('detection')) {
   }
 }
 const LOSS_N = QUICK ? 200 : 1000
-if (want('loss')) for (const p of [0.05, 0.1]) for (const lg of [true, false]) await loss(LOSS_N, p, lg, QUICK ? 60_000 : p < 0.1 ? 300_000 : 120_000)
+if (want('loss')) for (const p of [0.05, 0.1]) for (const lg of [true, false]) await loss(LOSS_N, p, lg, QUICK ? 60_000 : p < 0.1 ? 240_000 : 90_000)
 if (want('slow')) for (const lg of [true, false]) await slow(128, 8, lg, QUICK ? 120_000 : 600_000)
 
 type Row = Record<string, unknown>
@@ -390,6 +393,7 @@ for (const p of [0.05, 0.1]) {
   const sw = find(results.loss!, (r) => r.loss === p && r.lifeguard === false)
   ratios[`falsePositives_loss${p * 100}_lifeguardOverSwim`] = ratio(lg?.falsePositives, sw?.falsePositives)
   ratios[`failedProbes_loss${p * 100}_lifeguardOverSwim`] = ratio(lg?.failedProbes, sw?.failedProbes)
+  ratios[`failedProbeRate_loss${p * 100}_measuredOverAnalytic`] = ratio(sw?.failedProbeRate, sw?.analyticFailedProbeRate)
 }
 {
   const lg = find(results.slow!, (r) => r.lifeguard === true)
