@@ -329,3 +329,53 @@ t.test('webhook retries with backoff until the receiver accepts; stop cancels wh
   t.equal(slow.pending(), 0, 'nothing queued after stop')
   await webhooks.stop()
 })
+
+t.test('reconfigure: a kept rule carries on without firing again, a removed rule resolves, keep trims, hooks replaced', async (t) => {
+  const clock = new ManualClock(0)
+  const { logger } = capture()
+  const eps = [ep(1), ep(2)]
+  const published: Alert[] = []
+  const down = rule({ name: 'down', when: 'endpoint-unhealthy', forMs: 0 })
+  const open = rule({ name: 'open', when: 'breaker-open', forMs: 0 })
+  const evaluator = new AlertEvaluator({
+    config: alerts([open, down]),
+    node: 'n',
+    targets: { services: () => [{ name: 'pay', endpoints: eps }] },
+    clock,
+    logger,
+    notify: (a) => void published.push(a),
+  })
+  eps[0]!.activeHealth = 'unhealthy'
+  eps[1]!.breaker = 'open'
+  evaluator.evaluate()
+  t.same(evaluator.firing().map((a) => `${a.name} ${a.endpoint}`).sort(), ['down pay~127.0.0.1:1', 'down pay~127.0.0.1:2', 'open pay~127.0.0.1:2'])
+  // `down` moves to index 0 with a longer `for`; `open` is removed
+  evaluator.reconfigure(alerts([rule({ name: 'down', when: 'endpoint-unhealthy', forMs: 60_000 })], [], 2))
+  t.same(published.filter((a) => a.state === 'resolved').map((a) => [a.name, a.summary]), [['open', 'rule removed from the config']], 'removed rule resolved')
+  clock.advance(1_000)
+  evaluator.evaluate()
+  t.equal(published.filter((a) => a.state === 'firing').length, 3, 'the kept alerts did not fire again')
+  t.equal(evaluator.firing().length, 2)
+  t.equal(evaluator.recent().length, 2, 'keep: 2')
+  eps[0]!.activeHealth = 'healthy'
+  eps[1]!.breaker = 'closed'
+  evaluator.evaluate()
+  clock.advance(30_000)
+  evaluator.evaluate()
+  t.equal(evaluator.firing().length, 2, 'the new for (1m) applies to resolving')
+  clock.advance(30_000)
+  evaluator.evaluate()
+  t.equal(evaluator.firing().length, 0)
+  t.equal(published.filter((a) => a.state === 'resolved').length, 3)
+
+  const rx = await receiver()
+  t.teardown(rx.close)
+  const webhooks = new WebhookNotifier({ webhooks: [], clock: systemClock, random: seededRandom(1), logger })
+  t.teardown(() => webhooks.stop())
+  webhooks.notify({ n: 1 })
+  t.equal(webhooks.pending(), 0, 'no hooks: nothing queued')
+  webhooks.reconfigure([{ url: rx.url, timeoutMs: 1_000, retries: 0, headers: {} }])
+  webhooks.notify({ n: 2 })
+  await until(() => rx.got.length === 1)
+  t.same(rx.got, [{ n: 2 }])
+})

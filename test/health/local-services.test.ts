@@ -94,3 +94,27 @@ t.test('state tracker: records eligibility changes with reasons, including ones 
   t.equal(seen.length, 5, 'nothing after unsubscribing')
   t.ok(a instanceof Endpoint)
 })
+
+t.test('local services follow a reload: added, removed, moved, check added', async (t) => {
+  const app = await startUpstream('app', (_req, res) => void res.writeHead(200).end('ok'))
+  const app2 = await startUpstream('app2', (_req, res) => void res.writeHead(200).end('ok'))
+  t.teardown(() => Promise.all([app.close(), app2.close()]))
+  const health = new LocalServiceHealth([local('web', app.port, check), local('batch', app.port, undefined)], { clock: systemClock, random: seededRandom(2) })
+  const changes: string[] = []
+  health.onChange((s) => changes.push(`${s.name} ${s.health} ${s.address}`))
+  health.start()
+  t.teardown(() => health.stop())
+  await until(() => health.status('web')!.health === 'healthy')
+  health.reconfigure([local('batch', app.port, check), local('api', app2.port, undefined), local('web', app2.port, check)])
+  t.same(health.statuses().map((s) => s.name).sort(), ['api', 'batch', 'web'])
+  t.equal(health.status('web')!.address, app2.address, 'moved: a fresh endpoint')
+  await until(() => health.status('batch')!.health === 'healthy' && health.status('web')!.health === 'healthy')
+  t.equal(health.status('api')!.health, 'unknown')
+  t.ok(changes.includes(`api unknown ${app2.address}`), 'listeners hear an added service')
+  t.ok(changes.includes(`web unknown ${app2.address}`), 'and a moved one')
+  health.reconfigure([local('api', app2.port, undefined)])
+  t.same(health.statuses().map((s) => s.name), ['api'])
+  const n = app.seen.length + app2.seen.length
+  await sleep(60)
+  t.equal(app.seen.length + app2.seen.length, n, 'removed services are no longer checked')
+})
