@@ -74,7 +74,7 @@ export class Runtime {
     const deps = (component: string) => ({ config, clock, random, logger: logger.child({ component }) })
 
     this.resilience = createResiliencePlugin(deps('resilience'))
-    this.health = createHealthPlugin(deps('health'))
+    this.health = createHealthPlugin({ ...deps('health'), resilience: this.resilience })
     this.gossip = config.gossip ? createGossipPlugin({ ...deps('gossip'), gossip: config.gossip, health: this.health }) : undefined
     const parts: RuntimeParts = {
       sidecar: () => this.sidecar,

@@ -24,7 +24,7 @@ import { ActiveMonitor } from './active-monitor.js'
 import { AlertEvaluator } from './alerts.js'
 import { HealthListeners, type HealthEvents } from './events.js'
 import type { HealthSource } from './health-source.js'
-import { History, historyOptions, type ServiceSummary } from './history.js'
+import { History, historyOptions, serviceOfId, type ServiceSummary } from './history.js'
 import { historyLayer } from './history-layer.js'
 import { LocalServiceHealth } from './local-services.js'
 import { EndpointStateTracker } from './state-tracker.js'
@@ -33,15 +33,27 @@ import { WebhookNotifier } from './webhook.js'
 
 export type { EndpointTransition, HealthEvents } from './events.js'
 
-/** A breaker state change, as the resilience plugin tells it. */
+/** A breaker state change, as the resilience plugin tells it (`on({ breakerTransition })`). */
 export interface BreakerTransitionEvent {
-  readonly endpoint: Endpoint
+  /** Endpoint id (`service~host:port`). */
+  readonly endpointId: string
   readonly from: BreakerState
   readonly to: BreakerState
   readonly reason: string
 }
 
+/** What the plugin reads from the resilience plugin, when it offers it. */
+interface ResilienceFeed {
+  breakerTransition?(e: BreakerTransitionEvent): void
+  ejectionEnded?(e: { readonly endpointId: string }): void
+}
+
 export interface HealthPluginDeps extends PluginDeps {
+  /**
+   * The resilience plugin: when it has `on({ breakerTransition, ejectionEnded })`, breaker
+   * transitions go into the history and the end of an ejection is recorded at once.
+   */
+  readonly resilience?: unknown
   /** How often alert rules are evaluated (default 5 s). */
   readonly alertIntervalMs?: number
   /** How often endpoint states are re-read for the history (default 1 s). */
@@ -83,10 +95,11 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
     },
   })
 
-  const record = (ep: Endpoint, from: string, to: string, reason: string, now: number) => {
+  const record = (ep: Endpoint | string, from: string, to: string, reason: string, now: number) => {
+    const id = typeof ep === 'string' ? ep : ep.id
     history.transition(ep, from, to, reason, now)
-    listeners.transition({ endpoint: ep.id, service: ep.service, from, to, reason, at: wallOf(clock, now) })
-    logger.debug({ endpoint: ep.id, from, to, reason }, 'endpoint state changed')
+    listeners.transition({ endpoint: id, service: serviceOfId(id), from, to, reason, at: wallOf(clock, now) })
+    logger.debug({ endpoint: id, from, to, reason }, 'endpoint state changed')
   }
   const tracker = new EndpointStateTracker(record, () => clock.now())
   const observed = new Map<ServiceEndpoints, () => void>()
@@ -120,6 +133,11 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
     },
   })
   const local = new LocalServiceHealth(config.local.services, { clock, random, logger })
+  const breakerTransition = (e: BreakerTransitionEvent) => {
+    record(e.endpointId, `breaker ${e.from}`, `breaker ${e.to}`, e.reason, clock.now())
+    tracker.sweep()
+  }
+  let offResilience: (() => void) | undefined
 
   return {
     health: monitor,
@@ -134,10 +152,7 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
       const s = sidecar?.registry.service(service)
       return s ? history.serviceSummary(service, s.snapshot.all) : undefined
     },
-    breakerTransition(e) {
-      record(e.endpoint, `breaker ${e.from}`, `breaker ${e.to}`, e.reason, clock.now())
-      tracker.sweep()
-    },
+    breakerTransition,
     attach(s) {
       sidecar = s
       follow()
@@ -155,12 +170,15 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
       local.reconfigure(next.local.services)
     },
     start() {
+      offResilience ??= subscribe<ResilienceFeed>(deps.resilience, { breakerTransition, ejectionEnded: () => tracker.sweep() })
       local.start()
       webhooks.start()
       alerts.start()
       sweeper.start()
     },
     async stop() {
+      offResilience?.()
+      offResilience = undefined
       sweeper.stop()
       alerts.stop()
       for (const off of observed.values()) off()
@@ -168,6 +186,14 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
       await Promise.all([webhooks.stop(), local.stop(), monitor.stop()])
     },
   }
+}
+
+/** Subscribes `listener` to `source.on()` when the source has one; returns the unsubscribe. */
+function subscribe<L>(source: unknown, listener: L): (() => void) | undefined {
+  const on = (source as { on?: unknown } | null | undefined)?.on
+  if (typeof on !== 'function') return undefined
+  const off: unknown = on.call(source, listener)
+  return typeof off === 'function' ? (off as () => void) : () => {}
 }
 
 /** Clock ms -> wall ms (the history's time base for readers). */

@@ -50,7 +50,7 @@ t.test('reload: alert rules, local services and services follow; breaker transit
   t.equal(health.summary('pay')!.endpoints.length, 2)
 
   // breaker transitions (as the resilience plugin tells them) land in the history
-  health.breakerTransition({ endpoint: goodEp, from: 'closed', to: 'open', reason: 'error rate 60% >= 50%' })
+  health.breakerTransition({ endpointId: goodEp.id, from: 'closed', to: 'open', reason: 'error rate 60% >= 50%' })
   t.match(health.history.endpointHistory(goodEp.id)!.transitions, [{ from: 'breaker closed', to: 'breaker open', reason: 'error rate 60% >= 50%' }])
   t.match(transitions.at(-1), { endpoint: goodEp.id, from: 'breaker closed', to: 'breaker open' })
 
