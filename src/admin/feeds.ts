@@ -13,10 +13,10 @@ import type { EndpointRegistry } from '../endpoint/registry.js'
 import type { BreakerState } from './view.js'
 import type { GossipCounterView, Metrics } from './metrics.js'
 
-/** What the metrics want to hear from resilience (names of the plugin's event table). */
+/** What the metrics want to hear from resilience (a subset of its ResilienceEvents; endpoints as `host:port`). */
 export interface ResilienceFeed {
-  breaker?(e: { readonly endpoint: Endpoint; readonly from: BreakerState; readonly to: BreakerState; readonly reason: string }): void
-  ejected?(e: { readonly endpoint: Endpoint; readonly reason: string }): void
+  breakerTransition?(e: { readonly service: string; readonly endpoint: string; readonly to: BreakerState }): void
+  ejection?(e: { readonly service: string; readonly endpoint: string }): void
   budgetExhausted?(e: { readonly service: string }): void
 }
 
@@ -52,8 +52,8 @@ export function subscribeFeeds(metrics: Metrics, from: FeedSources): Unsubscribe
   if (resilience) {
     add(
       resilience.on({
-        breaker: (e) => metrics.breakerTransition(e.endpoint.service, e.endpoint.address, e.to),
-        ejected: (e) => metrics.ejection(e.endpoint.service, e.endpoint.address),
+        breakerTransition: (e) => metrics.breakerTransition(e.service, e.endpoint, e.to),
+        ejection: (e) => metrics.ejection(e.service, e.endpoint),
         budgetExhausted: (e) => metrics.retryBudgetExhausted(e.service),
       }),
     )
