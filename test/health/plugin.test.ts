@@ -11,7 +11,7 @@ import type { Alert } from '../../src/health/alerts.js'
 import { createHealthPlugin, type EndpointTransition } from '../../src/health/plugin.js'
 import { Runtime } from '../../src/runtime.js'
 import { captureLogs, waitFor } from '../helpers/sidecar.js'
-import { startUpstream } from '../helpers/upstream.js'
+import { request, startUpstream } from '../helpers/upstream.js'
 
 const quiet = { breaker: { enabled: false }, outlierDetection: { enabled: false } }
 const fastCheck = { http: { path: '/health' }, interval: '20ms', jitter: 0, unhealthyThreshold: 1, healthyThreshold: 1 }
@@ -118,4 +118,40 @@ t.test('lifecycle: every timer of the plugin is on the injected clock and cancel
   t.equal(clock.pending(), 0, 'nothing re-armed after stop')
   t.same(plugin.alerts.recent(), [], 'no sidecar attached: no targets, no alerts')
   t.equal(plugin.summary('pay'), undefined)
+})
+
+t.test('a breaker opened by proxied failures is in the endpoint history and fires breaker-open', async (t) => {
+  let failing = true
+  const app = await startUpstream('app', (_req, res) => void res.writeHead(failing ? 500 : 200).end())
+  const spare = await startUpstream('spare', (_req, res) => void res.writeHead(200).end())
+  t.teardown(() => Promise.all([app.close(), spare.close()]))
+  const config = parseConfig(
+    JSON.stringify({
+      listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'pay' }] }],
+      services: {
+        pay: {
+          strategy: 'round-robin',
+          endpoints: [{ address: app.address }, { address: spare.address }],
+          breaker: { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 4, resetTimeout: '10s' },
+          outlierDetection: { enabled: false },
+        },
+      },
+      alerts: { rules: [{ name: 'open', when: 'breaker-open' }] },
+    }),
+    'test.yaml',
+  )
+  const runtime = new Runtime({ config, logs: captureLogs().logs })
+  await runtime.start()
+  t.teardown(() => runtime.stop())
+  const port = runtime.sidecar.address().port
+  const ep = runtime.sidecar.registry.service('pay')!.get(app.address)!
+  for (let i = 0; i < 20 && ep.breaker !== 'open'; i++) await request(port, { path: '/x' })
+  t.equal(ep.breaker, 'open', 'the breaker opened')
+  failing = false
+  const h = runtime.health.history.endpointHistory(ep.id)!
+  const opened = h.transitions.find((x) => x.from === 'breaker closed' && x.to === 'breaker open')
+  t.ok(opened && opened.reason !== "", `breaker transition recorded with its reason (${opened?.reason})`)
+  t.ok(h.transitions.some((x) => x.to === 'ejected' && x.reason === 'circuit breaker open'), 'and the eligibility change')
+  runtime.health.alerts.evaluate()
+  t.match(runtime.health.alerts.firing(), [{ name: 'open', rule: 'breaker-open', endpoint: ep.id }])
 })
