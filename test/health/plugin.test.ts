@@ -150,7 +150,7 @@ t.test('a breaker opened by proxied failures is in the endpoint history and fire
   failing = false
   const h = runtime.health.history.endpointHistory(ep.id)!
   const opened = h.transitions.find((x) => x.from === 'breaker closed' && x.to === 'breaker open')
-  t.ok(opened && opened.reason !== "", `breaker transition recorded with its reason (${opened?.reason})`)
+  t.ok(opened && opened.reason !== '', `breaker transition recorded with its reason (${opened?.reason})`)
   t.ok(h.transitions.some((x) => x.to === 'ejected' && x.reason === 'circuit breaker open'), 'and the eligibility change')
   runtime.health.alerts.evaluate()
   t.match(runtime.health.alerts.firing(), [{ name: 'open', rule: 'breaker-open', endpoint: ep.id }])
