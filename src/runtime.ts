@@ -102,6 +102,8 @@ export class Runtime {
       layers: plugins.flatMap((p) => p.layers ?? []),
       observers: plugins.flatMap((p) => p.observers ?? []),
       retryDecider: this.resilience.retryDecider,
+      endpointStats: this.resilience.endpointStats,
+      explainFacts: this.resilience.explainFacts,
     })
     for (const p of plugins) p.attach?.(this.sidecar)
   }

@@ -15,7 +15,8 @@ import { StaticDiscovery } from './discovery/static.js'
 import { AlwaysHealthy, type HealthSource } from './health/health-source.js'
 import { EndpointRegistry } from './endpoint/registry.js'
 import { compose, type Layer } from './proxy/pipeline.js'
-import { endpointStats } from './proxy/endpoint-stats.js'
+import { endpointStats, type EndpointStatsOptions } from './proxy/endpoint-stats.js'
+import type { ExplainFacts } from './proxy/explain.js'
 import { Forwarder } from './proxy/forwarder.js'
 import { Listener } from './proxy/listener.js'
 import { RequestIds } from './proxy/request-id.js'
@@ -44,6 +45,10 @@ export interface SidecarOptions {
   readonly layers?: readonly Layer[]
   /** Retry decisions (default: proxy/retry.ts decideRetry). */
   readonly retryDecider?: RetryDecider
+  /** Options of the endpoint-stats layer (the resilience plugin pauses latency while commy lags). */
+  readonly endpointStats?: EndpointStatsOptions
+  /** Facts added to `explain` answers per service (e.g. the retry budget left). */
+  readonly explainFacts?: ExplainFacts
   /** Told about every finished request, besides the access log (metrics). */
   readonly observers?: readonly RequestObserver[]
   readonly transport?: Transport
@@ -96,7 +101,7 @@ export class Sidecar implements Startable {
     this.registry.on({ removed: (ep) => void transport.release(ep) })
     this.upgrades = new HttpProxyUpgrades()
 
-    const send = compose([...(options.layers ?? []), endpointStats(clock)], transport.send)
+    const send = compose([...(options.layers ?? []), endpointStats(clock, options.endpointStats)], transport.send)
     const strategies = options.strategies ?? builtinStrategies()
     const requestIds = new RequestIds(options.requestIdPrefix)
     const observerList = [...(this.logs.access ? [accessLog(this.logs.access, () => clock.wallNow())] : []), ...(options.observers ?? [])]
@@ -111,6 +116,7 @@ export class Sidecar implements Startable {
         send,
         random,
         decide: options.retryDecider,
+        explainFacts: options.explainFacts,
       })
     }
     this.listeners = config.listeners.map((l) => {

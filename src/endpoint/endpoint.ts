@@ -64,6 +64,8 @@ export class Endpoint {
   activeHealth: ActiveHealth = 'unknown'
   activeReason = ''
   breaker: BreakerState = 'closed'
+  /** Half-open with its one trial request in flight: no other request goes here until it reports. */
+  breakerTrial = false
   ejectedUntil = 0
   ejectionReason = ''
   /** Multiplier in (0, 1] from mesh-wide passive health (gossip quorum); 1 = no reports. */
@@ -106,6 +108,7 @@ export class Endpoint {
     if (this.activeHealth === 'unhealthy') return { eligible: false, state: 'unhealthy', reason: this.activeReason || 'health check failing' }
     if (this.ejectedUntil > now) return { eligible: false, state: 'ejected', reason: this.ejectionReason || 'ejected by outlier detection' }
     if (this.breaker === 'open') return { eligible: false, state: 'ejected', reason: 'circuit breaker open' }
+    if (this.breakerTrial && this.breaker === 'half-open') return { eligible: false, state: 'ejected', reason: 'circuit breaker half-open: trial request in flight' }
     return { eligible: true, state: 'healthy', reason: this.breaker === 'half-open' ? 'breaker half-open (trial)' : 'ok' }
   }
 

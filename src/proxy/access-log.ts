@@ -34,6 +34,7 @@ export class AccessLineFormat {
     if (r.endpoint !== undefined) line += `,"endpoint":${this.name(r.endpoint)}`
     line += `,"status":${r.status},"durationMs":${r.durationMs},"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"attempts":${r.attempts},"requestId":${q(r.requestId)}`
     if (r.code !== undefined) line += `,"code":${this.name(r.code)}`
+    if (r.explain !== undefined) line += `,"explain":${r.explain}`
     return `${line}}\n`
   }
 }

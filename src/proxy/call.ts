@@ -20,7 +20,8 @@ import { sendError, toCommyError } from './error-response.js'
 import { downstreamResponseHeaders } from './headers.js'
 import type { Attempt, BodySink, Cancellable, UpstreamRequest, UpstreamResponse } from './pipeline.js'
 import type { RetryContext } from './retry.js'
-import { explainHeader, pickEndpoint, type HashKeySource, type RouteTarget } from './targets.js'
+import { pickEndpoint, type HashKeySource, type RouteTarget } from './targets.js'
+import { explainRouting, explainText } from './explain.js'
 import type { PickExplanation } from '../balancer/balancer.js'
 
 /** What a call needs from the listener that runs it. */
@@ -73,6 +74,8 @@ export class Call implements BodySink, HashKeySource {
   private controller: AbortController | null = null
   /** The last pick's explanation (routes with `explain` only). */
   private explanation: PickExplanation | undefined
+  /** Its final text (header and access log), built once. */
+  private explainedText: string | undefined
 
   constructor(
     private readonly host: CallHost,
@@ -166,7 +169,7 @@ export class Call implements BodySink, HashKeySource {
     if (this.host.draining) res.shouldKeepAlive = false
     try {
       const headers = downstreamResponseHeaders(r.headers)
-      if (this.explanation !== undefined) headers.push('x-commy-explain', explainHeader(this.explanation, a.endpoint, this.tries, t.endpoints.snapshot.panic))
+      if (this.explanation !== undefined) headers.push('x-commy-explain', this.explained!)
       if (r.statusText !== '') res.writeHead(r.status, r.statusText, headers)
       else res.writeHead(r.status, headers)
     } catch (err) {
@@ -186,11 +189,22 @@ export class Call implements BodySink, HashKeySource {
       this.clientClosed()
       return
     }
-    if (this.target.retry.enabled && this.target.retry.decide(this.retryContext(), { error: e }).retry) {
+    // the decider is asked even with `attempts: 1` (it may allow the keep-alive race one more try)
+    if (this.target.retry.decide(this.retryContext(), { error: e }).retry) {
       this.again()
       return
     }
     this.fail(e)
+  }
+
+  /** Routes with `explain`: why the endpoint of the last try was picked (JSON), else undefined. */
+  get explained(): string | undefined {
+    if (this.explainedText === undefined && this.explanation !== undefined) {
+      const t = this.target
+      const facts = t.explainFacts?.(t.endpoints.name)
+      this.explainedText = explainText(explainRouting(this.explanation, this.endpoint, this.tries, t.endpoints.snapshot, this.host.clock.now(), facts))
+    }
+    return this.explainedText
   }
 
   private retryContext(): RetryContext {

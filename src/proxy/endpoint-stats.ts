@@ -3,30 +3,45 @@
  * body ends or fails), requests, failures, consecutive failures and time-to-headers latency
  * (peak EWMA). Strategies read these numbers; nothing else writes them.
  *
- * A failure here: a 5xx status (500, 502, 503, 504) or an upstream error, except a client abort
- * and a reset before anything was written (the keep-alive race is not the endpoint's fault).
+ * What counts as a failure is decided by the one failure classifier (resilience/failure-classifier):
+ * 5xx statuses and upstream errors count; a client abort, a reset before anything was written
+ * (the keep-alive race) and commy's own refusals do not.
  */
 import type { Clock } from '../clock.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
-import { ClientAbortedError, UpstreamResetError, UpstreamTimeoutError, BadRequestError } from '../errors.js'
+import { UpstreamTimeoutError } from '../errors.js'
+import { asOutcome, classify, type AttemptOutcome } from '../resilience/failure-classifier.js'
 import type { Layer } from './pipeline.js'
 
-function failed(ep: Endpoint): void {
-  ep.failures++
-  ep.consecutiveFailures++
-}
-
-function countsAgainst(err: unknown): boolean {
-  if (err instanceof ClientAbortedError || err instanceof BadRequestError) return false
-  if (err instanceof UpstreamResetError && err.beforeWrite) return false
-  return true
+export interface EndpointStatsOptions {
+  /**
+   * While it returns true, latencies are not observed: commy's own event loop is slow, so the
+   * time is ours, not the endpoint's (default: never lagging).
+   */
+  readonly isLagging?: () => boolean
+  /**
+   * Keep `consecutiveFailures` here (default true). The resilience plugin turns it off: its
+   * outlier detection keeps that count (and resets it on ejection).
+   */
+  readonly consecutiveFailures?: boolean
 }
 
 export function isFailureStatus(status: number): boolean {
   return status === 500 || status === 502 || status === 503 || status === 504
 }
 
-export function endpointStats(clock: Clock): Layer {
+const never = (): boolean => false
+
+export function endpointStats(clock: Clock, options: EndpointStatsOptions = {}): Layer {
+  const lagging = options.isLagging ?? never
+  const consecutive = options.consecutiveFailures ?? true
+  const verdict = (ep: Endpoint, outcome: AttemptOutcome): void => {
+    const v = classify(outcome).verdict
+    if (v === 'failure') {
+      ep.failures++
+      if (consecutive) ep.consecutiveFailures++
+    } else if (v === 'success' && consecutive) ep.consecutiveFailures = 0
+  }
   return (next) => (attempt) => {
     const ep = attempt.endpoint
     ep.inFlight++
@@ -38,20 +53,19 @@ export function endpointStats(clock: Clock): Layer {
     sent.then(
       (res) => {
         const now = clock.now()
-        ep.latency.observe(now - t0, now)
-        if (isFailureStatus(res.status)) failed(ep)
-        else ep.consecutiveFailures = 0
+        if (!lagging()) ep.latency.observe(now - t0, now)
+        verdict(ep, res.status)
         res.body.onDone(() => {
           ep.inFlight--
         })
       },
       (err: unknown) => {
         ep.inFlight--
-        if (err instanceof UpstreamTimeoutError) {
+        if (err instanceof UpstreamTimeoutError && !lagging()) {
           const now = clock.now()
           ep.latency.observe(now - t0, now)
         }
-        if (countsAgainst(err)) failed(ep)
+        verdict(ep, asOutcome(err))
       },
     )
     return sent

@@ -193,6 +193,7 @@ export class Forwarder implements CallHost {
       attempts: call.tries,
       requestId: call.upstream.requestId,
       code: call.code,
+      explain: call.explained,
     })
     this.done()
   }

@@ -20,6 +20,8 @@ export interface RequestRecord {
   readonly requestId: string
   /** Error code when commy answered with (or ended on) an error. */
   readonly code: string | undefined
+  /** Routes with `explain`: why the endpoint was picked (a JSON object's text, see proxy/explain.ts). */
+  readonly explain?: string | undefined
 }
 
 export type RequestObserver = (record: RequestRecord) => void

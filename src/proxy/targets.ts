@@ -11,6 +11,7 @@ import { compileHashKey, type HashKeyExtractor, type HeaderBag } from '../balanc
 import { createBalancer, type StrategyRegistry } from '../balancer/registry.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import type { ServiceEndpoints } from '../endpoint/service-endpoints.js'
+import type { ExplainFacts } from './explain.js'
 import type { Send } from './pipeline.js'
 import { createRetry, type Retry, type RetryDecider } from './retry.js'
 import { RouteTable } from './routes.js'
@@ -25,6 +26,8 @@ export interface RouteTarget {
   readonly send: Send
   /** Reads the consistent-hash key; undefined when the strategy needs none. */
   readonly hashKey: HashKeyExtractor | undefined
+  /** Plugin facts for `explain` routes (undefined: none). */
+  readonly explainFacts: ExplainFacts | undefined
 }
 
 /** What the hash key is read from (only consulted for consistent-hash routes). */
@@ -71,6 +74,8 @@ export interface TargetDeps {
   readonly random: Random
   /** Retry decider (default: proxy/retry.ts decideRetry). */
   readonly decide?: RetryDecider
+  /** Facts plugins add to `explain` answers. */
+  readonly explainFacts?: ExplainFacts
 }
 
 export function buildRouteTable(listener: ListenerConfig, deps: TargetDeps): RouteTable<RouteTarget> {
@@ -91,6 +96,7 @@ export function buildRouteTable(listener: ListenerConfig, deps: TargetDeps): Rou
         retry: createRetry(route.retries, deps.random, deps.decide),
         send: deps.send,
         hashKey: strategy === 'consistent-hash' ? compileHashKey(serviceConfig.hashKey ?? 'client-ip') : undefined,
+        explainFacts: deps.explainFacts,
       }
       return { match: route.match, target }
     }),
@@ -118,9 +124,4 @@ export function pickEndpoint(
   const ctx: PickContext = { now, hashKey: t.hashKey === undefined ? undefined : t.hashKey(req.headers, req.path, req.clientIp) }
   if (explain !== undefined) explain(t.balancer.explain?.(candidates, ctx) ?? { strategy: t.balancer.name, scores: [] })
   return t.balancer.pick(candidates, ctx)
-}
-
-/** The `x-commy-explain` header value: why this endpoint answered. */
-export function explainHeader(e: PickExplanation, picked: Endpoint, tries: number, panic: boolean): string {
-  return JSON.stringify({ strategy: e.strategy, picked: picked.address, tries, panic, scores: e.scores, ...(e.note ? { note: e.note } : {}) })
 }

@@ -18,7 +18,9 @@
  * so opossum never goes half-open here: after `resetTimeoutMs` on the injected clock *we* move to
  * half-open and hand out exactly one trial admission. Its success closes the breaker (and starts a
  * fresh window); its failure re-opens it for another `resetTimeoutMs`; a neutral outcome gives the
- * trial back. A trial that never reports within `trialTimeoutMs` counts as failed.
+ * trial back. A trial that never reports within `trialTimeoutMs` counts as failed. While the trial
+ * is in flight the endpoint is out of picking (`Endpoint.breakerTrial`, then `changed()`), so other
+ * requests go elsewhere instead of being refused.
  *
  * Admissions are numbers so the hot path allocates nothing: 0 = rejected (falsy), 1 = admitted
  * while closed, >= 2 = the id of a half-open trial. Pass the admission back to `record()`: an
@@ -150,6 +152,7 @@ export class EndpointBreaker implements Breaker {
       this.toOpen(`${s.failures} of ${s.fires} requests failed (${pct(s.failures, s.fires)}%) in ${this.config.rollingCountTimeoutMs}ms`)
     })
     ep.breaker = 'closed'
+    ep.breakerTrial = false
   }
 
   get state(): BreakerState {
@@ -160,7 +163,9 @@ export class EndpointBreaker implements Breaker {
     const state = this.current
     if (state === 'closed') return ADMITTED
     if (state === 'half-open' && !this.trialTaken) {
-      this.trialTaken = true
+      // the endpoint leaves picking until the trial reports (Endpoint.breakerTrial)
+      this.takeTrial(true)
+      this.changed()
       this.trialId++
       this.trialTimer = this.clock.setTimer(() => {
         this.trialTimer = undefined
@@ -198,7 +203,8 @@ export class EndpointBreaker implements Breaker {
     this.trialTimer?.cancel()
     this.trialTimer = undefined
     if (verdict === 'neutral') {
-      this.trialTaken = false
+      this.takeTrial(false)
+      this.changed()
       return
     }
     if (verdict === 'success') this.toClosed()
@@ -233,6 +239,7 @@ export class EndpointBreaker implements Breaker {
   stop(): void {
     if (this.stopped) return
     this.stopped = true
+    if (this.trialTaken) this.takeTrial(false)
     this.resetTimer?.cancel()
     this.trialTimer?.cancel()
     this.resetTimer = this.trialTimer = undefined
@@ -251,7 +258,7 @@ export class EndpointBreaker implements Breaker {
 
   private toOpen(reason: string): void {
     this.openedAt = this.clock.now()
-    this.trialTaken = false
+    this.takeTrial(false)
     this.resetTimer?.cancel()
     this.resetTimer = this.clock.setTimer(() => {
       this.resetTimer = undefined
@@ -266,12 +273,18 @@ export class EndpointBreaker implements Breaker {
   }
 
   private toClosed(): void {
-    this.trialTaken = false
+    this.takeTrial(false)
     this.cb.close()
     // a fresh window: the failures that opened the breaker must not re-open it on the next error
     for (let i = 0; i < this.config.rollingCountBuckets; i++) this.rotate.emit('rotate')
     this.bucketStart = this.clock.now()
     this.transition('closed', 'trial request succeeded')
+  }
+
+  /** The half-open trial is taken (or given back); the endpoint is pickable only while it is free. */
+  private takeTrial(taken: boolean): void {
+    this.trialTaken = taken
+    this.ep.breakerTrial = taken
   }
 
   private transition(to: BreakerState, reason: string): void {

@@ -60,6 +60,11 @@ export class ConcurrencyLimit {
     this.clock = clock
   }
 
+  /** `maxInFlight: 0`: nothing is limited (callers may skip the limit altogether). */
+  get unlimited(): boolean {
+    return this.max === 0
+  }
+
   get inFlight(): number {
     return this.active
   }

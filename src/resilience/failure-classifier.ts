@@ -90,3 +90,10 @@ function classifyError(err: Error): ClassifierRow {
 export function classify(outcome: AttemptOutcome): Classification {
   return typeof outcome === 'number' ? classifyStatus(outcome) : classifyError(outcome)
 }
+
+const NOT_AN_ERROR = new Error('a non-Error value was thrown')
+
+/** A rejection reason as an outcome (something thrown that is not an Error classifies as unclassified). */
+export function asOutcome(err: unknown): AttemptOutcome {
+  return err instanceof Error ? err : NOT_AN_ERROR
+}

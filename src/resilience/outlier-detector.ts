@@ -32,6 +32,8 @@ export interface OutlierDetection extends Startable {
   record(ep: Endpoint, verdict: Verdict, reason?: string): void
   /** The endpoint left the service: drop its state and timer. */
   forget(ep: Endpoint): void
+  /** Multiplier the next ejection of `ep` would start from (0: none pending), for the admin view. */
+  multiplier(ep: Endpoint): number
 }
 
 export interface OutlierDetectorDeps {
@@ -173,4 +175,7 @@ export class NoOutlierDetection implements OutlierDetection {
     else if (verdict === 'failure') ep.consecutiveFailures++
   }
   forget(): void {}
+  multiplier(): number {
+    return 0
+  }
 }
