@@ -6,9 +6,12 @@
 import type { Logger } from 'pino'
 import type { ResilienceEvents } from './events.js'
 
-export function resilienceLog(logger: Logger): ResilienceEvents {
-  /** Services whose retry budget is currently refusing retries (logged once per episode). */
-  const exhausted = new Set<string>()
+/** A retry budget refusing retries is one episode until a retry is granted this long after the last refusal (the budget's window). */
+const BUDGET_QUIET_MS = 10_000
+
+export function resilienceLog(logger: Logger, now: () => number): ResilienceEvents {
+  /** Services whose retry budget is refusing retries: clock ms of the last refusal (logged once per episode). */
+  const exhausted = new Map<string, number>()
   return {
     breakerTransition(e) {
       const fields = { service: e.service, endpoint: e.endpoint, from: e.from, to: e.to, reason: e.reason }
@@ -34,13 +37,17 @@ export function resilienceLog(logger: Logger): ResilienceEvents {
       } else logger.info({ ...fields, reason: `${e.healthy} of ${e.serving} endpoints healthy` }, `panic mode over for service "${e.service}"`)
     },
     retry(e) {
-      if (e.budgeted && exhausted.delete(e.service)) {
-        logger.info({ service: e.service, from: 'exhausted', to: 'available', reason: 'retries granted again' }, 'retry budget available again')
+      if (!e.budgeted) return
+      const last = exhausted.get(e.service)
+      if (last !== undefined && now() - last >= BUDGET_QUIET_MS) {
+        exhausted.delete(e.service)
+        logger.info({ service: e.service, from: 'exhausted', to: 'available', reason: `no retry refused for ${BUDGET_QUIET_MS / 1000}s` }, 'retry budget available again')
       }
     },
     budgetExhausted(e) {
-      if (exhausted.has(e.service)) return
-      exhausted.add(e.service)
+      const episode = exhausted.has(e.service)
+      exhausted.set(e.service, now())
+      if (episode) return
       logger.warn(
         { service: e.service, from: 'available', to: 'exhausted', reason: e.reason, requests: e.stats.requests, retries: e.stats.retries },
         'retry budget exhausted: failed requests are no longer retried',

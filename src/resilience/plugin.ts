@@ -126,7 +126,7 @@ class Resilience implements ResiliencePlugin {
     this.logger = deps.logger
     this.config = deps.config
     this.lag = this.newLagMonitor()
-    this.events.on(resilienceLog(deps.logger))
+    this.events.on(resilienceLog(deps.logger, () => deps.clock.now()))
     const lookup = (name: string) => this.services.get(name)
     this.layers = [limitLayer(lookup), budgetLayer(lookup), breakerLayer(lookup), outlierLayer(lookup)]
     this.retryDecider = budgetedRetryDecider(lookup, this.events)
