@@ -44,6 +44,7 @@ services:
   search:
     endpoints: [{ address: "${p.s1!.address}" }]
     healthCheck: { http: { path: /health, headers: { authorization: "Bearer check-secret" } }, interval: 100ms, timeout: 1s }
+    outlierDetection: { enabled: false }
   flaky:
     strategy: round-robin
     endpoints: [{ address: "${p.f1!.address}" }, { address: "${p.f2!.address}" }]

@@ -278,7 +278,8 @@ export const DASHBOARD_JS = String.raw`'use strict';
     setClass(li, a.state);
     var c = li.children;
     setClass(c[0], 'sev ' + a.severity); text(c[0], a.state === 'firing' ? a.severity : 'resolved');
-    text(c[1], a.name + (a.service ? ' · ' + a.service : '') + (a.endpoint ? ' · ' + a.endpoint : ''));
+    var where = a.endpoint && a.service && a.endpoint.indexOf(a.service + '~') === 0 ? a.endpoint.slice(a.service.length + 1) : a.endpoint;
+    text(c[1], a.name + (a.service ? ' · ' + a.service : '') + (where ? ' · ' + where : ''));
     text(c[2], a.state === 'firing' ? 'for ' + fmtDur(now - a.startedAt) : fmtDur(now - (a.resolvedAt || now)) + ' ago');
     var v = a.rule === 'error-rate' ? (a.value * 100).toFixed(1) + '% > ' + (a.threshold * 100).toFixed(1) + '%'
       : a.rule === 'p99-latency' ? fmtMs(a.value) + ' > ' + fmtMs(a.threshold) : String(a.value);
