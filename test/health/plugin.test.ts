@@ -23,7 +23,8 @@ t.test('reload: alert rules, local services and services follow; breaker transit
   const raw = (over: Record<string, unknown>) =>
     parseConfig(
       JSON.stringify({
-        listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'pay' }] }],
+      admin: { listen: '127.0.0.1:0' },
+      listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'pay' }] }],
         services: { pay: { endpoints: [{ address: bad.address }, { address: good.address }], healthCheck: fastCheck, ...quiet } },
         local: { services: [{ name: 'web', address: good.address, healthCheck: fastCheck }] },
         alerts: { rules: [{ name: 'down', when: 'endpoint-unhealthy' }] },
@@ -97,6 +98,7 @@ t.test('lifecycle: every timer of the plugin is on the injected clock and cancel
   const clock = new ManualClock(1_000)
   const config = parseConfig(
     JSON.stringify({
+      admin: { listen: '127.0.0.1:0' },
       listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'pay' }] }],
       services: { pay: { endpoints: [{ address: '127.0.0.1:1' }] } },
       local: { services: [{ name: 'web', address: '127.0.0.1:1', healthCheck: { tcp: {}, interval: '1s' } }] },
@@ -127,6 +129,7 @@ t.test('a breaker opened by proxied failures is in the endpoint history and fire
   t.teardown(() => Promise.all([app.close(), spare.close()]))
   const config = parseConfig(
     JSON.stringify({
+      admin: { listen: '127.0.0.1:0' },
       listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'pay' }] }],
       services: {
         pay: {

@@ -21,6 +21,7 @@ async function startRuntime(t: Test, alerts: Record<string, unknown>, upstream: 
   const config = parseConfig(
     JSON.stringify({
       node: { name: 'node-a' },
+      admin: { listen: '127.0.0.1:0' },
       listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'pay' }] }],
       services: { pay: { endpoints: [{ address: upstream }], breaker: { enabled: false }, outlierDetection: { enabled: false } } },
       health: { history: { bucket: '1s', retention: '1m' } },

@@ -55,7 +55,8 @@ t.test('HTTP check: unhealthy after exactly unhealthyThreshold failures, no traf
   t.teardown(() => Promise.all([a.close(), b.close(), plain.close()]))
   const check = { http: { path: '/health', expectStatus: '200' }, interval: '25ms', timeout: '500ms', jitter: 0, unhealthyThreshold: 3, healthyThreshold: 2 }
   const runtime = await startRuntime(t, {
-    listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/plain' }, service: 'plain' }, { match: { pathPrefix: '/' }, service: 'pay' }] }],
+      admin: { listen: '127.0.0.1:0' },
+      listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/plain' }, service: 'plain' }, { match: { pathPrefix: '/' }, service: 'pay' }] }],
     services: {
       pay: { strategy: 'round-robin', endpoints: [{ address: a.address }, { address: b.address }], healthCheck: check, ...quiet },
       plain: { endpoints: [{ address: plain.address }], ...quiet },
@@ -117,7 +118,8 @@ t.test('TCP check: a closed port is unhealthy after exactly the threshold; reope
   const b = await startUpstream('b', (_req, res) => void res.writeHead(200).end('b'))
   t.teardown(() => Promise.all([a.close(), b.close()]))
   const runtime = await startRuntime(t, {
-    listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'pay' }] }],
+      admin: { listen: '127.0.0.1:0' },
+      listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'pay' }] }],
     services: {
       pay: {
         strategy: 'round-robin',
@@ -173,7 +175,8 @@ t.test('reload: a check added to a running service starts probing it; removed, t
   const app = await startUpstream('app', (req, res) => void res.writeHead(req.url === '/health' ? healthStatus : 200).end())
   t.teardown(() => app.close())
   const raw = (healthCheck?: unknown) => ({
-    listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'svc' }] }],
+      admin: { listen: '127.0.0.1:0' },
+      listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'svc' }] }],
     services: { svc: { endpoints: [{ address: app.address }], ...quiet, ...(healthCheck ? { healthCheck } : {}) } },
   })
   const runtime = await startRuntime(t, raw())

@@ -49,6 +49,7 @@ t.test('scripted load: exact counts in the bucket, percentiles within histogram 
   t.teardown(() => a.close())
   const config = parseConfig(
     JSON.stringify({
+      admin: { listen: '127.0.0.1:0' },
       listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'pay' }] }],
       services: {
         pay: {
