@@ -139,6 +139,8 @@ export function normalizeConfig(
     drainGraceMs: ms(L.drainGrace, DEFAULTS.drainGraceMs, ['limits', 'drainGrace']),
   })
 
+  // services some route sends through consistent-hash (route.strategy): their hashKey is used
+  const hashedByRoute = new Set(raw.listeners.flatMap((l) => l.routes.filter((r) => r.strategy === 'consistent-hash').map((r) => r.service)))
   const services: Record<string, ServiceConfig> = {}
   for (const [name, s] of Object.entries(raw.services)) services[name] = normalizeService(name, s, ['services', name])
 
@@ -155,7 +157,9 @@ export function normalizeConfig(
     const strategy = s.strategy ?? 'round-robin'
     strategyOk(s.strategy, [...path, 'strategy'])
     strategyOk(s.hashFallback, [...path, 'hashFallback'])
-    if (s.hashKey && strategy !== 'consistent-hash') issues.push({ path: [...path, 'hashKey'], message: 'hashKey is only used with strategy: consistent-hash' })
+    if (s.hashKey && strategy !== 'consistent-hash' && !hashedByRoute.has(name)) {
+      issues.push({ path: [...path, 'hashKey'], message: 'hashKey is only used with strategy: consistent-hash (on the service or a route to it)' })
+    }
     const B = DEFAULTS.breaker
     const O = DEFAULTS.outlier
     const U = DEFAULTS.upstream

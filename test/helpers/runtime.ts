@@ -2,11 +2,12 @@
  * A whole commy (Runtime: sidecar + resilience, health, gossip and admin plugins) in this process
  * for integration tests: config given as an object (validated by the real loader), listeners and
  * the admin server on port 0, component log lines (info and above) and access lines kept in memory.
- * Also a small load generator with bounded concurrency over keep-alive connections.
+ * Also a small load generator (undici Pool) with bounded concurrency over keep-alive connections.
  */
 import http from 'node:http'
 import { Writable } from 'node:stream'
 import pino from 'pino'
+import { Pool, type Dispatcher } from 'undici'
 import { parseConfig } from '../../src/config/load.js'
 import type { SidecarConfig } from '../../src/config/types.js'
 import type { Logs } from '../../src/log.js'
@@ -68,51 +69,37 @@ export interface LoadOptions {
   readonly timeoutMs?: number
 }
 
-/** Sends `total` requests with at most `concurrency` in flight over a keep-alive agent. */
+/** Sends `total` requests with at most `concurrency` in flight over keep-alive connections (an undici Pool). */
 export async function load(o: LoadOptions): Promise<{ ok: number; failed: number; statuses: Map<number, number>; errors: Error[] }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency })
+  const pool = new Pool(`http://127.0.0.1:${o.port}`, { connections: o.concurrency, headersTimeout: o.timeoutMs ?? 10_000, bodyTimeout: o.timeoutMs ?? 10_000 })
   const statuses = new Map<number, number>()
   const errors: Error[] = []
   let next = 0
   let ok = 0
   let failed = 0
-  const one = (i: number) =>
-    new Promise<void>((resolve) => {
-      const spec = o.request?.(i) ?? {}
-      const req = http.request({ host: '127.0.0.1', port: o.port, method: spec.method ?? 'GET', path: spec.path ?? '/', headers: spec.headers, agent }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          const status = res.statusCode ?? 0
-          statuses.set(status, (statuses.get(status) ?? 0) + 1)
-          if (status >= 200 && status < 400) ok++
-          else failed++
-          o.onReply?.(i, { status, body: Buffer.concat(chunks).toString(), headers: res.headers })
-          resolve()
-        })
-        res.on('error', (err) => {
-          failed++
-          errors.push(err)
-          o.onReply?.(i, err)
-          resolve()
-        })
-      })
-      req.setTimeout(o.timeoutMs ?? 10_000, () => req.destroy(new Error('request timed out in test')))
-      req.on('error', (err) => {
-        failed++
-        errors.push(err)
-        o.onReply?.(i, err)
-        resolve()
-      })
-      req.end(spec.body)
-    })
+  const one = async (i: number) => {
+    const spec = o.request?.(i) ?? {}
+    try {
+      const res = await pool.request({ path: spec.path ?? '/', method: (spec.method ?? 'GET') as Dispatcher.HttpMethod, headers: spec.headers as Record<string, string>, body: spec.body })
+      const body = await res.body.text()
+      statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)
+      if (res.statusCode >= 200 && res.statusCode < 400) ok++
+      else failed++
+      o.onReply?.(i, { status: res.statusCode, body, headers: res.headers as http.IncomingHttpHeaders })
+    } catch (err) {
+      failed++
+      const e = err instanceof Error ? err : new Error(String(err))
+      errors.push(e)
+      o.onReply?.(i, e)
+    }
+  }
   const worker = async () => {
     while (next < o.total) await one(next++)
   }
   try {
     await Promise.all(Array.from({ length: Math.min(o.concurrency, o.total) }, worker))
   } finally {
-    agent.destroy()
+    await pool.destroy()
   }
   return { ok, failed, statuses, errors }
 }
