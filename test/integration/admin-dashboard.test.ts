@@ -121,7 +121,7 @@ t.test('live dashboard of a running commy in chromium', { skip: missing ? `${CHR
       await new Promise((r) => setTimeout(r, 20))
     }
   })()
-  await page.waitForFunction(() => Number(document.querySelector('#sum-rps')?.textContent ?? '0') > 0, undefined, { timeout: 15_000 })
+  await page.waitForFunction("Number(document.querySelector('#sum-rps')?.textContent ?? '0') > 0", undefined, { timeout: 15_000 })
   await page.waitForTimeout(6000) // the seriesRefresh (5 s) brings more sparkline points
   await page.waitForSelector('[data-testid=alert-row][data-state=firing]') // the evaluator runs every 5 s
   t.match(await page.textContent('[data-testid=alert-row]'), /payments-breaker-open/)
