@@ -24,7 +24,7 @@ t.test('npm run demo (commy demo): starts, serves through a sidecar, stops clean
 
 /** sidecar.yaml with its listener on port 0 and the demo endpoints replaced. */
 function repoConfig(ports: Record<string, number>): string {
-  let text = readFileSync(join(ROOT, 'sidecar.yaml'), 'utf8').replace('listen: 127.0.0.1:15001', 'listen: 127.0.0.1:0')
+  let text = readFileSync(join(ROOT, 'sidecar.yaml'), 'utf8').replace('listen: 127.0.0.1:15001', 'listen: 127.0.0.1:0').replace('listen: 127.0.0.1:15000', 'listen: 127.0.0.1:0')
   for (const [from, to] of Object.entries(ports)) text = text.replaceAll(`127.0.0.1:${from}`, `127.0.0.1:${to}`)
   return text
 }

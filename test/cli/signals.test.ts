@@ -7,6 +7,7 @@ import { waitFor } from '../helpers/sidecar.js'
 
 function config(upstream: string, drainTimeout = '10s'): string {
   return `log: { level: info, accessLog: false }
+admin: { listen: 127.0.0.1:0 }
 limits: { drainTimeout: ${drainTimeout} }
 listeners:
   - name: outbound

@@ -59,6 +59,7 @@ t.test('200 MB request and response bodies stream through with bounded memory', 
     req.on('end', () => res.end(JSON.stringify({ received: n })))
   })
   const cfg = `log: { level: info, accessLog: false }
+admin: { listen: 127.0.0.1:0 }
 listeners:
   - name: outbound
     listen: 127.0.0.1:0
