@@ -111,7 +111,7 @@ t.test('mass restart: all five restarted within 2 s (same names and ports) are a
     if (old) await old.kill()
     lastSpawn = Date.now()
     spawning.push(GossipProc.start({ name: n, port: ports.get(n)!, seeds: seeds.filter((s) => !s.endsWith(`:${ports.get(n)}`)), key: KEY }))
-    if (n !== NAMES.at(-1)) await new Promise((r) => setTimeout(r, 400))
+    if (n !== NAMES.at(-1)) await new Promise((r) => setTimeout(r, 300))
   }
   t.ok(Date.now() - started <= 2000, `all five killed and respawned within ${Date.now() - started} ms`)
   const fresh = await Promise.all(spawning)
