@@ -1,0 +1,308 @@
+/**
+ * HTTP throughput through commy for every balancing strategy, against round robin measured in
+ * the same run, plus the cost of the resilience layers (round robin with breaker and outlier
+ * detection on, the default, vs `enabled: false`). commy (the real CLI), the three upstream
+ * endpoints and the autocannon load generator are separate processes (pinned with taskset when
+ * present: commy on cpu1, upstreams and load on cpu0). Every request has its own path
+ * (`/item/<id>`), which consistent-hash uses as its key.
+ *
+ * Scenarios run interleaved BENCH_REPEATS times; each reports its best run (on a shared machine
+ * interference only lowers throughput). Prints a table, the ratios, and one JSON summary line last.
+ *
+ * Env: BENCH_SCENARIOS (default: every strategy and round-robin-no-resilience), BENCH_REPEATS (2),
+ * BENCH_DURATION s (5), BENCH_WARMUP s (1), BENCH_CONNECTIONS (50).
+ * Run: `npm run build && node dist/bench/strategies.js`.
+ * Roles (internal): `strategies.js upstream N`, `strategies.js load URL SECONDS`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { cpus, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const HERE = dirname(fileURLToPath(import.meta.url))
+const SELF = fileURLToPath(import.meta.url)
+const MAIN = join(HERE, '../src/main.js')
+const env = process.env
+const DURATION = Number(env.BENCH_DURATION ?? 5)
+const WARMUP = Number(env.BENCH_WARMUP ?? 1)
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50)
+const REPEATS = Math.max(1, Number(env.BENCH_REPEATS ?? 2))
+const ENDPOINTS = 3
+const STRATEGIES = ['round-robin', 'weighted', 'least-connections', 'latency', 'random', 'consistent-hash'] as const
+const NO_RESILIENCE = 'round-robin-no-resilience'
+const SCENARIOS = (env.BENCH_SCENARIOS ?? [...STRATEGIES, NO_RESILIENCE].join(',')).split(',').map((s) => s.trim()).filter(Boolean)
+
+interface LoadResult {
+  readonly rps: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly requests: number
+  readonly errors: number
+  readonly non2xx: number
+}
+
+interface ScenarioResult extends LoadResult {
+  readonly scenario: string
+  readonly proxyCpuPct: number | undefined
+  /** CPU µs commy spent per request: the per-request cost even when commy is not the bottleneck. */
+  readonly proxyCpuUsPerRequest: number | undefined
+  rpsRuns?: number[]
+}
+
+// ---------------------------------------------------------------- roles
+
+function runUpstreams(n: number): void {
+  const body = Buffer.alloc(100, 'x')
+  const ports: number[] = []
+  for (let i = 0; i < n; i++) {
+    const server = http.createServer((req, res) => {
+      req.resume()
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length })
+      res.end(body)
+    })
+    server.keepAliveTimeout = 60_000
+    server.listen(0, '127.0.0.1', () => {
+      ports.push((server.address() as { port: number }).port)
+      if (ports.length === n) process.stdout.write(`${JSON.stringify({ listening: ports })}\n`)
+    })
+  }
+  process.on('SIGTERM', () => process.exit(0))
+}
+
+type Autocannon = (opts: Record<string, unknown>) => {
+  on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void
+  then: Promise<{ errors: number; timeouts: number; non2xx: number; duration: number }>['then']
+}
+
+async function runLoad(url: string, seconds: number): Promise<void> {
+  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
+  const times: number[] = []
+  const instance = autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1, idReplacement: true })
+  instance.on('response', (_c, status, _b, ms) => {
+    if (status < 300) times.push(ms)
+  })
+  const r = await instance
+  times.sort((a, b) => a - b)
+  const q = (p: number) => (times.length === 0 ? 0 : times[Math.min(times.length - 1, Math.floor(p * times.length))]!)
+  const result: LoadResult = {
+    rps: times.length / (r.duration ?? seconds),
+    p50Ms: round(q(0.5)),
+    p99Ms: round(q(0.99)),
+    requests: times.length,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+}
+
+// ---------------------------------------------------------------- orchestration
+
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d
+const canPin = existsSync('/usr/bin/taskset') && cpus().length >= 2
+
+function start(args: string[], cpu: number): ChildProcess {
+  const cmd = canPin ? 'taskset' : process.execPath
+  const argv = canPin ? ['-c', String(cpu), process.execPath, ...args] : args
+  return spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env })
+}
+
+function listeningPorts(child: ChildProcess): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    let buf = ''
+    const onData = (d: Buffer) => {
+      buf += d.toString()
+      for (const line of buf.split('\n')) {
+        try {
+          const j = JSON.parse(line) as { listening?: number[] }
+          if (Array.isArray(j.listening)) {
+            child.stdout!.off('data', onData)
+            child.stdout!.resume()
+            return resolve(j.listening)
+          }
+        } catch {}
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`process exited (${code}) before listening`)))
+  })
+}
+
+async function commyPort(logFile: string, child: ChildProcess): Promise<number> {
+  const until = Date.now() + 10_000
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`commy exited with ${child.exitCode}`)
+    if (existsSync(logFile)) {
+      const m = /"listener":"outbound","address":"127\.0\.0\.1:(\d+)","msg":"listening"/.exec(readFileSync(logFile, 'utf8'))
+      if (m) return Number(m[1])
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error('commy did not start')
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return undefined
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+function load(url: string, seconds: number): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = start([SELF, 'load', url, String(seconds)], 0)
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+    child.once('exit', (code) => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult)
+      } catch {
+        reject(new Error(`load generator failed (${code}): ${out}`))
+      }
+    })
+  })
+}
+
+function commyConfig(scenario: string, ports: readonly number[], dir: string): string {
+  const off = scenario === NO_RESILIENCE
+  const strategy = off ? 'round-robin' : scenario
+  const lines = [
+    'node: { name: bench }',
+    'admin: { listen: 127.0.0.1:0 }',
+    `log: { level: info, destination: ${join(dir, 'commy.log')}, accessLog: false }`,
+    'listeners:',
+    '  - name: outbound',
+    '    listen: 127.0.0.1:0',
+    '    routes:',
+    '      - match: {}',
+    '        service: upstream',
+    'services:',
+    '  upstream:',
+    `    strategy: ${strategy}`,
+    ...(strategy === 'consistent-hash' ? ['    hashKey: path'] : []),
+    `    endpoints: [${ports.map((p, i) => `{ address: 127.0.0.1:${p}${strategy === 'weighted' || strategy === 'random' ? `, weight: ${i + 1}` : ''} }`).join(', ')}]`,
+    ...(off ? ['    breaker: { enabled: false }', '    outlierDetection: { enabled: false }'] : []),
+  ]
+  return `${lines.join('\n')}\n`
+}
+
+async function scenario(name: string, ports: readonly number[], dir: string): Promise<ScenarioResult> {
+  const log = join(dir, 'commy.log')
+  rmSync(log, { force: true })
+  const file = join(dir, `${name}.yaml`)
+  writeFileSync(file, commyConfig(name, ports, dir))
+  const proxy = start([MAIN, '--config', file], 1)
+  try {
+    const port = await commyPort(log, proxy)
+    const url = `http://127.0.0.1:${port}/item/[<id>]`
+    if (WARMUP > 0) await load(url, WARMUP)
+    const cpu0 = cpuSeconds(proxy.pid)
+    const t0 = performance.now()
+    const r = await load(url, DURATION)
+    const wall = (performance.now() - t0) / 1000
+    const cpu1 = cpuSeconds(proxy.pid)
+    const cpu = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined
+    return {
+      scenario: name,
+      ...r,
+      rps: round(r.rps, 0),
+      proxyCpuPct: cpu === undefined ? undefined : round((cpu / wall) * 100, 0),
+      proxyCpuUsPerRequest: cpu === undefined || r.requests === 0 ? undefined : round((cpu * 1e6) / r.requests, 1),
+    }
+  } finally {
+    await stop(proxy)
+  }
+}
+
+async function orchestrate(): Promise<void> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build`)
+  const dir = mkdtempSync(join(tmpdir(), 'commy-bench-strategies-'))
+  const upstreams = start([SELF, 'upstream', String(ENDPOINTS)], 0)
+  const results: ScenarioResult[] = []
+  try {
+    const ports = await listeningPorts(upstreams)
+    process.stderr.write(
+      `bench strategies: ${SCENARIOS.join(', ')} — ${ENDPOINTS} endpoints, ${CONNECTIONS} connections, ${WARMUP}s warm-up + ${DURATION}s each, best of ${REPEATS}${canPin ? ', commy pinned to cpu1' : ''}\n`,
+    )
+    const runs = new Map<string, ScenarioResult[]>()
+    for (let rep = 0; rep < REPEATS; rep++) {
+      for (const name of SCENARIOS) {
+        const r = await scenario(name, ports, dir)
+        runs.set(name, [...(runs.get(name) ?? []), r])
+        process.stderr.write(
+          `  [${rep + 1}/${REPEATS}] ${name.padEnd(26)} ${String(r.rps).padStart(7)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  commy CPU ${r.proxyCpuPct ?? '-'}% (${r.proxyCpuUsPerRequest ?? '-'} µs/req)  errors ${r.errors + r.non2xx}\n`,
+        )
+      }
+    }
+    for (const name of SCENARIOS) {
+      const all = runs.get(name)!
+      const best = all.reduce((a, b) => (b.rps > a.rps ? b : a))
+      results.push({ ...best, rpsRuns: all.map((r) => r.rps) })
+    }
+  } finally {
+    await stop(upstreams)
+    rmSync(dir, { recursive: true, force: true })
+  }
+
+  const rr = results.find((r) => r.scenario === 'round-robin')
+  const off = results.find((r) => r.scenario === NO_RESILIENCE)
+  const vsRoundRobin: Record<string, number> = {}
+  const cpuVsRoundRobin: Record<string, number> = {}
+  for (const r of results) {
+    if (r.scenario === NO_RESILIENCE || !rr) continue
+    if (rr.rps > 0) vsRoundRobin[r.scenario] = round(r.rps / rr.rps)
+    if (rr.proxyCpuUsPerRequest && r.proxyCpuUsPerRequest) cpuVsRoundRobin[r.scenario] = round(r.proxyCpuUsPerRequest / rr.proxyCpuUsPerRequest)
+  }
+  const resilienceOnOff = rr && off && off.rps > 0 ? round(rr.rps / off.rps) : undefined
+  const resilienceCpuOnOff = rr?.proxyCpuUsPerRequest && off?.proxyCpuUsPerRequest ? round(rr.proxyCpuUsPerRequest / off.proxyCpuUsPerRequest) : undefined
+  const lines = [
+    '',
+    `best of ${REPEATS} interleaved runs per scenario`,
+    'scenario                     req/s   p50 ms   p99 ms  commy CPU%  µs CPU/req  errors  req/s vs rr  CPU/req vs rr  runs (req/s)',
+    ...results.map(
+      (r) =>
+        `${r.scenario.padEnd(26)} ${String(r.rps).padStart(7)}  ${String(r.p50Ms).padStart(7)}  ${String(r.p99Ms).padStart(7)}  ${String(r.proxyCpuPct ?? '-').padStart(10)}  ${String(r.proxyCpuUsPerRequest ?? '-').padStart(10)}  ${String(r.errors + r.non2xx).padStart(6)}  ${String(vsRoundRobin[r.scenario] ?? '-').padStart(11)}  ${String(cpuVsRoundRobin[r.scenario] ?? '-').padStart(13)}  ${(r.rpsRuns ?? []).join(' ')}`,
+    ),
+    '',
+    ...(resilienceOnOff !== undefined
+      ? [
+          `resilience layers (round robin, breaker + outlier detection on vs enabled: false): ${resilienceOnOff}x req/s, ${resilienceCpuOnOff ?? '-'}x commy CPU per request`,
+        ]
+      : []),
+    '',
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+  const summary = {
+    bench: 'strategies-http',
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cpus: cpus().length,
+    pinned: canPin,
+    endpoints: ENDPOINTS,
+    connections: CONNECTIONS,
+    durationS: DURATION,
+    repeats: REPEATS,
+    results,
+    ratios: { vsRoundRobin, cpuPerRequestVsRoundRobin: cpuVsRoundRobin, resilienceOnOff, resilienceCpuPerRequestOnOff: resilienceCpuOnOff },
+  }
+  process.stdout.write(`${JSON.stringify(summary)}\n`)
+}
+
+const [role, ...rest] = process.argv.slice(2)
+if (role === 'upstream') runUpstreams(Number(rest[0] ?? ENDPOINTS))
+else if (role === 'load') void runLoad(rest[0]!, Number(rest[1] ?? DURATION))
+else
+  orchestrate().catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`)
+    process.exitCode = 1
+  })
