@@ -75,7 +75,9 @@ export class Runtime {
 
     this.resilience = createResiliencePlugin(deps('resilience'))
     this.health = createHealthPlugin({ ...deps('health'), resilience: this.resilience })
-    this.gossip = config.gossip ? createGossipPlugin({ ...deps('gossip'), gossip: config.gossip, health: this.health }) : undefined
+    this.gossip = config.gossip
+      ? createGossipPlugin({ ...deps('gossip'), gossip: config.gossip, health: this.health, resilience: this.resilience, adminAddress: () => this.admin.address() })
+      : undefined
     const parts: RuntimeParts = {
       sidecar: () => this.sidecar,
       resilience: this.resilience,

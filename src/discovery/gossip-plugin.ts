@@ -1,20 +1,260 @@
-/** STUB (to be replaced): gossip membership as a discovery source, announcing local services. */
-import type { Plugin, PluginDeps } from '../plugin.js'
-import type { GossipConfig } from '../config/types.js'
+/**
+ * The gossip plugin: issue #5's membership wired into a running sidecar.
+ *
+ * - One Membership (SWIM + Lifeguard) over UDP/TCP bound to `gossip.listen` (port 0 picks one;
+ *   `address()` tells the advertised one). Node metadata: name, zone, admin address, and the
+ *   services this node offers (`local.services`) with their health from the health plugin's
+ *   local checks, re-announced (a new incarnation) whenever a local verdict changes or a reload
+ *   changes the local services.
+ * - `sources`: [GossipDiscovery] — the services other members announce become endpoints of the
+ *   services configured here (tags, zone, weight and reported health included); a dead or left
+ *   member's endpoints go at once.
+ * - Mesh passive health: an endpoint ejected here by outlier detection is reported to the mesh
+ *   while any ejection of it lasts; the quorum's weight factor lands on Endpoint.meshFactor.
+ * - Lifeguard's local health is fed by the event-loop delay the resilience plugin measures.
+ * - readiness(): ready once joined (at once when no seed is configured). leave(): stop
+ *   announcing local services and leave gracefully (peers learn within about a second).
+ * - reload(config): local services re-announced, new seeds joined at once (later retries use the
+ *   new list); other gossip settings apply after a restart (logged).
+ */
+import type { GossipConfig, HostPort, SidecarConfig } from '../config/types.js'
 import type { HealthPlugin } from '../health/plugin.js'
+import type { MemberInfo } from '../membership/api.js'
+import type { CounterSnapshot } from '../membership/counters.js'
+import { EMPTY_META, type NodeMeta } from '../membership/member.js'
+import type { Lookup } from '../membership/seeds.js'
+import { Membership } from '../membership/swim.js'
+import { formatAddress, type GossipTransport } from '../membership/transport.js'
+import { UdpTransport } from '../membership/udp-transport.js'
+import type { Plugin, PluginDeps } from '../plugin.js'
+import type { EjectionEndedEvent, EjectionEvent, LagEvent } from '../resilience/events.js'
+import type { Sidecar } from '../sidecar.js'
+import { GossipDiscovery, localAnnouncements } from './gossip.js'
 
 export interface GossipPlugin extends Plugin {
   /** Ready once joined (or when no seed is configured). */
   readiness(): { ready: boolean; reason?: string }
   /** Stop announcing local services and leave the cluster (drain). */
   leave(): Promise<void>
+  /** Every member known, this node and tombstones included (admin API). */
+  members(): readonly MemberInfo[]
+  /** Membership's counters: messages, bytes, drops by reason, probes, suspicions (admin API, metrics). */
+  counters(): CounterSnapshot
+  /** The advertised gossip address (after start; a port 0 in the config shows the bound one). */
+  address(): HostPort | undefined
+  /** The metadata this node announces now. */
+  announced(): NodeMeta
+  readonly membership: Membership
+  readonly discovery: GossipDiscovery
+}
+
+/** What the plugin reads from the resilience plugin (`on()` of ResiliencePlugin). */
+export interface ResilienceFeed {
+  on(events: { ejection?(e: EjectionEvent): void; ejectionEnded?(e: EjectionEndedEvent): void; lag?(e: LagEvent): void }): () => void
 }
 
 export interface GossipPluginDeps extends PluginDeps {
   readonly gossip: GossipConfig
-  readonly health: HealthPlugin
+  /** Only `local` is read: the health of this node's own services. */
+  readonly health: Pick<HealthPlugin, 'local'>
+  /** Ejections are reported to the mesh; its loop-lag events feed Lifeguard's local health. */
+  readonly resilience?: ResilienceFeed
+  /** The bound admin address, announced to peers (read when gossip starts, after the admin server). */
+  readonly adminAddress?: () => HostPort | undefined
+  /** Tests: another transport (default: UDP/TCP on gossip.listen). */
+  readonly transport?: GossipTransport
+  /** Tests: DNS for seed names. */
+  readonly lookup?: Lookup
 }
 
-export function createGossipPlugin(_deps: GossipPluginDeps): GossipPlugin {
-  return { sources: [], start() {}, stop() {}, readiness: () => ({ ready: true }), leave: async () => {} }
+/**
+ * Which endpoints this sidecar has ejected, by address: the mesh hears "failing" when the first
+ * ejection of an address starts and "recovered" when the last one ends (one address may serve
+ * several services), or when the endpoint leaves the registry.
+ */
+class EjectionReports {
+  private readonly ejected = new Map<string, Set<string>>()
+
+  constructor(private readonly report: (address: string, failing: boolean) => void) {}
+
+  started(address: string, endpointId: string): void {
+    let ids = this.ejected.get(address)
+    if (ids === undefined) this.ejected.set(address, (ids = new Set()))
+    const first = ids.size === 0
+    ids.add(endpointId)
+    if (first) this.report(address, true)
+  }
+
+  ended(address: string, endpointId: string): void {
+    const ids = this.ejected.get(address)
+    if (ids === undefined || !ids.delete(endpointId) || ids.size > 0) return
+    this.ejected.delete(address)
+    this.report(address, false)
+  }
+}
+
+const isWildcard = (host: string) => host === '0.0.0.0' || host === '::'
+
+/** The gossip config Membership gets: the seeds follow reloads, everything else is fixed. */
+function withSeeds(gossip: GossipConfig, seeds: () => readonly string[]): GossipConfig {
+  return Object.freeze(Object.defineProperty({ ...gossip }, 'seeds', { get: seeds, enumerable: true }))
+}
+
+/** Every gossip setting but the seeds, comparable. */
+function fixedSettings(g: GossipConfig): string {
+  return JSON.stringify({ ...g, seeds: undefined, keys: g.keys.map((k) => k.toString('base64')) })
+}
+
+export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
+  const { gossip, health, clock, random, logger } = deps
+  let config: SidecarConfig = deps.config
+  let seeds: readonly string[] = gossip.seeds
+  let sidecar: Sidecar | undefined
+  let state: 'new' | 'running' | 'left' | 'stopped' = 'new'
+  let stopping: Promise<void> | undefined
+  let loopDelayMs = 0
+  const offs: (() => void)[] = []
+
+  const localServices = () => (sidecar?.config ?? config).local.services
+  const statusOf = (service: string) => health.local.status(service)?.health ?? 'unknown'
+  const announcement = (): NodeMeta => (state === 'left' ? EMPTY_META : localAnnouncements(localServices(), statusOf))
+  const adminAddress = (): string | undefined => {
+    const a = deps.adminAddress?.() ?? (config.admin.listen.port !== 0 ? config.admin.listen : undefined)
+    if (a === undefined) return undefined
+    return formatAddress(isWildcard(a.host) && !isWildcard(gossip.advertise.host) ? { host: gossip.advertise.host, port: a.port } : a)
+  }
+
+  const membership = new Membership({
+    config: withSeeds(gossip, () => seeds),
+    node: {
+      name: config.node.name,
+      zone: config.node.zone,
+      // read when gossip starts, after the admin server has bound its port
+      get adminAddress() {
+        return adminAddress()
+      },
+    },
+    transport: deps.transport ?? new UdpTransport({ listen: gossip.listen }),
+    clock,
+    random,
+    logger,
+    eventLoopDelay: () => loopDelayMs,
+    meta: announcement(),
+    lookup: deps.lookup,
+  })
+  const discovery = new GossipDiscovery(membership)
+  const ejections = new EjectionReports((address, failing) => membership.reportEndpoint(address, failing))
+
+  const announce = (why: string): void => {
+    try {
+      const meta = announcement()
+      membership.setLocalMeta(meta)
+      logger.debug({ why, services: meta.services.map((s) => `${s.name}@${s.host}:${s.port} ${s.health}`) }, 'local services announced')
+    } catch (err) {
+      logger.error({ err, why }, 'local services cannot be announced over gossip')
+    }
+  }
+
+  /** A mesh-wide weight factor changed: every service's endpoint at that address follows. */
+  const applyFactor = (address: string, factor: number): void => {
+    for (const s of sidecar?.registry.services() ?? []) {
+      const ep = s.get(address)
+      if (ep !== undefined) ep.meshFactor = factor
+    }
+    const reporters = membership.meshReporters(address)
+    if (factor < 1) logger.info({ endpoint: address, factor, reporters }, 'endpoint weight lowered: a quorum of sidecars report it failing')
+    else logger.info({ endpoint: address, reporters }, 'endpoint weight restored: no quorum of failure reports')
+  }
+
+  const leave = async (): Promise<void> => {
+    if (state === 'running') {
+      state = 'left'
+      announce('leaving')
+    }
+    await stop()
+  }
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (state !== 'left') state = 'stopped'
+      while (offs.length > 0) offs.pop()!()
+      await membership.stop()
+      state = 'stopped'
+    })()
+    return stopping
+  }
+
+  return {
+    sources: [discovery],
+    membership,
+    discovery,
+    attach(s) {
+      sidecar = s
+      offs.push(
+        s.registry.on({
+          added: (ep) => void (ep.meshFactor = membership.meshHealth(ep.address)),
+          removed: (ep) => ejections.ended(ep.address, ep.id),
+        }),
+      )
+    },
+    async start() {
+      if (state !== 'new') return
+      state = 'running'
+      offs.push(
+        health.local.onChange((st) => {
+          logger.info({ service: st.name, health: st.health, reason: st.reason || undefined }, 'local service health changed: re-announcing')
+          announce('local health changed')
+        }),
+        membership.on('mesh-health', applyFactor),
+      )
+      if (deps.resilience !== undefined) {
+        offs.push(
+          deps.resilience.on({
+            ejection: (e) => ejections.started(e.endpoint, e.endpointId),
+            ejectionEnded: (e) => ejections.ended(e.endpoint, e.endpointId),
+            lag: (e) => void (loopDelayMs = e.lagging ? e.delayMs : 0),
+          }),
+        )
+      }
+      announce('starting')
+      await membership.start()
+      logger.info(
+        { address: membership.address && formatAddress(membership.address), joined: membership.joined, services: localServices().map((s) => s.name) },
+        'gossip plugin started',
+      )
+    },
+    stop,
+    leave,
+    reload(next) {
+      const prev = config
+      config = next
+      if (state === 'running') announce('config reloaded')
+      const g = next.gossip
+      if (g === undefined) {
+        logger.warn('gossip removed from the config: restart to leave the mesh (gossip keeps running)')
+        return
+      }
+      if (next.node.name !== prev.node.name || next.node.zone !== prev.node.zone) {
+        logger.warn({ name: next.node.name, zone: next.node.zone }, 'node name or zone changed: restart to announce them over gossip')
+      }
+      if (fixedSettings(g) !== fixedSettings(gossip)) logger.warn('gossip settings other than seeds changed: restart to apply them')
+      if (g.seeds.join('\n') === seeds.join('\n')) return
+      const added = g.seeds.filter((s) => !seeds.includes(s))
+      seeds = g.seeds
+      logger.info({ seeds, added }, 'gossip seeds changed')
+      if (added.length > 0 && state === 'running') {
+        void membership.join(added).then((answered) => logger.info({ seeds: added, answered }, 'joined through the new seeds'))
+      }
+    },
+    readiness() {
+      if (state === 'new') return { ready: false, reason: 'gossip: not started' }
+      if (state !== 'running') return { ready: false, reason: 'gossip: left the cluster' }
+      if (membership.joined) return { ready: true }
+      return { ready: false, reason: `gossip: joining, no seed answered yet (${seeds.join(', ')})` }
+    },
+    members: () => membership.members(),
+    counters: () => membership.counters.snapshot(),
+    address: () => membership.address,
+    announced: () => membership.member(membership.name)?.meta ?? announcement(),
+  }
 }

@@ -43,6 +43,8 @@ export class ServiceEndpoints {
   private started = false
   private snap: EndpointSnapshot = { all: [], eligible: [], panic: false, version: 0 }
   private tagCache = new Map<string, readonly Endpoint[]>()
+  /** Eligible endpoints of every zone (what `eligible` is before the local-zone preference). */
+  private anyZone: readonly Endpoint[] = []
 
   constructor(options: ServiceEndpointsOptions) {
     this.name = options.name
@@ -158,26 +160,34 @@ export class ServiceEndpoints {
       panic = true
       healthy = all.filter((ep) => ep.weight > 0)
     }
+    const anyZone = healthy
     if (this.options.preferLocalZone && this.options.localZone !== undefined && !panic) {
       const local = healthy.filter((ep) => ep.zone === this.options.localZone)
       if (local.length > 0) healthy = local
     }
     const changed =
       panic !== prev.panic || healthy.length !== prev.eligible.length || all.length !== prev.all.length ||
-      healthy.some((ep, i) => prev.eligible[i] !== ep) || all.some((ep, i) => prev.all[i] !== ep)
+      healthy.some((ep, i) => prev.eligible[i] !== ep) || all.some((ep, i) => prev.all[i] !== ep) ||
+      anyZone.length !== this.anyZone.length || anyZone.some((ep, i) => this.anyZone[i] !== ep)
     if (!changed && prev.version > 0) return
     this.snap = Object.freeze({ all: Object.freeze(all), eligible: Object.freeze(healthy), panic, version: prev.version + 1 })
     this.tagCache = new Map()
+    this.anyZone = anyZone
     for (const l of this.listeners) l.snapshot?.(this.snap, prev)
   }
 
-  /** Eligible endpoints carrying every tag in `tags` (cached per snapshot). */
+  /**
+   * Eligible endpoints carrying every tag in `tags` (cached per snapshot). With the local-zone
+   * preference, other zones' endpoints are used when no local one carries the tags.
+   */
   eligibleWithTags(tags: readonly string[]): readonly Endpoint[] {
     if (tags.length === 0) return this.snap.eligible
     const key = tags.join('\0')
     let list = this.tagCache.get(key)
     if (!list) {
-      list = Object.freeze(this.snap.eligible.filter((ep) => ep.hasTags(tags)))
+      let found = this.snap.eligible.filter((ep) => ep.hasTags(tags))
+      if (found.length === 0 && this.anyZone !== this.snap.eligible) found = this.anyZone.filter((ep) => ep.hasTags(tags))
+      list = Object.freeze(found)
       this.tagCache.set(key, list)
     }
     return list

@@ -192,6 +192,20 @@ export class Membership implements Startable {
   }
 
   /**
+   * One join attempt through `seeds` now (e.g. seeds a config reload added): a push-pull with each
+   * one that is not this node. Resolves with how many answered (Infinity: none but this node).
+   */
+  async join(seeds: readonly string[]): Promise<number> {
+    if (this.phase !== 'running') return 0
+    const me = this.table.get(this.name)!
+    const bound = this.bound
+    const isSelf = (a: HostPort): boolean => a.port === me.port && (a.host === me.host || (bound !== undefined && a.host === bound.host && a.port === bound.port))
+    const answered = await joinSeeds(seeds, this.options.lookup ?? dnsLookup, isSelf, (a) => this.sync.exchange(a, true))
+    if (answered > 0 && answered !== Infinity) this.markJoined(answered)
+    return answered
+  }
+
+  /**
    * Passive health of an endpoint `host:port` as this sidecar sees it: while failing, the report is
    * gossiped and refreshed; recovery is gossiped once. Other nodes lower the endpoint's weight only
    * when a quorum of distinct sidecars report it failing.
