@@ -1,8 +1,10 @@
 /**
  * The compact state the dashboard shows, built once per tick whatever the number of viewers:
  * node, readiness, members, services, endpoints, recent alerts, and per endpoint short series
- * (req/s, errors, p99) taken from the retained history for the sparklines. History is queried
- * at most every `seriesRefreshMs` per endpoint, for at most `maxSeries` endpoints.
+ * (req/s, errors, p99) taken from the retained history for the sparklines. An endpoint's history
+ * is read again only when a history bucket has completed since the last read (the series holds
+ * complete buckets only), or every `seriesRefreshMs` while it has none; for at most `maxSeries`
+ * endpoints.
  */
 import type { Clock } from '../clock.js'
 import type { AdminSource, AlertView, EndpointView, HistoryView, MemberView, NodeView, Readiness, ServiceView } from './view.js'
@@ -34,7 +36,7 @@ export interface StateSnapshot {
 export interface SnapshotOptions {
   /** Points per sparkline. Default 60. */
   readonly seriesPoints?: number
-  /** How often one endpoint's history is read again. Default 5000 ms. */
+  /** How often the history of an endpoint without one (yet) is looked for again. Default 5000 ms. */
   readonly seriesRefreshMs?: number
   /** Endpoints that get sparklines. Default 200. */
   readonly maxSeries?: number
@@ -98,12 +100,19 @@ export class SnapshotBuilder {
 
   private seriesOf(id: string, now: number): SeriesView | undefined {
     const hit = this.cache.get(id)
-    if (hit && now - hit.at < this.refreshMs) return hit.series
+    if (hit && !this.stale(hit, now)) return hit.series
     const since = hit?.series ? now - (this.points + 2) * hit.series.bucketMs : undefined
     const h = this.source.endpointHistory(id, since)
     const s = h ? toSeries(h, now, this.points) : undefined
     this.cache.set(id, { at: now, series: s })
     return s
+  }
+
+  /** A new bucket completed since the series was read (buckets are aligned to wall-clock multiples). */
+  private stale(hit: CachedSeries, now: number): boolean {
+    const b = hit.series?.bucketMs
+    if (b === undefined || b <= 0) return now - hit.at >= this.refreshMs
+    return Math.floor(now / b) !== Math.floor(hit.at / b)
   }
 }
 

@@ -16,7 +16,11 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 const missing = !existsSync(CHROMIUM)
 mkdirSync('test-results', { recursive: true })
 
+/** Upstreams that crash every connection (their port stays taken: no other test can reuse it). */
+const crashed = new Set<string>()
+
 const handler: Handler = (req, res, up) => {
+  if (crashed.has(up.name)) return void req.socket.destroy()
   req.resume()
   req.on('end', () => {
     if (req.url === '/health') return void res.writeHead(200).end('ok')
@@ -96,11 +100,14 @@ t.test('live dashboard of a running commy in chromium', { skip: missing ? `${CHR
   })
   t.equal(await page.textContent('[data-testid=config-version]'), rt.runtime.config.version)
 
-  // kill a payments endpoint; traffic keeps coming: its breaker opens
-  await u.p2!.close()
+  // a payments endpoint crashes (every connection reset); traffic keeps coming: its breaker opens
+  crashed.add('p2')
+  u.p2!.server.closeAllConnections()
   const p2ep = rt.runtime.sidecar.registry.service('payments')!.get(u.p2!.address)!
   for (let round = 0; round < 20 && p2ep.breaker !== 'open'; round++) await traffic('/pay/charge', 10)
-  t.equal(p2ep.breaker, 'open', 'the breaker of the killed endpoint opened')
+  t.equal(p2ep.breaker, 'open', 'the breaker of the killed endpoint opened', {
+    diag: { requests: p2ep.requests, failures: p2ep.failures, eligibility: p2ep.eligibility(performance.now()), stats: rt.runtime.resilience.breakerOf(p2ep) },
+  })
   const p2 = `[data-testid=endpoint-row][data-endpoint-id="${id('payments', u.p2!)}"]`
   await page.waitForSelector(`${p2}[data-breaker=open]`)
   t.same((await rows())[id('payments', u.p2!)], ['ejected', 'open'], 'breaker open: ejected')
@@ -121,9 +128,9 @@ t.test('live dashboard of a running commy in chromium', { skip: missing ? `${CHR
       await new Promise((r) => setTimeout(r, 20))
     }
   })()
-  await page.waitForFunction("Number(document.querySelector('#sum-rps')?.textContent ?? '0') > 0", undefined, { timeout: 15_000 })
-  await page.waitForTimeout(6000) // the seriesRefresh (5 s) brings more sparkline points
+  await page.waitForFunction(() => Number((globalThis as any).document.querySelector('#sum-rps')?.textContent ?? '0') > 0, undefined, { timeout: 15_000 })
   await page.waitForSelector('[data-testid=alert-row][data-state=firing]') // the evaluator runs every 5 s
+  await page.waitForTimeout(1500) // sparklines: a few more 1 s buckets
   t.match(await page.textContent('[data-testid=alert-row]'), /payments-breaker-open/)
   await page.screenshot({ path: 'test-results/dashboard-live.png', fullPage: true })
   busy = false

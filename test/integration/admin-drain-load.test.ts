@@ -85,7 +85,6 @@ services:
   const probing = probe()
 
   await sleep(1000)
-  const inFlightAtDrain = rt.runtime.sidecar.inFlight
   const drainAt = performance.now()
   const d = await adminCall(admin, '/v1/drain', { method: 'POST' })
   t.equal(d.status, 202)
@@ -100,7 +99,6 @@ services:
   t.same(failed.slice(0, 5), [], `zero failed requests (of ${samples.length})`)
   t.equal(failed.length, 0)
   t.ok(samples.length > 100, `load before the drain: ${samples.length} requests`)
-  t.ok(inFlightAtDrain > 0, `${inFlightAtDrain} requests in flight when the drain began`)
   const spanning = samples.filter((s) => s.start < drainAt && s.end > drainAt)
   t.ok(spanning.length > 0, `${spanning.length} requests in flight across the drain start completed`)
   const during = samples.filter((s) => s.start > drainAt)
