@@ -7,7 +7,14 @@
  * (`/item/<id>`), which consistent-hash uses as its key.
  *
  * Scenarios run interleaved BENCH_REPEATS times; each reports its best run (on a shared machine
- * interference only lowers throughput). Prints a table, the ratios, and one JSON summary line last.
+ * interference only lowers throughput). Besides req/s, commy's CPU time per request is reported:
+ * it stays meaningful when commy is not the bottleneck (e.g. other processes take the CPU).
+ *
+ * A micro measurement runs first, in this process, without sockets: the cost of one try through
+ * the pipeline layers around an instant fake transport — endpoint stats alone (a Sidecar without
+ * plugins), with the resilience layers and breaker/outlier `enabled: false`, and with the defaults.
+ *
+ * Prints a table, the ratios, and one JSON summary line last.
  *
  * Env: BENCH_SCENARIOS (default: every strategy and round-robin-no-resilience), BENCH_REPEATS (2),
  * BENCH_DURATION s (5), BENCH_WARMUP s (1), BENCH_CONNECTIONS (50).
@@ -21,6 +28,16 @@ import http from 'node:http'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import pino from 'pino'
+import { systemClock } from '../src/clock.js'
+import { parseConfig } from '../src/config/load.js'
+import { StaticDiscovery } from '../src/discovery/static.js'
+import { EndpointRegistry } from '../src/endpoint/registry.js'
+import { AlwaysHealthy } from '../src/health/health-source.js'
+import { endpointStats } from '../src/proxy/endpoint-stats.js'
+import { compose, type Attempt, type Send, type UpstreamResponse } from '../src/proxy/pipeline.js'
+import { createResiliencePlugin } from '../src/resilience/plugin.js'
+import type { Sidecar } from '../src/sidecar.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -96,6 +113,51 @@ async function runLoad(url: string, seconds: number): Promise<void> {
     non2xx: r.non2xx,
   }
   process.stdout.write(`${JSON.stringify(result)}\n`)
+}
+
+// ---------------------------------------------------------------- micro: layer cost per try
+
+interface LayerCost {
+  /** ns per try through endpoint stats alone. */
+  readonly statsOnlyNs: number
+  /** ns per try with the resilience layers, breaker and outlier detection disabled. */
+  readonly resilienceDisabledNs: number
+  /** ns per try with the resilience layers as configured by default. */
+  readonly resilienceNs: number
+}
+
+async function layerCost(): Promise<LayerCost> {
+  const yaml = (off: boolean) => `listeners: [{ name: o, listen: 127.0.0.1:0, routes: [{ match: {}, service: s }] }]
+services:
+  s:
+    endpoints: [{ address: 127.0.0.1:1 }, { address: 127.0.0.1:2 }]
+${off ? '    breaker: { enabled: false }\n    outlierDetection: { enabled: false }\n' : ''}`
+  const pipeline = (off: boolean | undefined) => {
+    const config = parseConfig(yaml(off === true), 'bench.yaml')
+    const registry = new EndpointRegistry({ services: config.services, localZone: undefined, now: () => systemClock.now(), sources: [new StaticDiscovery(config.services)], health: new AlwaysHealthy() })
+    registry.start()
+    const ep = registry.service('s')!.snapshot.all[0]!
+    const res: UpstreamResponse = { status: 200, statusText: '', headers: [], endpoint: ep, requestBodyBytes: 0, body: { pipe() {}, resume() {}, destroy() {}, onDone: (cb) => cb(undefined) } }
+    const transport: Send = () => Promise.resolve(res)
+    const attempt: Attempt = { endpoint: ep, request: { method: 'GET', path: '/', headers: [], body: null, requestId: 'r', service: 's' }, try: 1, timeoutMs: 0, signal: new AbortController().signal, setCanceller() {} }
+    if (off === undefined) return { send: compose([endpointStats(systemClock)], transport), attempt, stop: () => registry.stop() }
+    const plugin = createResiliencePlugin({ config, clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }) })
+    plugin.attach?.({ registry, config } as unknown as Sidecar)
+    return { send: compose([...(plugin.layers ?? []), endpointStats(systemClock, plugin.endpointStats)], transport), attempt, stop: () => void plugin.stop() }
+  }
+  const variants = [pipeline(undefined), pipeline(true), pipeline(false)]
+  const best = [Infinity, Infinity, Infinity]
+  const n = 100_000
+  for (let round = 0; round < 5; round++) {
+    for (let v = 0; v < variants.length; v++) {
+      const { send, attempt } = variants[v]!
+      const t0 = performance.now()
+      for (let i = 0; i < n; i++) await send(attempt)
+      best[v] = Math.min(best[v]!, ((performance.now() - t0) * 1e6) / n)
+    }
+  }
+  for (const v of variants) v.stop()
+  return { statsOnlyNs: round(best[0]!, 0), resilienceDisabledNs: round(best[1]!, 0), resilienceNs: round(best[2]!, 0) }
 }
 
 // ---------------------------------------------------------------- orchestration
@@ -226,6 +288,10 @@ async function scenario(name: string, ports: readonly number[], dir: string): Pr
 
 async function orchestrate(): Promise<void> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build`)
+  const layers = await layerCost()
+  process.stderr.write(
+    `micro, one try through the layers (best of 5 × 100k): endpoint stats only ${layers.statsOnlyNs} ns, + resilience layers with breaker/outlier disabled ${layers.resilienceDisabledNs} ns, + resilience layers (defaults) ${layers.resilienceNs} ns\n`,
+  )
   const dir = mkdtempSync(join(tmpdir(), 'commy-bench-strategies-'))
   const upstreams = start([SELF, 'upstream', String(ENDPOINTS)], 0)
   const results: ScenarioResult[] = []
@@ -279,6 +345,7 @@ async function orchestrate(): Promise<void> {
           `resilience layers (round robin, breaker + outlier detection on vs enabled: false): ${resilienceOnOff}x req/s, ${resilienceCpuOnOff ?? '-'}x commy CPU per request`,
         ]
       : []),
+    `resilience layers, micro: +${round(layers.resilienceNs - layers.statsOnlyNs, 0)} ns per try over endpoint stats alone (+${round(layers.resilienceDisabledNs - layers.statsOnlyNs, 0)} ns with breaker/outlier disabled)`,
     '',
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
@@ -293,6 +360,7 @@ async function orchestrate(): Promise<void> {
     durationS: DURATION,
     repeats: REPEATS,
     results,
+    layers,
     ratios: { vsRoundRobin, cpuPerRequestVsRoundRobin: cpuVsRoundRobin, resilienceOnOff, resilienceCpuPerRequestOnOff: resilienceCpuOnOff },
   }
   process.stdout.write(`${JSON.stringify(summary)}\n`)
