@@ -4,10 +4,16 @@
  * panic mode, the try number, and facts plugins add per service (the resilience plugin adds the
  * retry budget left). Sent as the `x-commy-explain` response header and, when the access log is
  * on, as its `explain` field. Nothing here runs for routes without `explain`.
+ *
+ * A header has to stay small: scores and endpoints are listed up to MAX_LISTED each (the picked
+ * endpoint always among them); `omitted` says how many were left out.
  */
 import type { CandidateScore, PickExplanation } from '../balancer/balancer.js'
 import type { BreakerState, Endpoint, EndpointState } from '../endpoint/endpoint.js'
 import type { EndpointSnapshot } from '../endpoint/service-endpoints.js'
+
+/** Scores and endpoints listed at most (each). */
+export const MAX_LISTED = 24
 
 /** Facts a plugin adds to every explanation of a service's requests (e.g. `{ retryBudget: {...} }`). */
 export type ExplainFacts = (service: string) => Readonly<Record<string, unknown>> | undefined
@@ -33,6 +39,8 @@ export interface RoutingExplanation {
   /** The strategy's score of each candidate (its own units; see the strategy's docs). */
   readonly scores: readonly CandidateScore[]
   readonly endpoints: readonly EndpointFact[]
+  /** Scores and endpoints not listed (large services). */
+  readonly omitted?: { readonly scores: number; readonly endpoints: number }
   readonly note?: string
   /** Plugin facts (e.g. `retryBudget`). */
   readonly [fact: string]: unknown
@@ -49,21 +57,37 @@ export function explainRouting(
 ): RoutingExplanation {
   const scored = new Set<string>()
   for (const s of pick.scores) scored.add(s.address)
-  const endpoints = snapshot.all.map((ep): EndpointFact => {
+  const address = picked?.address
+  const scores = capped(pick.scores, (s) => s.address === address)
+  const listed = capped(snapshot.all, (ep) => ep === picked)
+  const endpoints = listed.map((ep): EndpointFact => {
     const e = ep.eligibility(now)
     const fact = { address: ep.address, candidate: scored.has(ep.address), state: e.state, breaker: ep.breaker, inFlight: ep.inFlight }
     return e.eligible ? fact : { ...fact, reason: e.reason }
   })
+  const omitted = { scores: pick.scores.length - scores.length, endpoints: snapshot.all.length - listed.length }
   return {
     ...facts,
     strategy: pick.strategy,
-    picked: picked?.address ?? null,
+    picked: address ?? null,
     tries,
     panic: snapshot.panic,
-    scores: pick.scores,
+    scores,
     endpoints,
+    ...(omitted.scores > 0 || omitted.endpoints > 0 ? { omitted } : {}),
     ...(pick.note ? { note: pick.note } : {}),
   }
+}
+
+/** The first MAX_LISTED items, with the one `keep` matches always among them. */
+function capped<T>(list: readonly T[], keep: (item: T) => boolean): readonly T[] {
+  if (list.length <= MAX_LISTED) return list
+  const out = list.slice(0, MAX_LISTED)
+  if (!out.some(keep)) {
+    const kept = list.find(keep)
+    if (kept !== undefined) out[MAX_LISTED - 1] = kept
+  }
+  return out
 }
 
 /** The header / access-log form: one line of JSON, ASCII only (non-ASCII escaped, as a header needs). */
