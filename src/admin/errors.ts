@@ -79,7 +79,8 @@ export class AdminInsecureBindError extends CommyError {
 /** The admin listener could not be bound (address in use, permission). */
 export class AdminListenError extends CommyError {
   constructor(address: string, options?: { cause?: unknown }) {
-    super('COMMY_ERR_ADMIN_LISTEN', `could not listen on ${address}`, 500, options)
+    const why = (options?.cause as NodeJS.ErrnoException | undefined)?.code ?? (options?.cause as Error | undefined)?.message
+    super('COMMY_ERR_ADMIN_LISTEN', `admin server could not listen on ${address}${why ? ` (${why})` : ''}`, 500, options)
   }
 }
 
