@@ -168,18 +168,19 @@ export class Runtime {
   }
 
   /**
-   * Drain: /readyz fails at once, the node leaves the gossip cluster (peers stop routing here),
-   * responses carry Connection: close while listeners keep accepting for `limits.drainGrace`,
-   * then listeners stop accepting and in-flight requests finish (up to `limits.drainTimeout`).
-   * The admin server stays up until stop().
+   * Drain: /readyz fails at once; at the same moment the node starts leaving the gossip cluster
+   * (peers stop routing to its services within about a second) and every response carries
+   * Connection: close while the listeners keep accepting for `limits.drainGrace`; then the
+   * listeners stop accepting and in-flight requests finish (up to `limits.drainTimeout`).
+   * Resolves when both the leave and the listeners are done. The admin server stays up until stop().
    */
   drain(): Promise<void> {
     this.draining ??= (async () => {
       if (this.state !== 'running') return
       this.state = 'draining'
-      if (this.gossip) await this.gossip.leave().catch((err) => this.logger.warn({ err }, 'gossip leave failed'))
+      const leaving = this.gossip?.leave().catch((err) => this.logger.warn({ err }, 'gossip leave failed'))
       const limits = this.sidecar.config.limits
-      await this.sidecar.drain(limits.drainTimeoutMs, limits.drainGraceMs)
+      await Promise.all([leaving, this.sidecar.drain(limits.drainTimeoutMs, limits.drainGraceMs)])
     })()
     return this.draining
   }
