@@ -5,8 +5,12 @@
  * seed answers, reloads of seeds and local services, leave on drain, the admin API's view.
  */
 import { randomBytes } from 'node:crypto'
+import pino from 'pino'
 import t, { type Test } from 'tap'
+import { systemClock } from '../../src/clock.js'
 import { parseConfig } from '../../src/config/load.js'
+import { createGossipPlugin, type ResilienceFeed } from '../../src/discovery/gossip-plugin.js'
+import { LocalServiceHealth } from '../../src/health/local-services.js'
 import type { Runtime } from '../../src/runtime.js'
 import { adminCall } from '../helpers/admin-runtime.js'
 import { eventually, FAST_CHECK, meshConfig, startApp, type MeshNodeOptions } from '../helpers/mesh.js'
@@ -91,7 +95,7 @@ t.test('mesh passive health: a quorum of sidecars ejecting an endpoint lowers it
     flaky: {
       strategy: 'weighted',
       endpoints: [{ address: bad.address }, { address: good.address }],
-      outlierDetection: { enabled: true, consecutiveErrors: 2, baseEjectionTime: '3s', maxEjectionPercent: 50 },
+      outlierDetection: { enabled: true, consecutiveErrors: 2, baseEjectionTime: '2s', maxEjectionPercent: 50 },
       breaker: { enabled: false },
       panicThreshold: 0,
     },
@@ -175,4 +179,44 @@ t.test('readiness waits for a seed; reloads join new seeds and re-announce local
   await rt.stop()
   await rt.gossip!.stop()
   t.pass('stop is idempotent')
+})
+
+t.test('the plugin alone: ejections of one address are one mesh report; loop lag feeds Lifeguard; readiness; stop', async (t) => {
+  const config = parseConfig(JSON.stringify(meshConfig({ name: 'lone', key: KEY })), 'test.yaml')
+  let feed: Parameters<ResilienceFeed['on']>[0] = {}
+  const resilience: ResilienceFeed = {
+    on: (events) => {
+      feed = events
+      return () => void (feed = {})
+    },
+  }
+  const local = new LocalServiceHealth([], { clock: systemClock, random: Math.random })
+  const plugin = createGossipPlugin({ config, clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }), gossip: config.gossip!, health: { local }, resilience })
+  t.teardown(() => plugin.stop())
+  t.same(plugin.readiness(), { ready: false, reason: 'gossip: not started' })
+  await plugin.start()
+  t.same(plugin.readiness(), { ready: true }, 'no seed: ready once started')
+  t.ok(plugin.address()!.port > 0, `bound to ${plugin.address()!.host}:${plugin.address()!.port} (port 0 in the config)`)
+
+  const addr = '127.0.0.1:9'
+  const ejection = (service: string) => ({ service, endpoint: addr, endpointId: `${service}~${addr}`, durationMs: 1000, multiplier: 1, reason: 'test', ejections: 1 })
+  const reporters = () => plugin.membership.meshReporters(addr)
+  feed.ejection!(ejection('one'))
+  feed.ejection!(ejection('two'))
+  t.same(reporters(), ['lone'], 'the first ejection reports the address failing')
+  feed.ejectionEnded!({ service: 'one', endpoint: addr, endpointId: `one~${addr}` })
+  t.same(reporters(), ['lone'], 'still failing while another service has it ejected')
+  feed.ejectionEnded!({ service: 'two', endpoint: addr, endpointId: `two~${addr}` })
+  t.same(reporters(), [], 'recovered when the last ejection ends')
+
+  t.equal(plugin.membership.localHealth, 0)
+  feed.lag!({ lagging: true, delayMs: 1000, thresholdMs: 100 })
+  await eventually(() => plugin.membership.localHealth > 0, 3000, 'local health score rises')
+  t.pass(`event-loop lag raised Lifeguard's local health score to ${plugin.membership.localHealth}`)
+  feed.lag!({ lagging: false, delayMs: 5, thresholdMs: 100 })
+
+  await plugin.stop()
+  await plugin.stop()
+  t.same(feed, {}, 'unsubscribed from the resilience events')
+  t.match(plugin.readiness(), { ready: false })
 })
