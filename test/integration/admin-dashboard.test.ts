@@ -1,8 +1,9 @@
 /**
  * The dashboard in a real browser (Debian's chromium through playwright-core) against a running
- * commy (Runtime) with two services: members, endpoint health, a breaker turning open after an
- * endpoint is killed and traffic keeps coming, an actively checked endpoint turning unhealthy
- * when killed. Saves test-results/dashboard-live.png.
+ * commy (Runtime) with two services and a gossip peer that announces a third search endpoint:
+ * members, endpoint health, a breaker turning open after an endpoint crashes while traffic keeps
+ * coming, an actively checked endpoint turning unhealthy when killed, an alert firing.
+ * Saves test-results/dashboard-live.png.
  */
 import t from 'tap'
 import { existsSync, mkdirSync } from 'node:fs'
@@ -10,6 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { parseProm, total } from '../helpers/prom-parse.js'
 import { adminCall, startRuntime } from '../helpers/admin-runtime.js'
 import { request, startUpstream, type Handler, type Upstream } from '../helpers/upstream.js'
+import { waitFor } from '../helpers/sidecar.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -55,17 +57,37 @@ services:
 alerts:
   rules:
     - { name: payments-breaker-open, when: breaker-open, service: payments, for: 0s, severity: critical }
+gossip: { listen: "127.0.0.1:0", cluster: dashboard-test, profile: local }
+`
+}
+
+/** A peer sidecar whose app is one more search endpoint, announced over gossip. */
+function peerYaml(seed: string, app: Upstream): string {
+  return `
+node: { name: node-b, zone: eu-west-1b }
+admin: { listen: "127.0.0.1:0" }
+log: { level: warn, accessLog: false }
+limits: { drainGrace: 0s }
+listeners: [{ name: outbound, listen: "127.0.0.1:0", routes: [{ match: {}, service: search }] }]
+services: { search: {} }
+local: { services: [{ name: search, address: "${app.address}", tags: [canary], healthCheck: { http: { path: /health }, interval: 200ms } }] }
+gossip: { listen: "127.0.0.1:0", seeds: ["${seed}"], cluster: dashboard-test, profile: local }
 `
 }
 
 t.test('live dashboard of a running commy in chromium', { skip: missing ? `${CHROMIUM} is missing (apt-get install -y chromium); skipped` : false }, async (t) => {
   const u: Record<string, Upstream> = {}
-  for (const name of ['p1', 'p2', 's1', 's2']) u[name] = await startUpstream(name, handler)
+  for (const name of ['p1', 'p2', 's1', 's2', 's3']) u[name] = await startUpstream(name, handler)
   t.teardown(() => Promise.all(Object.values(u).map((x) => x.close())))
   const rt = await startRuntime(yaml(u))
   t.teardown(() => rt.stop())
+  const seed = rt.runtime.gossip!.address()!
+  const peer = await startRuntime(peerYaml(`${seed.host}:${seed.port}`, u.s3!))
+  t.teardown(() => peer.stop())
   const admin = rt.admin()
   const port = rt.port()
+  const search = rt.runtime.sidecar.registry.service('search')!
+  t.ok(await waitFor(() => search.snapshot.all.some((e) => e.address === u.s3!.address && e.eligibility(performance.now()).eligible), 10_000), 'the peer’s search endpoint was learned over gossip')
   const traffic = async (path: string, n: number) => {
     for (let i = 0; i < n; i += 5) await Promise.all(Array.from({ length: 5 }, () => request(port, { path }).catch(() => undefined)))
   }
@@ -87,7 +109,7 @@ t.test('live dashboard of a running commy in chromium', { skip: missing ? `${CHR
 
   await page.waitForSelector('[data-testid=member-row]')
   const members = await page.$$eval('[data-testid=member-row]', (rows) => rows.map((r: any) => [r.dataset.member, r.dataset.state]))
-  t.same(members, [['node-a', 'alive']], 'this node (gossip off)')
+  t.same(members.sort(), [['node-a', 'alive'], ['node-b', 'alive']], 'this node and its gossip peer')
   t.same(await page.$$eval('[data-testid=service-card]', (c) => c.map((e: any) => e.dataset.service)), ['payments', 'search'])
   const id = (service: string, up: Upstream) => `${service}~${up.address}`
   const rows = () =>
@@ -97,6 +119,7 @@ t.test('live dashboard of a running commy in chromium', { skip: missing ? `${CHR
     [id('payments', u.p2!)]: ['healthy', 'closed'],
     [id('search', u.s1!)]: ['healthy', 'closed'],
     [id('search', u.s2!)]: ['healthy', 'closed'],
+    [id('search', u.s3!)]: ['healthy', 'closed'],
   })
   t.equal(await page.textContent('[data-testid=config-version]'), rt.runtime.config.version)
 

@@ -91,10 +91,10 @@ table.grid tr:last-child td { border-bottom: 0; }
 table.grid tbody tr:hover td { background: var(--panel-2); }
 table.grid th.r, table.grid td.r { text-align: right; }
 tr.endpoint { cursor: pointer; }
-table.grid td.reason { white-space: normal; color: var(--muted); min-width: 150px; max-width: 300px; font-size: 12.5px; }
+table.grid td.reason { white-space: normal; overflow-wrap: anywhere; color: var(--muted); min-width: 120px; max-width: 300px; font-size: 12.5px; }
 .table-wrap { overflow-x: auto; }
 table.members td:first-child { white-space: normal; word-break: break-word; }
-td .sub { display: block; color: var(--muted); font-size: 11.5px; }
+td .sub { display: block; color: var(--muted); font-size: 11.5px; white-space: normal; max-width: 220px; }
 .spark-cell { display: inline-flex; align-items: center; gap: 8px; justify-content: flex-end; }
 .spark-cell .v { min-width: 52px; text-align: right; }
 svg.spark { display: block; overflow: visible; }
