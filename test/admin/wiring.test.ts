@@ -15,12 +15,15 @@ import { EndpointRegistry } from '../../src/endpoint/registry.js'
 import type { Endpoint } from '../../src/endpoint/endpoint.js'
 import { AlwaysHealthy } from '../../src/health/health-source.js'
 import { ConfigWatcher } from '../../src/admin/config-watch.js'
-import { subscribeFeeds, type HealthFeed, type ResilienceFeed } from '../../src/admin/feeds.js'
+import { subscribeFeeds, type FeedSources } from '../../src/admin/feeds.js'
 import { Metrics } from '../../src/admin/metrics.js'
-import { alertsOf, historyOf, membersOf } from '../../src/admin/runtime-source.js'
+import { memberView } from '../../src/admin/runtime-source.js'
 import { AdminServer } from '../../src/admin/server.js'
 import { packageVersion } from '../../src/admin/version.js'
 import type { MemberInfo } from '../../src/membership/api.js'
+import type { CounterSnapshot } from '../../src/membership/counters.js'
+import type { HealthEvents } from '../../src/health/plugin.js'
+import type { ResilienceEvents } from '../../src/resilience/events.js'
 import { FakeSidecar } from '../helpers/admin-fake.js'
 import { parseProm, total } from '../helpers/prom-parse.js'
 import { waitFor } from '../helpers/sidecar.js'
@@ -77,9 +80,7 @@ t.test('config watcher: debounced, skips unchanged text, sees rename-over saves,
   t.equal(reloads, 3, 'nothing after stop')
 })
 
-t.test('readers from the other plugins', async (t) => {
-  t.equal(membersOf(undefined), undefined, 'no gossip: the default (this node alone)')
-  t.equal(membersOf({ leave() {} }), undefined)
+t.test('gossip members as admin member views', async (t) => {
   const info: MemberInfo = {
     name: 'node-b',
     address: '10.0.0.2:7946',
@@ -94,24 +95,11 @@ t.test('readers from the other plugins', async (t) => {
         { name: 'payments', host: '10.0.0.2', port: 8080, weight: 1, tags: [], health: 'healthy' },
         { name: 'payments', host: '10.0.0.2', port: 8081, weight: 1, tags: [], health: 'healthy' },
         { name: 'search', host: '10.0.0.2', port: 9200, weight: 1, tags: [], health: 'unknown' },
-      ] as never,
+      ],
     },
     self: false,
   }
-  const gossip = { members: () => [info] }
-  t.same(membersOf(gossip)!(), [
-    { name: 'node-b', address: '10.0.0.2:7946', state: 'suspect', incarnation: 4, zone: null, services: ['payments', 'search'], self: false },
-  ])
-
-  const history = { endpointHistory: () => undefined }
-  t.equal(historyOf({ history }), history)
-  t.equal(historyOf({}), undefined)
-  t.equal(historyOf({ history: {} }), undefined, 'not a history reader')
-
-  const alert = { name: 'x', rule: 'breaker-open', service: 's', state: 'firing', severity: 'critical', value: 1, threshold: 0, startedAt: 1, node: 'n' } as const
-  t.same(alertsOf({ alerts: { recent: () => [alert] } })!(), [alert], 'an evaluator with recent()')
-  t.same(alertsOf({ alerts: () => [alert] })!(), [alert], 'a function')
-  t.equal(alertsOf({}), undefined)
+  t.same(memberView(info), { name: 'node-b', address: '10.0.0.2:7946', state: 'suspect', incarnation: 4, zone: null, services: ['payments', 'search'], self: false })
 })
 
 t.test('metric feeds: resilience and health events, gossip counters, departed endpoints', async (t) => {
@@ -127,19 +115,20 @@ services: { pay: { endpoints: [{ address: "127.0.0.1:1001" }, { address: "127.0.
   registry.start()
   t.teardown(() => registry.stop())
   const metrics = new Metrics({ defaultMetrics: false })
-  let resilienceFeed: ResilienceFeed | undefined
-  let healthFeed: HealthFeed | undefined
+  let resilienceFeed: ResilienceEvents | undefined
+  let healthFeed: HealthEvents | undefined
   let offs = 0
-  const resilience = { on: (f: ResilienceFeed) => ((resilienceFeed = f), () => offs++) }
-  const health = { monitor: { on: (f: HealthFeed) => ((healthFeed = f), () => offs++) } }
-  const gossip = { counters: () => ({ messagesIn: { ping: 3 }, messagesOut: {}, bytesIn: 90, bytesOut: 0, drops: { auth: 2 } }) }
+  const resilience: FeedSources['resilience'] = { on: (f) => ((resilienceFeed = f), () => void offs++) }
+  const health: FeedSources['health'] = { on: (f) => ((healthFeed = f), () => void offs++) }
+  const counters = { messagesIn: { ping: 3 }, messagesOut: {}, bytesIn: 90, bytesOut: 0, drops: { auth: 2 } }
+  const gossip: FeedSources['gossip'] = { counters: () => counters as unknown as CounterSnapshot }
   const off = subscribeFeeds(metrics, { registry, resilience, health, gossip })
   const ep = registry.service('pay')!.get('127.0.0.1:1001') as Endpoint
-  resilienceFeed!.breakerTransition!({ service: 'pay', endpoint: ep.address, to: 'open' })
-  resilienceFeed!.ejection!({ service: 'pay', endpoint: ep.address })
-  resilienceFeed!.budgetExhausted!({ service: 'pay' })
-  healthFeed!.checked!({ endpoint: ep, ok: false })
-  healthFeed!.checked!({ endpoint: ep, ok: true })
+  resilienceFeed!.breakerTransition!({ service: 'pay', endpoint: ep.address, endpointId: ep.id, from: 'closed', to: 'open', reason: 'test' })
+  resilienceFeed!.ejection!({ service: 'pay', endpoint: ep.address, endpointId: ep.id, durationMs: 1000, multiplier: 1, reason: 'test', ejections: 1 })
+  resilienceFeed!.budgetExhausted!({ service: 'pay', method: 'GET', tries: 1, reason: 'test', stats: {} as never })
+  healthFeed!.checked!({ endpoint: ep, ok: false, reason: 'HTTP 500', durationMs: 1, at: 0 })
+  healthFeed!.checked!({ endpoint: ep, ok: true, reason: 'ok', durationMs: 1, at: 0 })
   metrics.route('l', 'r', 'pay').done(ep.address, 200, 0.01)
   let fams = parseProm(await metrics.text())
   t.equal(total(fams, 'commy_breaker_transitions_total', { service: 'pay', endpoint: '127.0.0.1:1001', to: 'open' }), 1)
@@ -159,7 +148,7 @@ services: { pay: { endpoints: [{ address: "127.0.0.1:1002" }] } }
   t.equal(total(fams, 'commy_requests_total', { endpoint: '127.0.0.1:1001' }), 0)
   t.equal(total(fams, 'commy_breaker_transitions_total', { endpoint: '127.0.0.1:1001' }), 0)
   off()
-  t.equal(offs, 2, 'unsubscribed from both')
+  t.equal(offs, 2, 'unsubscribed from resilience and health')
   t.match(packageVersion(), /^\d+\.\d+\.\d+/)
 })
 
