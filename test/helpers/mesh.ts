@@ -72,6 +72,8 @@ export interface MeshApp {
   healthy: boolean
   /** Every other request answers with this status (default 200). */
   status: number
+  /** Open client connections (e.g. a sidecar's pooled keep-alive sockets). */
+  connections(): Promise<number>
   /** Holds requests unanswered (health checks too) until thaw(). */
   freeze(): void
   thaw(): void
@@ -110,6 +112,7 @@ export async function startApp(name: string): Promise<MeshApp> {
     },
     healthy: true,
     status: 200,
+    connections: () => new Promise((resolve) => server.getConnections((_err, n) => resolve(n ?? 0))),
     freeze: () => void (frozen = true),
     thaw: () => {
       frozen = false

@@ -170,15 +170,29 @@ t.test('readiness waits for a seed; reloads join new seeds and re-announce local
   t.match(metrics, /commy_members\{state="alive"\} 2/, 'members by state in /metrics')
   t.match(metrics, /commy_gossip_messages_total\{direction="in",type="alive"\} [1-9]/, 'gossip counters in /metrics')
 
+  t.ok((await app.connections()) > 0, "a holds a pooled connection to x's app")
   const drained = Date.now()
   const draining = rt.drain()
   const gone = await eventually(() => stateOf(a, 'x') === 'left' && endpointsOf(a, 'echo').length === 0, 1000, 'x left everywhere', 5)
   t.ok(Date.now() - drained <= 1000, `a saw x leave and dropped its endpoints ${gone} ms after the drain began`)
   await draining
+  await eventually(async () => (await app.connections()) === 0, 2000, 'pools closed')
+  t.pass("a closed its pools to the departed endpoints")
   t.match(rt.readiness(), { ready: false })
   await rt.stop()
   await rt.gossip!.stop()
   t.pass('stop is idempotent')
+})
+
+t.test('a sidecar with the wrong key cannot join: never ready, invisible to the mesh, counted as auth failures', async (t) => {
+  const a = await node(t, { name: 'a', key: KEY })
+  const w = await node(t, { name: 'w', key: randomBytes(32).toString('base64'), seeds: [seedOf(a)] })
+  await eventually(() => a.runtime.gossip!.counters().drops.auth > 0, 3000, 'auth failures counted at a')
+  t.match(w.runtime.readiness(), { ready: false, reason: /gossip: joining/ }, 'w is not ready')
+  t.same(a.runtime.gossip!.members().map((m) => m.name), ['a'], 'a knows only itself')
+  t.same(w.runtime.gossip!.members().map((m) => m.name), ['w'], 'w learned nothing')
+  const metrics = (await adminCall(a.runtime.admin.url()!, '/metrics')).text
+  t.match(metrics, /commy_gossip_auth_failures_total [1-9]/, 'commy_gossip_auth_failures_total')
 })
 
 t.test('the plugin alone: ejections of one address are one mesh report; loop lag feeds Lifeguard; readiness; stop', async (t) => {
