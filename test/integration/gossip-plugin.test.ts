@@ -66,6 +66,8 @@ t.test('announced services become endpoints elsewhere: tags, local zone and loca
     "b's announcement: address, zone, tags",
   )
   t.match({ address: ec.address, zone: ec.zone, tags: ec.tags }, { address: appC.address, zone: 'z2', tags: ['v2'] })
+  const bInfo = a.runtime.gossip!.members().find((m) => m.name === 'b')!
+  t.match(bInfo, { zone: 'z1', adminAddress: new URL(b.runtime.admin.url()!).host }, "b's zone and bound admin address (admin.listen port 0)")
   await eventually(() => eb.activeHealth === 'healthy', 3000, "b's local check verdict reaches a")
   t.equal(ec.activeHealth, 'unknown', 'c has no local check: unknown, still eligible')
 
