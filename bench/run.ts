@@ -176,6 +176,7 @@ function load(url: string, seconds: number): Promise<LoadResult> {
 
 function commyConfig(upstreamPort: number, dir: string, accessLog: boolean): string {
   return `node: { name: bench }
+admin: { listen: 127.0.0.1:0 }
 log: { level: info, destination: ${join(dir, 'commy.log')}, accessLog: ${accessLog} }
 listeners:
   - name: outbound

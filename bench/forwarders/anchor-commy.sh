@@ -8,6 +8,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CONF=$(mktemp /tmp/commy-anchor-XXXXXX.yaml)
 {
   echo "log: { level: warn, destination: ${COMMY_ACCESS_LOG:-/dev/null}, accessLog: true }"
+  echo "admin: { listen: 127.0.0.1:0 }"
   echo "listeners:"
   echo "  - name: outbound"
   echo "    listen: 127.0.0.1:${PORT}"
