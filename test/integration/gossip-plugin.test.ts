@@ -148,13 +148,16 @@ t.test('readiness waits for a seed; reloads join new seeds and re-announce local
   const readyz = await adminCall(rt.admin.url()!, '/readyz')
   t.equal(readyz.status, 503, '/readyz answers 503')
 
-  const reload = (o: MeshNodeOptions) => rt.apply(parseConfig(JSON.stringify(meshConfig(o)), 'test.yaml'))
-  reload({ ...xOptions, seeds: [seedOf(a)] })
+  // apply() may return a promise (awaited either way)
+  const reload = async (o: MeshNodeOptions): Promise<void> => {
+    await rt.apply(parseConfig(JSON.stringify(meshConfig(o)), 'test.yaml'))
+  }
+  await reload({ ...xOptions, seeds: [seedOf(a)] })
   const joined = await eventually(() => rt.readiness().ready && stateOf(a, 'x') === 'alive', 3000, 'joined through the reloaded seed')
   t.pass(`joined ${joined} ms after the reload added a seed`)
   await eventually(() => endpointsOf(a, 'echo').some((ep) => ep.node === 'x'), 3000, "a learns x's service")
 
-  reload({ ...xOptions, seeds: [seedOf(a)], local: [{ name: 'echo', address: app.address }, { name: 'solo', address: app.address, tags: ['solo'] }] })
+  await reload({ ...xOptions, seeds: [seedOf(a)], local: [{ name: 'echo', address: app.address }, { name: 'solo', address: app.address, tags: ['solo'] }] })
   await eventually(() => endpointsOf(a, 'solo').some((ep) => ep.node === 'x'), 3000, 'a new local service reaches a')
   t.same(rt.gossip!.announced().services.map((s) => s.name), ['echo', 'solo'], 'announced now')
   t.equal((await request(a.port, { path: '/solo/1' })).headers['x-app'], 'x-echo', 'and is reachable through a')
