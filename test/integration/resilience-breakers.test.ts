@@ -289,23 +289,23 @@ ${extra}`
   t.equal(a.breaker, 'open', 'a is open')
 
   // same breaker config, one endpoint added: a keeps its open breaker
-  rt.runtime.apply(parseConfig(yaml(1, [ups[0]!, ups[1]!, ups[2]!]), 'test.yaml'))
+  await rt.runtime.apply(parseConfig(yaml(1, [ups[0]!, ups[1]!, ups[2]!]), 'test.yaml'))
   t.equal(set().get(ups[0]!.address), a, 'the endpoint object is kept')
   t.equal(a.breaker, 'open', 'an unchanged endpoint keeps its (open) breaker')
   t.equal(rt.runtime.resilience.view('svc').services[0]!.endpoints.length, 3, 'the added endpoint has a breaker')
 
   // the breaker config changes: breakers are rebuilt (closed, fresh window)
-  rt.runtime.apply(parseConfig(yaml(50, [ups[0]!, ups[1]!, ups[2]!]), 'test.yaml'))
+  await rt.runtime.apply(parseConfig(yaml(50, [ups[0]!, ups[1]!, ups[2]!]), 'test.yaml'))
   t.equal(a.breaker, 'closed', 'a changed breaker config starts every breaker afresh')
   t.ok(rt.lines.some((l) => l.msg === 'service resilience reconfigured' && (l.rebuilt as string[]).includes('breaker')))
 
   // a new service gets its mechanisms; a removed one is dropped
-  rt.runtime.apply(
+  await rt.runtime.apply(
     parseConfig(yaml(50, [ups[1]!], `  fresh:\n    endpoints: [{ address: ${ups[1]!.address} }]\n    concurrency: { maxInFlight: 7 }\n`), 'test.yaml'),
   )
   t.match(rt.runtime.resilience.view('fresh').services[0], { service: 'fresh', concurrency: { maxInFlight: 7 }, endpoints: [{ address: ups[1]!.address }] })
   t.equal(rt.runtime.resilience.view('svc').services[0]!.endpoints.length, 1, 'removed endpoints lose their breakers')
-  rt.runtime.apply(parseConfig(yaml(50, [ups[1]!]), 'test.yaml'))
+  await rt.runtime.apply(parseConfig(yaml(50, [ups[1]!]), 'test.yaml'))
   t.equal(rt.runtime.resilience.view('fresh').services.length, 0, 'a removed service is dropped')
   t.equal((await request(rt.port)).status, 200, 'still serving')
   t.same(rt.runtime.resilience.classifier().find((r) => r.reason === 'reset-before-write'), {
