@@ -150,7 +150,7 @@ export class Runtime {
     let next: SidecarConfig
     try {
       next = this.loadConfig()
-      this.apply(next)
+      await this.apply(next)
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err)
       this.admin.configReload(false)
@@ -162,8 +162,8 @@ export class Runtime {
   }
 
   /** Applies an already validated config (throws, changing nothing, when it cannot be applied). */
-  apply(next: SidecarConfig): void {
-    this.sidecar.reload(next)
+  async apply(next: SidecarConfig): Promise<void> {
+    await this.sidecar.reload(next)
     for (const p of this.plugins) p.reload?.(next)
   }
 

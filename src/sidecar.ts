@@ -60,7 +60,8 @@ export class Sidecar implements Startable {
   readonly logs: Logs
   readonly registry: EndpointRegistry
   readonly transport: Transport
-  readonly listeners: readonly Listener[]
+  /** The listeners serving now (a reload may replace some). */
+  listeners: readonly Listener[]
   readonly staticDiscovery: StaticDiscovery
   /** Wall-clock ms of start(). */
   startedAt = 0
@@ -75,6 +76,10 @@ export class Sidecar implements Startable {
   private current: SidecarConfig
   /** Builds a listener's route table for a config (kept for reloads). */
   private readonly routeTable: (l: ListenerConfig, config: SidecarConfig) => RouteTable<RouteTarget>
+  /** Builds a listener (kept for reloads that add or move listeners). */
+  private readonly makeListener: (l: ListenerConfig, config: SidecarConfig) => Listener
+  /** Listeners replaced by a reload, still finishing their requests. */
+  private readonly retired = new Set<Listener>()
 
   constructor(options: SidecarOptions) {
     const config = options.config
@@ -119,18 +124,36 @@ export class Sidecar implements Startable {
         explainFacts: options.explainFacts,
       })
     }
-    this.listeners = config.listeners.map((l) => {
-      const routes = this.routeTable(l, config)
+    this.makeListener = (l, cfg) => {
+      const routes = this.routeTable(l, cfg)
       const forwarder = new Forwarder({ listener: l.name, routes, requestIds, clock, observe, upgrades: this.upgrades })
-      return new Listener({ config: l, limits: config.limits, forwarder, logger: logger.child({ component: 'listener' }) })
-    })
+      return new Listener({ config: l, limits: cfg.limits, forwarder, logger: logger.child({ component: 'listener' }) })
+    }
+    this.listeners = config.listeners.map((l) => this.makeListener(l, config))
 
     const closeTransport: Startable = {
       start() {},
       stop: () => (this.state === 'draining' ? transport.close() : transport.destroy()),
     }
     const closeUpgrades: Startable = { start() {}, stop: () => this.upgrades.close() }
-    this.components = [health, ...sources, this.registry, closeTransport, closeUpgrades, ...this.listeners]
+    const listeners: Startable = {
+      start: async () => {
+        const started: Listener[] = []
+        try {
+          for (const l of this.listeners) {
+            await l.start()
+            started.push(l)
+          }
+        } catch (err) {
+          await Promise.all(started.map((l) => l.stop()))
+          throw err
+        }
+      },
+      stop: async () => {
+        await Promise.all([...this.retired, ...this.listeners].map((l) => l.stop()))
+      },
+    }
+    this.components = [health, ...sources, this.registry, closeTransport, closeUpgrades, listeners]
   }
 
   get logger() {
@@ -144,33 +167,62 @@ export class Sidecar implements Startable {
 
   /**
    * Applies a new config without dropping a connection: services (endpoints keep their stats,
-   * removed ones are closed), static endpoints and routes. Listeners (names and addresses), log
-   * settings and limits need a restart: a config that changes listeners is refused with a
-   * COMMY_ERR_CONFIG error and nothing changes.
+   * removed ones are closed), static endpoints and routes. Listeners whose address changed, and
+   * new ones, are bound first (a bind failure rejects and changes nothing); replaced and removed
+   * listeners then drain their requests in the background. `log` and `limits` need a restart.
    */
-  reload(next: SidecarConfig): void {
+  async reload(next: SidecarConfig): Promise<void> {
     const prev = this.current
-    const sameListeners =
-      next.listeners.length === prev.listeners.length &&
-      next.listeners.every((l, i) => {
-        const p = prev.listeners[i]!
-        return l.name === p.name && l.listen.host === p.listen.host && l.listen.port === p.listen.port
-      })
-    if (!sameListeners) throw new CommyError('COMMY_ERR_CONFIG', 'listeners changed: restart the sidecar to apply this config', 500)
+    const byName = new Map(this.listeners.map((l) => [l.name, l]))
+    const moved = (l: ListenerConfig) => {
+      const old = byName.get(l.name)
+      return old === undefined || old.config.listen.host !== l.listen.host || old.config.listen.port !== l.listen.port
+    }
+    // bind new and moved listeners before anything changes
+    const fresh = new Map<string, Listener>()
+    if (this.state === 'running') {
+      try {
+        for (const l of next.listeners) {
+          if (!moved(l)) continue
+          const listener = this.makeListener(l, next)
+          fresh.set(l.name, listener)
+          await listener.start()
+        }
+      } catch (err) {
+        await Promise.all([...fresh.values()].map((l) => l.stop()))
+        throw err
+      }
+    }
     const apply = (cfg: SidecarConfig) => {
       this.current = cfg
       this.registry.reconfigure(cfg.services)
       this.staticDiscovery.update(cfg.services)
-      const tables = cfg.listeners.map((l) => this.routeTable(l, cfg))
-      tables.forEach((t, i) => this.listeners[i]!.forwarder.setRoutes(t))
+      for (const l of cfg.listeners) if (!fresh.has(l.name)) byName.get(l.name)?.forwarder.setRoutes(this.routeTable(l, cfg))
     }
     try {
       apply(next)
     } catch (err) {
       apply(prev) // e.g. a strategy that is not registered: keep serving the old config
+      await Promise.all([...fresh.values()].map((l) => l.stop()))
       throw err
     }
-    this.logger.info({ version: next.version, previous: prev.version }, 'config reloaded')
+    if (this.state === 'running') {
+      const keep = new Set(next.listeners.map((l) => l.name))
+      const out = this.listeners.filter((l) => !keep.has(l.name) || fresh.has(l.name))
+      this.listeners = next.listeners.map((l) => fresh.get(l.name) ?? byName.get(l.name)!)
+      for (const old of out) {
+        this.retired.add(old)
+        this.logger.info({ listener: old.name, address: old.address() }, 'listener replaced: draining it')
+        void old
+          .drain(next.limits.drainTimeoutMs)
+          .catch((err: unknown) => this.logger.warn({ err, listener: old.name }, 'draining a replaced listener failed'))
+          .finally(() => this.retired.delete(old))
+      }
+    }
+    if (JSON.stringify(next.limits) !== JSON.stringify(prev.limits) || JSON.stringify(next.log) !== JSON.stringify(prev.log)) {
+      this.logger.warn('limits and log settings changed: they apply after a restart')
+    }
+    this.logger.info({ version: next.version, previous: prev.version, listeners: this.addresses() }, 'config reloaded')
   }
 
   /** Starts every component in order (a failure stops those already started and rethrows). */

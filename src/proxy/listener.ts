@@ -25,6 +25,8 @@ export interface ListenerOptions {
 export class Listener implements Startable {
   readonly name: string
   readonly forwarder: Forwarder
+  /** The listener's own config slice (name, listen address, routes as configured). */
+  readonly config: ListenerConfig
   private readonly options: ListenerOptions
   private readonly server: Server
   private bound: HostPort | undefined
@@ -35,6 +37,7 @@ export class Listener implements Startable {
   constructor(options: ListenerOptions) {
     this.options = options
     this.name = options.config.name
+    this.config = options.config
     this.forwarder = options.forwarder
     const L = options.limits
     const requestTimeout = L.requestTimeoutMs

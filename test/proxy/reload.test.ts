@@ -3,7 +3,7 @@ import { parseConfig } from '../../src/config/load.js'
 import { json, request, startUpstream } from '../helpers/upstream.js'
 import { oneListener, startSidecar } from '../helpers/sidecar.js'
 
-t.test('reload: new routes and endpoints apply at once; endpoint stats survive; listener changes are refused', async (t) => {
+t.test('reload: new routes and endpoints apply at once; endpoint stats survive', async (t) => {
   const [a, b] = await Promise.all([startUpstream('a'), startUpstream('b')])
   const first = oneListener([{ match: {}, service: 's' }], { s: { endpoints: [{ address: a.address }] } })
   const sc = await startSidecar(first)
@@ -22,18 +22,16 @@ t.test('reload: new routes and endpoints apply at once; endpoint stats survive; 
     ],
     { s: { endpoints: [{ address: a.address }, { address: b.address }] }, other: { endpoints: [{ address: b.address }] } },
   )
-  sc.sidecar.reload(parseConfig(JSON.stringify(second), 'test.yaml'))
+  await sc.sidecar.reload(parseConfig(JSON.stringify(second), 'test.yaml'))
   t.equal(sc.sidecar.registry.service('s')!.get(a.address), epA, 'the same endpoint object (stats kept)')
   t.equal(epA.requests, 1)
   t.equal(json(await request(sc.port, { path: '/b/x' })).upstream, 'b', 'new route and service')
   const seen = new Set([json(await request(sc.port)).upstream, json(await request(sc.port)).upstream])
   t.same([...seen].sort(), ['a', 'b'], 'new endpoint in rotation')
 
-  sc.sidecar.reload(parseConfig(JSON.stringify(first), 'test.yaml'))
+  await sc.sidecar.reload(parseConfig(JSON.stringify(first), 'test.yaml'))
   t.equal(sc.sidecar.registry.service('other'), undefined, 'removed service dropped')
   t.equal(json(await request(sc.port, { path: '/b/x' })).upstream, 'a')
 
-  const moved = { ...first, listeners: [{ name: 'outbound', listen: '127.0.0.1:1', routes: [] }] }
-  t.throws(() => sc.sidecar.reload(parseConfig(JSON.stringify(moved), 'test.yaml')), { code: 'COMMY_ERR_CONFIG' })
-  t.equal(json(await request(sc.port)).upstream, 'a', 'still serving the previous config')
+  t.equal(json(await request(sc.port)).upstream, 'a', 'still serving on the same listener')
 })
