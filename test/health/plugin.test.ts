@@ -58,7 +58,7 @@ t.test('reload: alert rules, local services and services follow; breaker transit
   // reload: rule removed (its alert resolves), a local service added, a service added with a failing check
   const localChanges: string[] = []
   health.local.onChange((s) => localChanges.push(`${s.name} ${s.health}`))
-  runtime.apply(
+  await runtime.apply(
     raw({
       services: {
         pay: { endpoints: [{ address: bad.address }, { address: good.address }], healthCheck: fastCheck, ...quiet },
@@ -78,7 +78,7 @@ t.test('reload: alert rules, local services and services follow; breaker transit
   t.ok(await waitFor(() => transitions.some((x) => x.endpoint === extraEp.id && x.to === 'unhealthy'), 2000), 'the new service is observed')
 
   // reload: the service removed again
-  runtime.apply(raw({ alerts: { rules: [] } }))
+  await runtime.apply(raw({ alerts: { rules: [] } }))
   t.match(
     transitions.filter((x) => x.endpoint === extraEp.id).at(-1),
     { from: 'unhealthy', to: 'removed', reason: 'left the service' },
@@ -89,7 +89,7 @@ t.test('reload: alert rules, local services and services follow; breaker transit
   t.equal(transitions.length, n, 'a removed service is no longer observed')
 
   // history settings need a restart
-  runtime.apply(raw({ alerts: { rules: [] }, health: { history: { bucket: '5s', retention: '10m' } } }))
+  await runtime.apply(raw({ alerts: { rules: [] }, health: { history: { bucket: '5s', retention: '10m' } } }))
   t.ok(lines.some((l) => l.msg === 'health.history changes apply after a restart'))
   t.equal(health.history.bucketMs, 10_000)
 })

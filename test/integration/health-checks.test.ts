@@ -183,10 +183,10 @@ t.test('reload: a check added to a running service starts probing it; removed, t
   const ep = endpointOf(runtime, 'svc', app.address)
   await sleep(60)
   t.equal(app.seen.length, 0, 'no check configured: no probe')
-  runtime.apply(parseConfig(JSON.stringify(raw({ http: { path: '/health' }, interval: '20ms', jitter: 0, unhealthyThreshold: 2, healthyThreshold: 1 })), 'test.yaml'))
+  await runtime.apply(parseConfig(JSON.stringify(raw({ http: { path: '/health' }, interval: '20ms', jitter: 0, unhealthyThreshold: 2, healthyThreshold: 1 })), 'test.yaml'))
   t.ok(await waitFor(() => ep.activeHealth === 'unhealthy', 5000), 'probed after the reload, unhealthy')
   t.equal(ep.activeReason, 'HTTP 500 from /health')
-  runtime.apply(parseConfig(JSON.stringify(raw()), 'test.yaml'))
+  await runtime.apply(parseConfig(JSON.stringify(raw()), 'test.yaml'))
   t.ok(await waitFor(() => ep.activeHealth === 'unknown', 5000), 'check removed: unknown')
   t.ok(ep.eligibility(0).eligible)
   const n = app.seen.length
