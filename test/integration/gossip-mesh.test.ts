@@ -123,7 +123,8 @@ t.test('SIGSTOP until dead: suspect, then dead everywhere within the bound; A st
   const deadAtA = p('a').view.get('d')!.t
   const eps = await p('a').endpoints('echo')
   t.same(eps.map((e) => e.node), ['e'], "A's echo endpoints: only E's (D's removed when D was declared dead)")
-  await new Promise((r) => setTimeout(r, 500))
+  // tries already waiting on D's frozen app time out first (300 ms each): give the loop time
+  await new Promise((r) => setTimeout(r, 1500))
   const window = traffic!.replies.slice(from)
   const after = window.filter((x) => x.t > deadAtA + 50)
   t.ok(after.length > 5, `${after.length} requests after A declared D dead`)
