@@ -14,21 +14,13 @@ import { endpointView, serviceView } from '../src/admin/views.js'
 import { ServiceEndpoints } from '../src/endpoint/service-endpoints.js'
 import { systemClock } from '../src/clock.js'
 import type { AdminSource, HistoryBucketView, HistoryView } from '../src/admin/view.js'
+import { nsPerOp as measureNsPerOp } from './lib/harness.js'
 
 const N = Number(process.env.BENCH_N ?? 1_000_000)
 const ENDPOINTS = ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080', '10.0.0.4:8080']
 const STATUSES = [200, 200, 200, 201, 204, 304, 404, 503]
 
-function nsPerOp(fn: (i: number) => void): number {
-  for (let i = 0; i < 100_000; i++) fn(i)
-  const runs: number[] = []
-  for (let r = 0; r < 3; r++) {
-    const t0 = process.hrtime.bigint()
-    for (let i = 0; i < N; i++) fn(i)
-    runs.push(Number(process.hrtime.bigint() - t0) / N)
-  }
-  return runs.sort((a, b) => a - b)[1]!
-}
+const nsPerOp = (fn: (i: number) => void): number => measureNsPerOp(fn, N, 100_000)
 
 function direct(): (i: number) => void {
   const registry = new Registry()

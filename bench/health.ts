@@ -21,6 +21,7 @@ import { Endpoint } from '../src/endpoint/endpoint.js'
 import { ActiveMonitor } from '../src/health/active-monitor.js'
 import { BINS } from '../src/health/histogram.js'
 import { History } from '../src/health/history.js'
+import { nsPerOp as measureNsPerOp } from './lib/harness.js'
 
 const ENDPOINTS = 1_000
 const N = Number(process.env.BENCH_N ?? 2_000_000)
@@ -61,16 +62,7 @@ function memory() {
   return { historyMB: round(bytes / 1e6), typedArraysMB: round(typed / 1e6), perEndpointKB: round(bytes / ENDPOINTS / 1e3), budgetMB: 50, ofBudget: round(bytes / 50e6), denseDesignMB: round(denseBytes / 1e6), vsDense: round(bytes / denseBytes) }
 }
 
-function nsPerOp(fn: (i: number) => void): number {
-  for (let i = 0; i < 200_000; i++) fn(i)
-  const runs: number[] = []
-  for (let r = 0; r < 3; r++) {
-    const t0 = process.hrtime.bigint()
-    for (let i = 0; i < N; i++) fn(i)
-    runs.push(Number(process.hrtime.bigint() - t0) / N)
-  }
-  return runs.sort((a, b) => a - b)[1]!
-}
+const nsPerOp = (fn: (i: number) => void): number => measureNsPerOp(fn, N, 200_000)
 
 function recordCost() {
   const clock = new ManualClock(0)

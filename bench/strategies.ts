@@ -21,13 +21,13 @@
  * Run: `npm run build && node dist/bench/strategies.js`.
  * Roles (internal): `strategies.js upstream N`, `strategies.js load URL SECONDS`.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { canPin, commyPort, listening, measure, round, runLoad, runMain, start, stop, type MeasuredRun } from './lib/harness.js'
 import pino from 'pino'
 import { systemClock } from '../src/clock.js'
 import { parseConfig } from '../src/config/load.js'
@@ -52,20 +52,8 @@ const STRATEGIES = ['round-robin', 'weighted', 'least-connections', 'latency', '
 const NO_RESILIENCE = 'round-robin-no-resilience'
 const SCENARIOS = (env.BENCH_SCENARIOS ?? [...STRATEGIES, NO_RESILIENCE].join(',')).split(',').map((s) => s.trim()).filter(Boolean)
 
-interface LoadResult {
-  readonly rps: number
-  readonly p50Ms: number
-  readonly p99Ms: number
-  readonly requests: number
-  readonly errors: number
-  readonly non2xx: number
-}
-
-interface ScenarioResult extends LoadResult {
-  readonly scenario: string
-  readonly proxyCpuPct: number | undefined
-  /** CPU µs commy spent per request: the per-request cost even when commy is not the bottleneck. */
-  readonly proxyCpuUsPerRequest: number | undefined
+/** proxyCpuUsPerRequest: CPU µs commy spent per request, the per-request cost even when commy is not the bottleneck. */
+interface ScenarioResult extends MeasuredRun {
   rpsRuns?: number[]
 }
 
@@ -87,32 +75,6 @@ function runUpstreams(n: number): void {
     })
   }
   process.on('SIGTERM', () => process.exit(0))
-}
-
-type Autocannon = (opts: Record<string, unknown>) => {
-  on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void
-  then: Promise<{ errors: number; timeouts: number; non2xx: number; duration: number }>['then']
-}
-
-async function runLoad(url: string, seconds: number): Promise<void> {
-  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
-  const times: number[] = []
-  const instance = autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1, idReplacement: true })
-  instance.on('response', (_c, status, _b, ms) => {
-    if (status < 300) times.push(ms)
-  })
-  const r = await instance
-  times.sort((a, b) => a - b)
-  const q = (p: number) => (times.length === 0 ? 0 : times[Math.min(times.length - 1, Math.floor(p * times.length))]!)
-  const result: LoadResult = {
-    rps: times.length / (r.duration ?? seconds),
-    p50Ms: round(q(0.5)),
-    p99Ms: round(q(0.99)),
-    requests: times.length,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
-  }
-  process.stdout.write(`${JSON.stringify(result)}\n`)
 }
 
 // ---------------------------------------------------------------- micro: layer cost per try
@@ -162,78 +124,8 @@ ${off ? '    breaker: { enabled: false }\n    outlierDetection: { enabled: false
 
 // ---------------------------------------------------------------- orchestration
 
-const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d
-const canPin = existsSync('/usr/bin/taskset') && cpus().length >= 2
-
-function start(args: string[], cpu: number): ChildProcess {
-  const cmd = canPin ? 'taskset' : process.execPath
-  const argv = canPin ? ['-c', String(cpu), process.execPath, ...args] : args
-  return spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env })
-}
-
-function listeningPorts(child: ChildProcess): Promise<number[]> {
-  return new Promise((resolve, reject) => {
-    let buf = ''
-    const onData = (d: Buffer) => {
-      buf += d.toString()
-      for (const line of buf.split('\n')) {
-        try {
-          const j = JSON.parse(line) as { listening?: number[] }
-          if (Array.isArray(j.listening)) {
-            child.stdout!.off('data', onData)
-            child.stdout!.resume()
-            return resolve(j.listening)
-          }
-        } catch {}
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`process exited (${code}) before listening`)))
-  })
-}
-
-async function commyPort(logFile: string, child: ChildProcess): Promise<number> {
-  const until = Date.now() + 10_000
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`commy exited with ${child.exitCode}`)
-    if (existsSync(logFile)) {
-      const m = /"listener":"outbound","address":"127\.0\.0\.1:(\d+)","msg":"listening"/.exec(readFileSync(logFile, 'utf8'))
-      if (m) return Number(m[1])
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('commy did not start')
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((r) => child.once('exit', () => r()))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
-}
-
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return undefined
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
-
-function load(url: string, seconds: number): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = start([SELF, 'load', url, String(seconds)], 0)
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-    child.once('exit', (code) => {
-      try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult)
-      } catch {
-        reject(new Error(`load generator failed (${code}): ${out}`))
-      }
-    })
-  })
-}
+const listeningPorts = (child: ChildProcess) => listening(child, (v): v is number[] => Array.isArray(v))
+const LISTENING = /"listener":"outbound","address":"127\.0\.0\.1:(\d+)","msg":"listening"/
 
 function commyConfig(scenario: string, ports: readonly number[], dir: string): string {
   const off = scenario === NO_RESILIENCE
@@ -265,22 +157,9 @@ async function scenario(name: string, ports: readonly number[], dir: string): Pr
   writeFileSync(file, commyConfig(name, ports, dir))
   const proxy = start([MAIN, '--config', file], 1)
   try {
-    const port = await commyPort(log, proxy)
+    const port = await commyPort(log, proxy, LISTENING)
     const url = `http://127.0.0.1:${port}/item/[<id>]`
-    if (WARMUP > 0) await load(url, WARMUP)
-    const cpu0 = cpuSeconds(proxy.pid)
-    const t0 = performance.now()
-    const r = await load(url, DURATION)
-    const wall = (performance.now() - t0) / 1000
-    const cpu1 = cpuSeconds(proxy.pid)
-    const cpu = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined
-    return {
-      scenario: name,
-      ...r,
-      rps: round(r.rps, 0),
-      proxyCpuPct: cpu === undefined ? undefined : round((cpu / wall) * 100, 0),
-      proxyCpuUsPerRequest: cpu === undefined || r.requests === 0 ? undefined : round((cpu * 1e6) / r.requests, 1),
-    }
+    return await measure(SELF, name, url, proxy, WARMUP, DURATION)
   } finally {
     await stop(proxy)
   }
@@ -368,9 +247,5 @@ async function orchestrate(): Promise<void> {
 
 const [role, ...rest] = process.argv.slice(2)
 if (role === 'upstream') runUpstreams(Number(rest[0] ?? ENDPOINTS))
-else if (role === 'load') void runLoad(rest[0]!, Number(rest[1] ?? DURATION))
-else
-  orchestrate().catch((err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`)
-    process.exitCode = 1
-  })
+else if (role === 'load') void runLoad(rest[0]!, Number(rest[1] ?? DURATION), { connections: CONNECTIONS, idReplacement: true })
+else runMain(orchestrate)
