@@ -5,6 +5,8 @@
  * alerts) to these; tests use a fake. Every time shown here is wall-clock epoch milliseconds.
  */
 import type { BreakerState, EndpointState } from '../endpoint/endpoint.js'
+import type { EndpointHistory, HistoryBucket } from '../health/history.js'
+import type { TransitionRecord } from '../health/series.js'
 
 export type { BreakerState, EndpointState }
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
@@ -89,34 +91,10 @@ export interface EndpointView {
   readonly p99Ms?: number | null
 }
 
-export interface HistoryBucketView {
-  /** Wall ms at which the bucket starts. */
-  readonly start: number
-  readonly requests: number
-  readonly errors: number
-  /** Latency percentiles in ms; null when the bucket saw no request. */
-  readonly p50: number | null
-  readonly p90: number | null
-  readonly p99: number | null
-  readonly checksOk: number
-  readonly checksFailed: number
-}
-
-export interface TransitionView {
-  readonly at: number
-  readonly from: string
-  readonly to: string
-  readonly reason: string
-}
-
-export interface HistoryView {
-  readonly id: string
-  readonly bucketMs: number
-  /** Oldest first. The last one may still be filling. */
-  readonly buckets: readonly HistoryBucketView[]
-  /** Oldest first. */
-  readonly transitions: readonly TransitionView[]
-}
+/** The health history shapes, served as they are (admin -> health only). */
+export type HistoryBucketView = HistoryBucket
+export type TransitionView = TransitionRecord
+export type HistoryView = EndpointHistory
 
 export interface AlertView {
   /** Rule name. */
