@@ -8,9 +8,10 @@
  * A subject that disappears (endpoint removed, service gone) counts as "condition off".
  */
 import type { Logger } from 'pino'
-import type { Clock, Timer } from '../clock.js'
+import type { Clock } from '../clock.js'
 import type { AlertKind, AlertRuleConfig, AlertsConfig } from '../config/types.js'
 import type { Startable } from '../lifecycle.js'
+import { Ticker } from './ticker.js'
 import { OK, stepAlert, type AlertPhase } from './alert-state.js'
 import { RULE_CHECKS, timingOf, type AlertService, type Observation, type WindowSource } from './alert-rules.js'
 
@@ -63,17 +64,17 @@ interface Tracked {
 
 export class AlertEvaluator implements Startable {
   private readonly o: AlertEvaluatorOptions
-  private readonly intervalMs: number
+  private readonly ticker: Ticker
   private config: AlertsConfig
   private readonly tracked = new Map<string, Tracked>()
   private list: Alert[] = []
-  private timer: Timer | undefined
-  private running = false
 
   constructor(options: AlertEvaluatorOptions) {
     this.o = options
     this.config = options.config
-    this.intervalMs = options.intervalMs ?? 5_000
+    this.ticker = new Ticker(options.clock, options.intervalMs ?? 5_000, () => this.evaluate(), (err) =>
+      options.logger.error({ err }, 'alert evaluation failed'),
+    )
   }
 
   /**
@@ -102,15 +103,11 @@ export class AlertEvaluator implements Startable {
   }
 
   start(): void {
-    if (this.running) return
-    this.running = true
-    this.schedule()
+    this.ticker.start()
   }
 
   stop(): void {
-    this.running = false
-    this.timer?.cancel()
-    this.timer = undefined
+    this.ticker.stop()
   }
 
   /** Recent alerts, newest first (at most `keep`). */
@@ -208,17 +205,5 @@ export class AlertEvaluator implements Startable {
     } catch (err) {
       this.o.logger.error({ err }, 'alert notification failed')
     }
-  }
-
-  private schedule(): void {
-    this.timer = this.o.clock.setTimer(() => {
-      if (!this.running) return
-      try {
-        this.evaluate()
-      } catch (err) {
-        this.o.logger.error({ err }, 'alert evaluation failed')
-      }
-      this.schedule()
-    }, this.intervalMs)
   }
 }
