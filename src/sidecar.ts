@@ -5,7 +5,6 @@
  * every mechanism lives in its own module. No process.* here (that is main.ts).
  */
 import type { HostPort, ListenerConfig, SidecarConfig } from './config/types.js'
-import { CommyError } from './errors.js'
 import { systemClock, type Clock, type Random } from './clock.js'
 import { StartOrder, type Startable } from './lifecycle.js'
 import { createLogs, type Logs } from './log.js'

@@ -43,7 +43,6 @@ export interface AdminServerOptions {
 const silent: AdminLog = { info() {}, warn() {}, error() {}, debug() {} }
 
 export class AdminServer implements Startable {
-  private readonly options: AdminServerOptions
   private readonly log: AdminLog
   private readonly events: EventStream
   private readonly routes: readonly AdminRoute[]
@@ -53,7 +52,6 @@ export class AdminServer implements Startable {
   private stopping: Promise<void> | undefined
 
   constructor(options: AdminServerOptions) {
-    this.options = options
     this.config = options.config
     this.log = options.log ?? silent
     const clock = options.clock ?? systemClock

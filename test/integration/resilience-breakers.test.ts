@@ -8,7 +8,7 @@ import http from 'node:http'
 import { parseConfig } from '../../src/config/load.js'
 import type { BreakerTransition, PanicEvent } from '../../src/resilience/events.js'
 import { json, request, startUpstream, type Upstream } from '../helpers/upstream.js'
-import { load, sleep, startKillable, startRuntime, until } from '../helpers/runtime.js'
+import { sleep, startKillable, startRuntime, until } from '../helpers/runtime.js'
 
 /** Never lagging on a shared test machine: lag pauses failure counting, which these tests measure. */
 const NO_LAG = { eventLoopLagThreshold: '10s' }

@@ -84,7 +84,7 @@ t.test('a 503 is retried on another endpoint; the buffered PUT body is replayed'
 
 t.test('route timeout: 504 and the upstream request is aborted', async (t) => {
   let closed = 0
-  const slow = await startUpstream('slow', (req, res) => {
+  const slow = await startUpstream('slow', (_req, res) => {
     res.on('close', () => closed++)
     setTimeout(() => res.end('late'), 3000).unref()
   })
@@ -107,7 +107,7 @@ t.test('route timeout: 504 and the upstream request is aborted', async (t) => {
 })
 
 t.test('per-try timeout moves on to the next endpoint', async (t) => {
-  const slow = await startUpstream('slow', (req, res) => {
+  const slow = await startUpstream('slow', (_req, res) => {
     setTimeout(() => res.end('late'), 2000).unref()
   })
   const fast = await startUpstream('fast')
