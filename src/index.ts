@@ -18,7 +18,7 @@ export { StaticDiscovery } from './discovery/static.js'
 export { AlwaysHealthy, type HealthSource } from './health/health-source.js'
 export { Endpoint, type EndpointInfo } from './endpoint/endpoint.js'
 export { ServiceEndpoints, type EndpointSnapshot } from './endpoint/service-endpoints.js'
-export { EndpointRegistry, type RegistryEvents } from './endpoint/registry.js'
+export { EndpointRegistry, type RegistryEvents } from './discovery/registry.js'
 
 export {
   compose,
@@ -29,7 +29,7 @@ export {
   type Send,
   type UpstreamRequest,
   type UpstreamResponse,
-} from './proxy/pipeline.js'
+} from './pipeline/pipeline.js'
 export { decideRetry, createRetry, type RetryContext, type RetryDecider, type RetryDecision, type TryOutcome } from './proxy/retry.js'
 export type { RequestObserver, RequestRecord } from './proxy/request-record.js'
 export type { Transport } from './transport/transport.js'

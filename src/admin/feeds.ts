@@ -7,7 +7,7 @@
  * Retries are counted from the request records (request-observer.ts), not here.
  * `subscribeFeeds` returns one function that unsubscribes them all.
  */
-import type { EndpointRegistry } from '../endpoint/registry.js'
+import type { EndpointRegistry } from '../discovery/registry.js'
 import type { GossipPlugin } from '../discovery/gossip-plugin.js'
 import type { HealthPlugin } from '../health/plugin.js'
 import type { ResiliencePlugin } from '../resilience/plugin.js'

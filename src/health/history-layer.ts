@@ -7,8 +7,8 @@
  */
 import type { Clock } from '../clock.js'
 import { BadRequestError, ClientAbortedError, UpstreamResetError } from '../errors.js'
-import { isFailureStatus } from '../proxy/endpoint-stats.js'
-import type { Layer } from '../proxy/pipeline.js'
+import { isFailureStatus } from '../pipeline/endpoint-stats.js'
+import type { Layer } from '../pipeline/pipeline.js'
 import type { History } from './history.js'
 
 function notTheEndpoints(err: unknown): boolean {

@@ -18,7 +18,7 @@ import {
 import { readBody } from './body.js'
 import { sendError, toCommyError } from './error-response.js'
 import { downstreamResponseHeaders } from './headers.js'
-import type { Attempt, BodySink, Cancellable, UpstreamRequest, UpstreamResponse } from './pipeline.js'
+import type { Attempt, BodySink, Cancellable, UpstreamRequest, UpstreamResponse } from '../pipeline/pipeline.js'
 import type { RetryContext } from './retry.js'
 import { pickEndpoint, type HashKeySource, type RouteTarget } from './targets.js'
 import { explainRouting, explainText } from './explain.js'

@@ -12,7 +12,7 @@ import { createBalancer, type StrategyRegistry } from '../balancer/registry.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import type { ServiceEndpoints } from '../endpoint/service-endpoints.js'
 import type { ExplainFacts } from './explain.js'
-import type { Send } from './pipeline.js'
+import type { Send } from '../pipeline/pipeline.js'
 import { createRetry, type Retry, type RetryDecider } from './retry.js'
 import { RouteTable } from './routes.js'
 

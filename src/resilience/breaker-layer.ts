@@ -9,9 +9,9 @@
  * another endpoint without charging the retry budget.
  */
 import { BreakerOpenError } from '../errors.js'
-import type { Layer, UpstreamResponse } from '../proxy/pipeline.js'
+import type { Layer, UpstreamResponse } from '../pipeline/pipeline.js'
 import { REJECTED } from './breaker.js'
-import { asOutcome } from './failure-classifier.js'
+import { asOutcome } from '../pipeline/failure-classifier.js'
 import type { ServiceResilience } from './service-resilience.js'
 
 export function breakerLayer(services: (name: string) => ServiceResilience | undefined): Layer {

@@ -32,7 +32,7 @@ import type { BreakerConfig } from '../config/types.js'
 import type { BreakerState, Endpoint } from '../endpoint/endpoint.js'
 import { BreakerOpenError } from '../errors.js'
 import type { Clock, Timer } from '../clock.js'
-import type { Verdict } from './failure-classifier.js'
+import type { Verdict } from '../pipeline/failure-classifier.js'
 
 export type Admission = number
 export const REJECTED: Admission = 0

@@ -4,7 +4,7 @@
  * out) or fails fast with OverloadedError (COMMY_ERR_OVERLOADED, 503) when the queue is full or
  * the wait is too long. The slot is held until the response body ends (or the try fails).
  */
-import type { Attempt, Layer, Send, UpstreamResponse } from '../proxy/pipeline.js'
+import type { Attempt, Layer, Send, UpstreamResponse } from '../pipeline/pipeline.js'
 import type { ConcurrencyLimit } from './concurrency-limit.js'
 import type { ServiceResilience } from './service-resilience.js'
 

@@ -17,7 +17,7 @@ import type { OutlierConfig } from '../config/types.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import type { Clock, Timer } from '../clock.js'
 import type { Startable } from '../lifecycle.js'
-import type { Verdict } from './failure-classifier.js'
+import type { Verdict } from '../pipeline/failure-classifier.js'
 
 export interface Ejection {
   readonly endpoint: Endpoint

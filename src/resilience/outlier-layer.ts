@@ -3,8 +3,8 @@
  * that consecutive failures eject the endpoint. The detector ignores failures while commy's own
  * event loop lags.
  */
-import type { Layer } from '../proxy/pipeline.js'
-import { asOutcome, classify } from './failure-classifier.js'
+import type { Layer } from '../pipeline/pipeline.js'
+import { asOutcome, classify } from '../pipeline/failure-classifier.js'
 import type { ServiceResilience } from './service-resilience.js'
 
 export function outlierLayer(services: (name: string) => ServiceResilience | undefined): Layer {

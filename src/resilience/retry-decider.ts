@@ -9,7 +9,7 @@
  * typed error of the last try) and is reported as `budgetExhausted`.
  */
 import { BreakerOpenError } from '../errors.js'
-import type { Layer } from '../proxy/pipeline.js'
+import type { Layer } from '../pipeline/pipeline.js'
 import type { RetryDecider, RetryDecision } from '../proxy/retry.js'
 import type { ResilienceEventHub } from './events.js'
 import { decideRetry } from './retry-policy.js'

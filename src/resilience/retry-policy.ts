@@ -19,7 +19,7 @@
  */
 import type { RetryCondition, RetryPolicyConfig } from '../config/types.js'
 import { ClientAbortedError, UpstreamConnectError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js'
-import type { AttemptOutcome } from './failure-classifier.js'
+import type { AttemptOutcome } from '../pipeline/failure-classifier.js'
 
 export interface TryReport {
   /** Request method (any case). */

@@ -15,7 +15,7 @@ import type { EndpointSnapshot, ServiceEndpoints } from '../endpoint/service-end
 import { createBreaker, NoBreaker, type Breaker } from './breaker.js'
 import { ConcurrencyLimit } from './concurrency-limit.js'
 import type { ResilienceEventHub } from './events.js'
-import { classify, type AttemptOutcome, type Verdict } from './failure-classifier.js'
+import { classify, type AttemptOutcome, type Verdict } from '../pipeline/failure-classifier.js'
 import { createOutlierDetection, type OutlierDetection } from './outlier-detector.js'
 import { RetryBudget } from './retry-budget.js'
 

@@ -5,7 +5,7 @@
  * as `cause`. Connection pools are per endpoint and are released when the endpoint leaves.
  */
 import type { Endpoint } from '../endpoint/endpoint.js'
-import type { Send } from '../proxy/pipeline.js'
+import type { Send } from '../pipeline/pipeline.js'
 
 export interface Transport {
   /** Sends one try (bound: can be passed around as a function). */

@@ -9,7 +9,7 @@ import { Pool } from 'undici'
 import { Readable } from 'node:stream'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import { ClientAbortedError } from '../errors.js'
-import type { Attempt, BodySink, Cancellable, ResponseBody, UpstreamResponse } from '../proxy/pipeline.js'
+import type { Attempt, BodySink, Cancellable, ResponseBody, UpstreamResponse } from '../pipeline/pipeline.js'
 import type { Transport, UpstreamSettings } from './transport.js'
 import { fromUndiciError } from './undici-errors.js'
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { parseConfig } from '../../src/config/load.js'
-import { EndpointRegistry } from '../../src/endpoint/registry.js'
+import { EndpointRegistry } from '../../src/discovery/registry.js'
 import { StaticDiscovery } from '../../src/discovery/static.js'
 import { AlwaysHealthy } from '../../src/health/health-source.js'
 import { createAdminSource } from '../../src/admin/source.js'

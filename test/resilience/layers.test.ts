@@ -8,7 +8,7 @@ import type { RetryPolicyConfig, ServiceConfig } from '../../src/config/types.js
 import type { Endpoint } from '../../src/endpoint/endpoint.js'
 import { ServiceEndpoints } from '../../src/endpoint/service-endpoints.js'
 import { BreakerOpenError, OverloadedError, UpstreamConnectError, UpstreamResetError } from '../../src/errors.js'
-import { compose, type Attempt, type Send, type UpstreamResponse } from '../../src/proxy/pipeline.js'
+import { compose, type Attempt, type Send, type UpstreamResponse } from '../../src/pipeline/pipeline.js'
 import type { RetryContext } from '../../src/proxy/retry.js'
 import { breakerLayer } from '../../src/resilience/breaker-layer.js'
 import { ResilienceEventHub, type BreakerTransition } from '../../src/resilience/events.js'

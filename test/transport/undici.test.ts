@@ -12,7 +12,7 @@ import {
 } from '../../src/errors.js'
 import { UndiciTransport } from '../../src/transport/undici.js'
 import { Endpoint } from '../../src/endpoint/endpoint.js'
-import type { Attempt, Cancellable, UpstreamRequest } from '../../src/proxy/pipeline.js'
+import type { Attempt, Cancellable, UpstreamRequest } from '../../src/pipeline/pipeline.js'
 import { closedPort, startUpstream } from '../helpers/upstream.js'
 
 const ctx = (over: Partial<ErrorContext> = {}): ErrorContext => ({ endpoint: '127.0.0.1:1', connected: true, responseStarted: false, bodyBytesSent: 0, timeoutMs: 100, ...over })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { classify, FAILURE_CLASSIFIER_TABLE } from '../../src/resilience/failure-classifier.js'
+import { classify, FAILURE_CLASSIFIER_TABLE } from '../../src/pipeline/failure-classifier.js'
 import {
   ClientAbortedError,
   DrainingError,

@@ -5,11 +5,11 @@
  * forget those that leave; listeners (the transport, to close pools) hear about both.
  */
 import type { ServiceConfig } from '../config/types.js'
-import type { DiscoverySource, DiscoveryUpdate } from '../discovery/discovery.js'
+import type { DiscoverySource, DiscoveryUpdate } from './discovery.js'
 import type { HealthSource } from '../health/health-source.js'
 import type { Startable } from '../lifecycle.js'
-import type { Endpoint } from './endpoint.js'
-import { ServiceEndpoints, type ServiceEndpointsOptions } from './service-endpoints.js'
+import type { Endpoint } from '../endpoint/endpoint.js'
+import { ServiceEndpoints, type ServiceEndpointsOptions } from '../endpoint/service-endpoints.js'
 
 export interface RegistryOptions {
   readonly services: Readonly<Record<string, ServiceConfig>>

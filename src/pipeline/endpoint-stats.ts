@@ -10,7 +10,7 @@
 import type { Clock } from '../clock.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import { UpstreamTimeoutError } from '../errors.js'
-import { asOutcome, classify, type AttemptOutcome } from '../resilience/failure-classifier.js'
+import { asOutcome, classify, type AttemptOutcome } from './failure-classifier.js'
 import type { Layer } from './pipeline.js'
 
 export interface EndpointStatsOptions {
