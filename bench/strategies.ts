@@ -36,8 +36,7 @@ import { EndpointRegistry } from '../src/discovery/registry.js'
 import { AlwaysHealthy } from '../src/health/health-source.js'
 import { endpointStats } from '../src/pipeline/endpoint-stats.js'
 import { compose, type Attempt, type Send, type UpstreamResponse } from '../src/pipeline/pipeline.js'
-import { createResiliencePlugin } from '../src/resilience/plugin.js'
-import type { Sidecar } from '../src/sidecar.js'
+import { createResiliencePlugin } from '../src/plugins/resilience.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -103,8 +102,8 @@ ${off ? '    breaker: { enabled: false }\n    outlierDetection: { enabled: false
     const transport: Send = () => Promise.resolve(res)
     const attempt: Attempt = { endpoint: ep, request: { method: 'GET', path: '/', headers: [], body: null, requestId: 'r', service: 's' }, try: 1, timeoutMs: 0, signal: new AbortController().signal, setCanceller() {} }
     if (off === undefined) return { send: compose([endpointStats(systemClock)], transport), attempt, stop: () => registry.stop() }
-    const plugin = createResiliencePlugin({ config, clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }) })
-    plugin.attach?.({ registry, config } as unknown as Sidecar)
+    const plugin = createResiliencePlugin({ config, currentConfig: () => config, clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }) })
+    plugin.attach?.({ endpoints: registry, startedAt: 0 })
     return { send: compose([...(plugin.layers ?? []), endpointStats(systemClock, plugin.endpointStats)], transport), attempt, stop: () => void plugin.stop() }
   }
   const variants = [pipeline(undefined), pipeline(true), pipeline(false)]

@@ -13,11 +13,12 @@ import { createLogs, type Logs } from './log.js'
 import { Sidecar } from './sidecar.js'
 import type { StrategyRegistry } from './balancer/registry.js'
 import { StartOrder } from './lifecycle.js'
-import { createResiliencePlugin, type ResiliencePlugin } from './resilience/plugin.js'
-import { createHealthPlugin, type HealthPlugin } from './health/plugin.js'
-import { createGossipPlugin, type GossipPlugin } from './discovery/gossip-plugin.js'
+import { createResiliencePlugin, type ResiliencePlugin } from './plugins/resilience.js'
+import { createHealthPlugin, type HealthPlugin } from './plugins/health.js'
+import { createGossipPlugin, type GossipPlugin } from './plugins/gossip.js'
 import { createAdminPlugin, type AdminPlugin } from './admin/plugin.js'
-import type { Plugin } from './plugin.js'
+import type { AdminParts, ReloadResult } from './admin/runtime-source.js'
+import type { DataPlaneView, Plugin } from './plugins/plugin.js'
 
 export interface RuntimeOptions {
   readonly config: SidecarConfig
@@ -29,24 +30,7 @@ export interface RuntimeOptions {
   readonly loadConfig?: () => SidecarConfig
 }
 
-export interface ReloadResult {
-  readonly ok: boolean
-  readonly version?: string
-  readonly error?: string
-}
-
-/** What the admin plugin reads and steers. */
-export interface RuntimeParts {
-  readonly sidecar: () => Sidecar
-  readonly resilience: ResiliencePlugin
-  readonly health: HealthPlugin
-  readonly gossip: GossipPlugin | undefined
-  readonly config: () => SidecarConfig
-  readonly readiness: () => { ready: boolean; reason?: string }
-  readonly reload: () => Promise<ReloadResult>
-  readonly drain: () => Promise<void>
-  readonly draining: () => boolean
-}
+export type { ReloadResult } from './admin/runtime-source.js'
 
 export class Runtime {
   readonly sidecar: Sidecar
@@ -71,15 +55,16 @@ export class Runtime {
     this.logs = options.logs ?? createLogs(config.log, { base: { node: config.node.name } })
     this.loadConfig = options.loadConfig
     const logger = this.logs.logger
-    const deps = (component: string) => ({ config, clock, random, logger: logger.child({ component }) })
+    // the config the data plane serves (during a reload: the new one, before plugins hear of it)
+    const currentConfig = (): SidecarConfig => (this.sidecar as Sidecar | undefined)?.config ?? config
+    const deps = (component: string) => ({ config, currentConfig, clock, random, logger: logger.child({ component }) })
 
     this.resilience = createResiliencePlugin(deps('resilience'))
     this.health = createHealthPlugin({ ...deps('health'), resilience: this.resilience })
     this.gossip = config.gossip
       ? createGossipPlugin({ ...deps('gossip'), gossip: config.gossip, health: this.health, resilience: this.resilience, adminAddress: () => this.admin.address() })
       : undefined
-    const parts: RuntimeParts = {
-      sidecar: () => this.sidecar,
+    const parts: AdminParts = {
       resilience: this.resilience,
       health: this.health,
       gossip: this.gossip,
@@ -107,7 +92,14 @@ export class Runtime {
       endpointStats: this.resilience.endpointStats,
       explainFacts: this.resilience.explainFacts,
     })
-    for (const p of plugins) p.attach?.(this.sidecar)
+    const sidecar = this.sidecar
+    const dataPlane: DataPlaneView = {
+      endpoints: sidecar.registry,
+      get startedAt() {
+        return sidecar.startedAt
+      },
+    }
+    for (const p of plugins) p.attach?.(dataPlane)
   }
 
   get config(): SidecarConfig {

@@ -7,16 +7,16 @@
  * Retries are counted from the request records (request-observer.ts), not here.
  * `subscribeFeeds` returns one function that unsubscribes them all.
  */
-import type { EndpointRegistry } from '../discovery/registry.js'
-import type { GossipPlugin } from '../discovery/gossip-plugin.js'
-import type { HealthPlugin } from '../health/plugin.js'
-import type { ResiliencePlugin } from '../resilience/plugin.js'
+import type { EndpointsView } from '../discovery/registry.js'
+import type { GossipPlugin } from '../plugins/gossip.js'
+import type { HealthPlugin } from '../plugins/health.js'
+import type { ResiliencePlugin } from '../plugins/resilience.js'
 import type { Metrics } from './metrics.js'
 
 type Unsubscribe = () => void
 
 export interface FeedSources {
-  readonly registry: EndpointRegistry
+  readonly registry: EndpointsView
   readonly resilience: Pick<ResiliencePlugin, 'on'>
   readonly health: Pick<HealthPlugin, 'on'>
   readonly gossip?: Pick<GossipPlugin, 'counters'>

@@ -6,14 +6,12 @@
  * The Runtime starts it first (so /readyz answers 503 while the rest starts) and stops it last.
  */
 import type { AdminConfig, HostPort, SidecarConfig } from '../config/types.js'
-import type { Plugin, PluginDeps } from '../plugin.js'
-import type { RuntimeParts } from '../runtime.js'
-import type { Sidecar } from '../sidecar.js'
+import type { DataPlaneView, Plugin, PluginDeps } from '../plugins/plugin.js'
 import { ConfigWatcher } from './config-watch.js'
 import { subscribeFeeds } from './feeds.js'
 import { Metrics } from './metrics.js'
 import { requestMetrics } from './request-observer.js'
-import { runtimeSourceParts } from './runtime-source.js'
+import { runtimeSourceParts, type AdminParts } from './runtime-source.js'
 import { AdminServer, type AdminServerOptions } from './server.js'
 import { createAdminSource } from './source.js'
 import { packageVersion } from './version.js'
@@ -34,7 +32,7 @@ export interface AdminPlugin extends Plugin {
 }
 
 export interface AdminPluginDeps extends PluginDeps {
-  readonly parts: RuntimeParts
+  readonly parts: AdminParts
   /** Overrides for tests (event interval, snapshot sizes). */
   readonly server?: Pick<AdminServerOptions, 'eventIntervalMs' | 'maxEventStreams' | 'snapshot'>
   /** Debounce of the config watcher (default 250 ms). */
@@ -45,7 +43,8 @@ export interface AdminPluginDeps extends PluginDeps {
 
 export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
   const { parts, clock, logger } = deps
-  const source = createAdminSource(runtimeSourceParts(parts, clock, packageVersion()))
+  let dataPlane: DataPlaneView | undefined
+  const source = createAdminSource(runtimeSourceParts(parts, () => dataPlane, clock, packageVersion()))
   const metrics = new Metrics({ source, defaultMetrics: deps.defaultMetrics })
   const server = new AdminServer({
     ...deps.server,
@@ -78,8 +77,9 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
     source,
     observers: [requestMetrics(metrics)],
     watcher: () => watcher,
-    attach(sidecar: Sidecar) {
-      unsubscribe = subscribeFeeds(metrics, { registry: sidecar.registry, resilience: parts.resilience, health: parts.health, gossip: parts.gossip })
+    attach(view: DataPlaneView) {
+      dataPlane = view
+      unsubscribe = subscribeFeeds(metrics, { registry: view.endpoints, resilience: parts.resilience, health: parts.health, gossip: parts.gossip })
     },
     async start() {
       if (state !== 'new') return

@@ -1,11 +1,15 @@
 /**
- * Adapts the running parts (RuntimeParts: the sidecar and the other plugins) to what the admin
- * server reads (AdminSourceParts): members from the gossip plugin (this node alone without
- * gossip), endpoint history and recent alerts from the health plugin.
+ * Adapts the running parts (AdminParts: the data plane's view and the other plugins, provided by
+ * the Runtime) to what the admin server reads (AdminSourceParts): members from the gossip plugin
+ * (this node alone without gossip), endpoint history and recent alerts from the health plugin.
  */
 import type { Clock } from '../clock.js'
 import type { MemberInfo } from '../membership/api.js'
-import type { RuntimeParts } from '../runtime.js'
+import type { SidecarConfig } from '../config/types.js'
+import type { GossipPlugin } from '../plugins/gossip.js'
+import type { HealthPlugin } from '../plugins/health.js'
+import type { DataPlaneView } from '../plugins/plugin.js'
+import type { ResiliencePlugin } from '../plugins/resilience.js'
 import type { AdminSourceParts } from './source.js'
 import type { MemberView } from './view.js'
 
@@ -21,14 +25,35 @@ export function memberView(m: MemberInfo): MemberView {
   }
 }
 
-export function runtimeSourceParts(parts: RuntimeParts, clock: Clock, version: string): AdminSourceParts {
+/** The result of a reload the admin API asked for. */
+export interface ReloadResult {
+  readonly ok: boolean
+  readonly version?: string
+  readonly error?: string
+}
+
+/** What the admin plugin reads and steers of one running commy (the Runtime provides it). */
+export interface AdminParts {
+  readonly resilience: ResiliencePlugin
+  readonly health: HealthPlugin
+  readonly gossip: GossipPlugin | undefined
+  /** The config served now. */
+  readonly config: () => SidecarConfig
+  readonly readiness: () => { ready: boolean; reason?: string }
+  readonly reload: () => Promise<ReloadResult>
+  readonly drain: () => Promise<void>
+  readonly draining: () => boolean
+}
+
+/** `dataPlane` is the view the plugin was attached to (undefined before). */
+export function runtimeSourceParts(parts: AdminParts, dataPlane: () => DataPlaneView | undefined, clock: Clock, version: string): AdminSourceParts {
   const gossip = parts.gossip
   return {
     version,
     config: parts.config,
-    services: () => parts.sidecar().registry.services(),
+    services: () => dataPlane()?.endpoints.services() ?? [],
     now: () => clock.now(),
-    startedAt: () => parts.sidecar().startedAt,
+    startedAt: () => dataPlane()?.startedAt ?? 0,
     draining: parts.draining,
     readiness: parts.readiness,
     members: gossip ? () => gossip.members().map(memberView) : undefined,

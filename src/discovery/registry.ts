@@ -27,6 +27,9 @@ export interface RegistryEvents {
   removed?(ep: Endpoint): void
 }
 
+/** The registry as readers see it (plugins, admin): no start/stop, no reconfigure. */
+export type EndpointsView = Pick<EndpointRegistry, 'service' | 'services' | 'endpoints' | 'on'>
+
 export class EndpointRegistry implements Startable {
   private readonly byName = new Map<string, ServiceEndpoints>()
   private readonly unsubscribers: (() => void)[] = []

@@ -6,11 +6,7 @@
  * signal (stop), and the rule that a check never throws.
  */
 import type { Clock } from '../clock.js'
-import type { HealthCheckConfig } from '../config/types.js'
 import { CommyError } from '../errors.js'
-import type { Dispatcher } from 'undici'
-import { HttpCheck } from './http-check.js'
-import { TcpCheck } from './tcp-check.js'
 
 export interface CheckTarget {
   readonly host: string
@@ -45,16 +41,6 @@ export class CheckCancelledError extends CommyError {
   constructor() {
     super('COMMY_ERR_HEALTH_CHECK_CANCELLED', 'check cancelled', 500)
   }
-}
-
-export interface CheckFactoryDeps {
-  /** undici dispatcher for HTTP checks (keep-alive pool owned by the caller). */
-  readonly dispatcher?: Dispatcher
-}
-
-/** The check a config asks for. */
-export function createHealthCheck(config: HealthCheckConfig, deps: CheckFactoryDeps = {}): HealthCheck {
-  return config.kind === 'tcp' ? new TcpCheck() : new HttpCheck(config, deps.dispatcher)
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT'])

@@ -9,7 +9,7 @@ import pino from 'pino'
 import t, { type Test } from 'tap'
 import { systemClock } from '../../src/clock.js'
 import { parseConfig } from '../../src/config/load.js'
-import { createGossipPlugin, type ResilienceFeed } from '../../src/discovery/gossip-plugin.js'
+import { createGossipPlugin, type ResilienceFeed } from '../../src/plugins/gossip.js'
 import { LocalServiceHealth } from '../../src/health/local-services.js'
 import type { Runtime } from '../../src/runtime.js'
 import { adminCall } from '../helpers/admin-runtime.js'
@@ -210,7 +210,7 @@ t.test('the plugin alone: ejections of one address are one mesh report; loop lag
     },
   }
   const local = new LocalServiceHealth([], { clock: systemClock, random: Math.random })
-  const plugin = createGossipPlugin({ config, clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }), gossip: config.gossip!, health: { local }, resilience })
+  const plugin = createGossipPlugin({ config, currentConfig: () => config, clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }), gossip: config.gossip!, health: { local }, resilience })
   t.teardown(() => plugin.stop())
   t.same(plugin.readiness(), { ready: false, reason: 'gossip: not started' })
   await plugin.start()

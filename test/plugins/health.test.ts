@@ -8,7 +8,7 @@ import { pino } from 'pino'
 import { ManualClock, seededRandom } from '../../src/clock.js'
 import { parseConfig } from '../../src/config/load.js'
 import type { Alert } from '../../src/health/alerts.js'
-import { createHealthPlugin, type EndpointTransition } from '../../src/health/plugin.js'
+import { createHealthPlugin, type EndpointTransition } from '../../src/plugins/health.js'
 import { Runtime } from '../../src/runtime.js'
 import { captureLogs, waitFor } from '../helpers/sidecar.js'
 import { request, startUpstream } from '../helpers/upstream.js'
@@ -106,7 +106,7 @@ t.test('lifecycle: every timer of the plugin is on the injected clock and cancel
     }),
     'test.yaml',
   )
-  const plugin = createHealthPlugin({ config, clock, random: seededRandom(3), logger: pino({ level: 'silent' }), alertIntervalMs: 1_000, sweepIntervalMs: 500 })
+  const plugin = createHealthPlugin({ config, currentConfig: () => config, clock, random: seededRandom(3), logger: pino({ level: 'silent' }), alertIntervalMs: 1_000, sweepIntervalMs: 500 })
   t.equal(plugin.layers?.length, 1, 'the history layer')
   t.equal(clock.pending(), 0, 'nothing scheduled before start')
   await plugin.start()

@@ -14,24 +14,23 @@ import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { SidecarConfig } from '../config/types.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
-import type { Plugin, PluginDeps } from '../plugin.js'
+import type { DataPlaneView, Plugin, PluginDeps } from './plugin.js'
 import type { EndpointStatsOptions } from '../pipeline/endpoint-stats.js'
 import type { ExplainFacts } from '../proxy/explain.js'
 import type { Layer } from '../pipeline/pipeline.js'
 import type { RetryDecider } from '../proxy/retry.js'
-import type { Sidecar } from '../sidecar.js'
-import { breakerLayer } from './breaker-layer.js'
-import type { BreakerStats } from './breaker.js'
-import type { ConcurrencyStats } from './concurrency-limit.js'
-import { resilienceLog } from './event-log.js'
-import { ResilienceEventHub, type ResilienceEvents } from './events.js'
+import { breakerLayer } from '../resilience/breaker-layer.js'
+import type { BreakerStats } from '../resilience/breaker.js'
+import type { ConcurrencyStats } from '../resilience/concurrency-limit.js'
+import { resilienceLog } from '../resilience/event-log.js'
+import { ResilienceEventHub, type ResilienceEvents } from '../resilience/events.js'
 import { FAILURE_CLASSIFIER_TABLE, type Verdict } from '../pipeline/failure-classifier.js'
-import { limitLayer } from './limit-layer.js'
-import { LoopLagMonitor } from './loop-lag.js'
-import { outlierLayer } from './outlier-layer.js'
-import { budgetedRetryDecider, budgetLayer } from './retry-decider.js'
-import type { RetryBudgetStats } from './retry-budget.js'
-import { ServiceResilience } from './service-resilience.js'
+import { limitLayer } from '../resilience/limit-layer.js'
+import { LoopLagMonitor } from '../resilience/loop-lag.js'
+import { outlierLayer } from '../resilience/outlier-layer.js'
+import { budgetedRetryDecider, budgetLayer } from '../resilience/retry-decider.js'
+import type { RetryBudgetStats } from '../resilience/retry-budget.js'
+import { ServiceResilience } from '../resilience/service-resilience.js'
 
 /** One endpoint's resilience state (admin API). */
 export interface EndpointResilienceView {
@@ -115,7 +114,8 @@ class Resilience implements ResiliencePlugin {
   private readonly events = new ResilienceEventHub()
   private readonly services = new Map<string, ServiceResilience>()
   private config: SidecarConfig
-  private sidecar: Sidecar | undefined
+  private readonly currentConfig: () => SidecarConfig
+  private dataPlane: DataPlaneView | undefined
   private lag: LoopLagMonitor
   private lagThresholdMs = 0
   private started = false
@@ -125,6 +125,7 @@ class Resilience implements ResiliencePlugin {
     this.clock = deps.clock
     this.logger = deps.logger
     this.config = deps.config
+    this.currentConfig = deps.currentConfig
     this.lag = this.newLagMonitor()
     this.events.on(resilienceLog(deps.logger, () => deps.clock.now()))
     const lookup = (name: string) => this.services.get(name)
@@ -145,9 +146,9 @@ class Resilience implements ResiliencePlugin {
     return this.events.on(events)
   }
 
-  attach(sidecar: Sidecar): void {
-    this.sidecar = sidecar
-    const registry = sidecar.registry
+  attach(dataPlane: DataPlaneView): void {
+    this.dataPlane = dataPlane
+    const registry = dataPlane.endpoints
     this.unsubscribe = registry.on({
       added: (ep) => this.ensure(ep.service)?.addEndpoint(ep),
       removed: (ep) => this.services.get(ep.service)?.removeEndpoint(ep),
@@ -253,12 +254,12 @@ class Resilience implements ResiliencePlugin {
   private ensure(name: string): ServiceResilience | undefined {
     let s = this.services.get(name)
     if (s !== undefined) return s
-    // during a reload the Sidecar's config is already the new one, ours not yet
-    const cfg = this.sidecar?.config.services[name] ?? this.config.services[name]
+    // during a reload the data plane's config is already the new one, ours not yet
+    const cfg = this.currentConfig().services[name]
     if (cfg === undefined) return undefined
     s = new ServiceResilience(cfg, {
       clock: this.clock,
-      endpoints: () => this.sidecar?.registry.service(name),
+      endpoints: () => this.dataPlane?.endpoints.service(name),
       isLagging: this.isLagging,
       events: this.events,
     })

@@ -18,7 +18,7 @@
  *   new list); other gossip settings apply after a restart (logged).
  */
 import type { GossipConfig, HostPort, SidecarConfig } from '../config/types.js'
-import type { HealthPlugin } from '../health/plugin.js'
+import type { HealthPlugin } from './health.js'
 import type { MemberInfo } from '../membership/api.js'
 import type { CounterSnapshot } from '../membership/counters.js'
 import { EMPTY_META, type NodeMeta } from '../membership/member.js'
@@ -26,10 +26,9 @@ import type { Lookup } from '../membership/seeds.js'
 import { Membership } from '../membership/swim.js'
 import { formatAddress, type GossipTransport } from '../membership/transport.js'
 import { UdpTransport } from '../membership/udp-transport.js'
-import type { Plugin, PluginDeps } from '../plugin.js'
+import type { DataPlaneView, Plugin, PluginDeps } from './plugin.js'
 import type { EjectionEndedEvent, EjectionEvent, LagEvent } from '../resilience/events.js'
-import type { Sidecar } from '../sidecar.js'
-import { GossipDiscovery, localAnnouncements } from './gossip.js'
+import { GossipDiscovery, localAnnouncements } from '../discovery/gossip.js'
 
 export interface GossipPlugin extends Plugin {
   /** Ready once joined (or when no seed is configured). */
@@ -109,13 +108,13 @@ export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
   const { gossip, health, clock, random, logger } = deps
   let config: SidecarConfig = deps.config
   let seeds: readonly string[] = gossip.seeds
-  let sidecar: Sidecar | undefined
+  let dataPlane: DataPlaneView | undefined
   let state: 'new' | 'running' | 'left' | 'stopped' = 'new'
   let stopping: Promise<void> | undefined
   let loopDelayMs = 0
   const offs: (() => void)[] = []
 
-  const localServices = () => (sidecar?.config ?? config).local.services
+  const localServices = () => deps.currentConfig().local.services
   const statusOf = (service: string) => health.local.status(service)?.health ?? 'unknown'
   const announcement = (): NodeMeta => (state === 'left' ? EMPTY_META : localAnnouncements(localServices(), statusOf))
   const adminAddress = (): string | undefined => {
@@ -157,7 +156,7 @@ export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
 
   /** A mesh-wide weight factor changed: every service's endpoint at that address follows. */
   const applyFactor = (address: string, factor: number): void => {
-    for (const s of sidecar?.registry.services() ?? []) {
+    for (const s of dataPlane?.endpoints.services() ?? []) {
       const ep = s.get(address)
       if (ep !== undefined) ep.meshFactor = factor
     }
@@ -188,10 +187,10 @@ export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
     sources: [discovery],
     membership,
     discovery,
-    attach(s) {
-      sidecar = s
+    attach(view) {
+      dataPlane = view
       offs.push(
-        s.registry.on({
+        view.endpoints.on({
           added: (ep) => void (ep.meshFactor = membership.meshHealth(ep.address)),
           removed: (ep) => ejections.ended(ep.address, ep.id),
         }),

@@ -18,20 +18,19 @@
 import type { Clock } from '../clock.js'
 import type { BreakerState, Endpoint } from '../endpoint/endpoint.js'
 import type { ServiceEndpoints } from '../endpoint/service-endpoints.js'
-import type { Plugin, PluginDeps } from '../plugin.js'
-import type { Sidecar } from '../sidecar.js'
-import { ActiveMonitor } from './active-monitor.js'
-import { AlertEvaluator } from './alerts.js'
-import { HealthListeners, type HealthEvents } from './events.js'
-import type { HealthSource } from './health-source.js'
-import { History, historyOptions, serviceOfId, type ServiceSummary } from './history.js'
-import { historyLayer } from './history-layer.js'
-import { LocalServiceHealth } from './local-services.js'
-import { EndpointStateTracker } from './state-tracker.js'
-import { Ticker } from './ticker.js'
-import { WebhookNotifier } from './webhook.js'
+import type { DataPlaneView, Plugin, PluginDeps } from './plugin.js'
+import { ActiveMonitor } from '../health/active-monitor.js'
+import { AlertEvaluator } from '../health/alerts.js'
+import { HealthListeners, type HealthEvents } from '../health/events.js'
+import type { HealthSource } from '../health/health-source.js'
+import { History, historyOptions, serviceOfId, type ServiceSummary } from '../health/history.js'
+import { historyLayer } from '../health/history-layer.js'
+import { LocalServiceHealth } from '../health/local-services.js'
+import { EndpointStateTracker } from '../health/state-tracker.js'
+import { Ticker } from '../health/ticker.js'
+import { WebhookNotifier } from '../health/webhook.js'
 
-export type { EndpointTransition, HealthEvents } from './events.js'
+export type { EndpointTransition, HealthEvents } from '../health/events.js'
 
 /** A breaker state change, as the resilience plugin tells it (`on({ breakerTransition })`). */
 export interface BreakerTransitionEvent {
@@ -42,18 +41,18 @@ export interface BreakerTransitionEvent {
   readonly reason: string
 }
 
-/** What the plugin reads from the resilience plugin, when it offers it. */
-interface ResilienceFeed {
+/** What the plugin hears from the resilience plugin. */
+export interface ResilienceFeed {
   breakerTransition?(e: BreakerTransitionEvent): void
   ejectionEnded?(e: { readonly endpointId: string }): void
 }
 
 export interface HealthPluginDeps extends PluginDeps {
   /**
-   * The resilience plugin: when it has `on({ breakerTransition, ejectionEnded })`, breaker
-   * transitions go into the history and the end of an ejection is recorded at once.
+   * Breaker transitions go into the history and the end of an ejection is recorded at once
+   * (the resilience plugin's `on()`; absent without one).
    */
-  readonly resilience?: unknown
+  readonly resilience?: { on(listener: ResilienceFeed): () => void }
   /** How often alert rules are evaluated (default 5 s). */
   readonly alertIntervalMs?: number
   /** How often endpoint states are re-read for the history (default 1 s). */
@@ -82,8 +81,8 @@ export interface HealthPlugin extends Plugin {
 export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
   const { clock, random, logger } = deps
   let config = deps.config
-  let sidecar: Sidecar | undefined
-  const services = () => (sidecar?.config ?? config).services
+  let dataPlane: DataPlaneView | undefined
+  const services = () => deps.currentConfig().services
   const listeners = new HealthListeners(logger)
 
   const monitor = new ActiveMonitor({ configFor: (ep) => services()[ep.service]?.healthCheck, clock, random, logger })
@@ -104,8 +103,8 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
   const tracker = new EndpointStateTracker(record, () => clock.now())
   const observed = new Map<ServiceEndpoints, () => void>()
   const follow = () => {
-    if (!sidecar) return
-    const now = new Set(sidecar.registry.services())
+    if (!dataPlane) return
+    const now = new Set(dataPlane.endpoints.services())
     for (const [s, off] of observed) {
       if (now.has(s)) continue
       off()
@@ -126,7 +125,7 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
     clock,
     logger,
     intervalMs: deps.alertIntervalMs,
-    targets: { services: () => (sidecar ? sidecar.registry.services().map((s) => ({ name: s.name, endpoints: s.snapshot.all })) : []) },
+    targets: { services: () => (dataPlane ? dataPlane.endpoints.services().map((s) => ({ name: s.name, endpoints: s.snapshot.all })) : []) },
     notify: (a) => {
       webhooks.notify(a)
       listeners.alert(a)
@@ -149,12 +148,12 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
     layers: [historyLayer(history, clock)],
     on: (listener) => listeners.on(listener),
     summary(service) {
-      const s = sidecar?.registry.service(service)
+      const s = dataPlane?.endpoints.service(service)
       return s ? history.serviceSummary(service, s.snapshot.all) : undefined
     },
     breakerTransition,
-    attach(s) {
-      sidecar = s
+    attach(view) {
+      dataPlane = view
       follow()
     },
     reload(next) {
@@ -170,7 +169,7 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
       local.reconfigure(next.local.services)
     },
     start() {
-      offResilience ??= subscribe<ResilienceFeed>(deps.resilience, { breakerTransition, ejectionEnded: () => tracker.sweep() })
+      offResilience ??= deps.resilience?.on({ breakerTransition, ejectionEnded: () => tracker.sweep() })
       local.start()
       webhooks.start()
       alerts.start()
@@ -186,14 +185,6 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
       await Promise.all([webhooks.stop(), local.stop(), monitor.stop()])
     },
   }
-}
-
-/** Subscribes `listener` to `source.on()` when the source has one; returns the unsubscribe. */
-function subscribe<L>(source: unknown, listener: L): (() => void) | undefined {
-  const on = (source as { on?: unknown } | null | undefined)?.on
-  if (typeof on !== 'function') return undefined
-  const off: unknown = on.call(source, listener)
-  return typeof off === 'function' ? (off as () => void) : () => {}
 }
 
 /** Clock ms -> wall ms (the history's time base for readers). */
