@@ -207,6 +207,11 @@
   }
   /** @param {string} id */
   const $ = (id) => byId(id, HTMLElement)
+  // JSON from the admin API is `unknown` until its caller names the shape (trusted for shape, never as HTML)
+  /** @param {Response} res @returns {Promise<unknown>} */
+  const readJson = (res) => res.json()
+  /** @param {string} text @returns {unknown} */
+  const parseJson = (text) => JSON.parse(text)
 
   const ui = {
     nodeName: $('node-name'),
@@ -295,7 +300,7 @@
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v))
     return e
   }
-  /** @param {Node} node @param {unknown} value */
+  /** @param {Node} node @param {string | number | null | undefined} value */
   function text(node, value) {
     const s = value === null || value === undefined ? '' : String(value)
     if (node.textContent !== s) node.textContent = s
@@ -311,8 +316,8 @@
   /** @param {number | null | undefined} n */
   function fmtNum(n) {
     if (n === null || n === undefined || Number.isNaN(n)) return '–'
-    if (n >= 10000) return Math.round(n / 1000) + 'k'
-    if (n >= 1000) return (n / 1000).toFixed(1) + 'k'
+    if (n >= 10000) return `${Math.round(n / 1000)}k`
+    if (n >= 1000) return `${(n / 1000).toFixed(1)}k`
     if (n >= 100) return String(Math.round(n))
     if (n >= 10) return n.toFixed(1)
     return n === 0 ? '0' : n.toFixed(2)
@@ -320,10 +325,10 @@
   /** @param {number | null | undefined} ms */
   function fmtMs(ms) {
     if (ms === null || ms === undefined || Number.isNaN(ms)) return '–'
-    if (ms >= 1000) return (ms / 1000).toFixed(2) + ' s'
-    if (ms >= 100) return Math.round(ms) + ' ms'
-    if (ms >= 10) return ms.toFixed(1) + ' ms'
-    return ms.toFixed(2) + ' ms'
+    if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`
+    if (ms >= 100) return `${Math.round(ms)} ms`
+    if (ms >= 10) return `${ms.toFixed(1)} ms`
+    return `${ms.toFixed(2)} ms`
   }
   /** @param {number} ms */
   function fmtDur(ms) {
@@ -332,10 +337,10 @@
     const h = Math.floor((s % 86400) / 3600)
     const m = Math.floor((s % 3600) / 60)
     const r = s % 60
-    if (d) return d + 'd ' + h + 'h'
-    if (h) return h + 'h ' + m + 'm'
-    if (m) return m + 'm ' + r + 's'
-    return r + 's'
+    if (d) return `${d}d ${h}h`
+    if (h) return `${h}h ${m}m`
+    if (m) return `${m}m ${r}s`
+    return `${r}s`
   }
   /** @param {number} t */
   function clock(t) {
@@ -349,7 +354,7 @@
   function headers(extra) {
     /** @type {Record<string, string>} */
     const h = { accept: 'application/json' }
-    if (token) h.authorization = 'Bearer ' + token
+    if (token) h.authorization = `Bearer ${token}`
     return { ...h, ...extra }
   }
 
@@ -391,7 +396,7 @@
 
   /** @param {string} kind @param {number} w @param {number} h @returns {Spark} */
   function spark(kind, w, h) {
-    const root = svgEl('svg', { class: 'spark ' + kind, width: w, height: h, viewBox: '0 0 ' + w + ' ' + h, 'aria-hidden': 'true' })
+    const root = svgEl('svg', { class: `spark ${kind}`, width: w, height: h, viewBox: `0 0 ${w} ${h}`, 'aria-hidden': 'true' })
     const area = svgEl('path', { class: 'area', d: '' })
     const line = svgEl('path', { class: 'line', d: '' })
     root.append(svgEl('line', { class: 'base', x1: 0, y1: h - 0.5, x2: w, y2: h - 0.5 }), area, line)
@@ -409,28 +414,28 @@
     let startX = 0
     let lastX = 0
     const step = n > 1 ? w / (n - 1) : 0
-    values.forEach((v, j) => {
+    for (const [j, v] of values.entries()) {
       const x = n > 1 ? j * step : w
       if (v === null) {
         if (open) {
-          area += 'L' + lastX.toFixed(1) + ' ' + h + 'L' + startX.toFixed(1) + ' ' + h + 'Z'
+          area += `L${lastX.toFixed(1)} ${h}L${startX.toFixed(1)} ${h}Z`
           open = false
         }
-        return
+        continue
       }
       const y = h - 1 - (v / max) * (h - 3)
       if (!open) {
-        line += 'M' + x.toFixed(1) + ' ' + y.toFixed(1)
-        area += 'M' + x.toFixed(1) + ' ' + h + 'L' + x.toFixed(1) + ' ' + y.toFixed(1)
+        line += `M${x.toFixed(1)} ${y.toFixed(1)}`
+        area += `M${x.toFixed(1)} ${h}L${x.toFixed(1)} ${y.toFixed(1)}`
         startX = x
         open = true
       } else {
-        line += 'L' + x.toFixed(1) + ' ' + y.toFixed(1)
-        area += 'L' + x.toFixed(1) + ' ' + y.toFixed(1)
+        line += `L${x.toFixed(1)} ${y.toFixed(1)}`
+        area += `L${x.toFixed(1)} ${y.toFixed(1)}`
       }
       lastX = x
-    })
-    if (open) area += 'L' + lastX.toFixed(1) + ' ' + h + 'L' + startX.toFixed(1) + ' ' + h + 'Z'
+    }
+    if (open) area += `L${lastX.toFixed(1)} ${h}L${startX.toFixed(1)} ${h}Z`
     s.area.setAttribute('d', area)
     s.line.setAttribute('d', line)
   }
@@ -455,10 +460,10 @@
       text(rd, 'Ready')
     } else {
       setClass(rd, 'badge bad')
-      text(rd, 'Not ready: ' + (snap.readiness.reason || 'unknown'))
+      text(rd, `Not ready: ${snap.readiness.reason || 'unknown'}`)
     }
-    setData(rd, 'ready', String(!!snap.readiness.ready))
-    document.title = node.name + ' · commy'
+    setData(rd, 'ready', String(snap.readiness.ready))
+    document.title = `${node.name} · commy`
 
     /** @type {Map<string, EndpointView[]>} */
     const byService = new Map()
@@ -473,7 +478,7 @@
       updateService(card, s, byService.get(s.name) ?? [], snap)
     })
     ui.noServices.hidden = services.length > 0
-    text(ui.servicesNote, snap.omittedEndpoints ? '(' + snap.omittedEndpoints + ' endpoints not shown)' : '')
+    text(ui.servicesNote, snap.omittedEndpoints ? `(${snap.omittedEndpoints} endpoints not shown)` : '')
 
     const members = snap.members.slice().sort((a, b) => Number(b.self) - Number(a.self) || (a.name < b.name ? -1 : 1))
     sync(ui.members, memberRows, members, (m) => m.name, createMember, updateMember)
@@ -500,10 +505,10 @@
       rps += ep.rps ?? 0
     }
     for (const a of snap.alerts) if (a.state === 'firing') firing++
-    text(ui.sumMembers, alive + ' / ' + snap.members.length)
+    text(ui.sumMembers, `${alive} / ${snap.members.length}`)
     setClass(ui.sumMembers, 'value num' + (alive < snap.members.length ? ' warn' : ''))
     text(ui.sumServices, snap.services.length)
-    text(ui.sumEndpoints, healthy + ' / ' + snap.endpoints.length)
+    text(ui.sumEndpoints, `${healthy} / ${snap.endpoints.length}`)
     setClass(ui.sumEndpoints, 'value num' + (healthy < snap.endpoints.length ? ' warn' : ''))
     text(ui.sumBreakers, open)
     setClass(ui.sumBreakers, 'value num' + (open ? ' bad' : ''))
@@ -556,11 +561,11 @@
       rps += ep.rps ?? 0
     }
     const total = eps.length || 1
-    for (const k of ENDPOINT_STATES) card.bar[k].style.width = (counts[k] / total) * 100 + '%'
-    card.healthy.replaceChildren(el('b', null, [counts.healthy + ' / ' + eps.length]), ' healthy')
+    for (const k of ENDPOINT_STATES) card.bar[k].style.width = `${(counts[k] / total) * 100}%`
+    card.healthy.replaceChildren(el('b', null, [`${counts.healthy} / ${eps.length}`]), ' healthy')
     card.rps.replaceChildren(el('b', null, [fmtNum(s.rps ?? rps)]), ' req/s')
     card.panic.hidden = !s.panic
-    setData(card.root, 'panic', String(!!s.panic))
+    setData(card.root, 'panic', String(s.panic))
     sync(card.tbody, card.rows, eps, (ep) => ep.id, createEndpoint, (row, ep) => {
       updateEndpoint(row, ep, snap.series[ep.id])
     })
@@ -608,18 +613,18 @@
     setData(row.root, 'endpointId', ep.id)
     setData(row.root, 'state', ep.state)
     setData(row.root, 'breaker', ep.breaker)
-    setClass(row.state, 'state ' + ep.state)
+    setClass(row.state, `state ${ep.state}`)
     text(row.state, ep.state)
     text(row.addr, ep.address)
-    text(row.sub, [ep.zone || 'no zone', ep.node ? 'node ' + ep.node : ep.source, ...(ep.tags ?? [])].join(' · '))
-    text(row.weight, ep.effectiveWeight !== ep.weight ? fmtNum(ep.effectiveWeight) + ' / ' + ep.weight : ep.weight)
+    text(row.sub, [ep.zone || 'no zone', ep.node ? `node ${ep.node}` : ep.source, ...ep.tags].join(' · '))
+    text(row.weight, ep.effectiveWeight !== ep.weight ? `${fmtNum(ep.effectiveWeight)} / ${ep.weight}` : ep.weight)
     text(row.inflight, ep.inFlight)
     text(row.ewma, fmtMs(ep.ewmaLatencyMs))
     drawSpark(row.rpsSpark, series?.rps ?? [], 1)
     text(row.rps, fmtNum(ep.rps))
     drawSpark(row.p99Spark, series?.p99 ?? [], 1)
     text(row.p99, fmtMs(ep.p99Ms))
-    setClass(row.breaker, 'breaker ' + ep.breaker)
+    setClass(row.breaker, `breaker ${ep.breaker}`)
     text(row.breaker, ep.breaker)
     text(row.reason, ep.state === 'healthy' && ep.reason === 'ok' ? '' : ep.reason)
     row.reason.title = ep.reason
@@ -649,8 +654,8 @@
     setData(row.root, 'state', m.state)
     text(row.name, m.name)
     row.self.hidden = !m.self
-    text(row.sub, m.address + (m.services.length ? ' · ' + m.services.join(', ') : ''))
-    setClass(row.state, 'state ' + m.state)
+    text(row.sub, m.address + (m.services.length ? ` · ${m.services.join(', ')}` : ''))
+    setClass(row.state, `state ${m.state}`)
     text(row.state, m.state)
     text(row.zone, m.zone || '–')
     text(row.inc, m.incarnation)
@@ -671,18 +676,18 @@
   function updateAlert(row, a, now) {
     setData(row.root, 'state', a.state)
     setClass(row.root, a.state)
-    setClass(row.sev, 'sev ' + a.severity)
+    setClass(row.sev, `sev ${a.severity}`)
     text(row.sev, a.state === 'firing' ? a.severity : 'resolved')
-    const where = a.endpoint && a.service && a.endpoint.startsWith(a.service + '~') ? a.endpoint.slice(a.service.length + 1) : a.endpoint
-    text(row.what, a.name + (a.service ? ' · ' + a.service : '') + (where ? ' · ' + where : ''))
-    text(row.when, a.state === 'firing' ? 'for ' + fmtDur(now - a.startedAt) : fmtDur(now - (a.resolvedAt ?? now)) + ' ago')
+    const where = a.endpoint && a.service && a.endpoint.startsWith(`${a.service}~`) ? a.endpoint.slice(a.service.length + 1) : a.endpoint
+    text(row.what, a.name + (a.service ? ` · ${a.service}` : '') + (where ? ` · ${where}` : ''))
+    text(row.when, a.state === 'firing' ? `for ${fmtDur(now - a.startedAt)}` : `${fmtDur(now - (a.resolvedAt ?? now))} ago`)
     const v =
       a.rule === 'error-rate'
-        ? (a.value * 100).toFixed(1) + '% > ' + (a.threshold * 100).toFixed(1) + '%'
+        ? `${(a.value * 100).toFixed(1)}% > ${(a.threshold * 100).toFixed(1)}%`
         : a.rule === 'p99-latency'
-          ? fmtMs(a.value) + ' > ' + fmtMs(a.threshold)
+          ? `${fmtMs(a.value)} > ${fmtMs(a.threshold)}`
           : String(a.value)
-    text(row.detail, a.rule + ': ' + v)
+    text(row.detail, `${a.rule}: ${v}`)
   }
 
   // ---------- endpoint detail ----------
@@ -697,15 +702,15 @@
   async function openDetail(id) {
     if (!id) return
     detailId = id
-    text(ui.detailTitle, id.split('~').slice(1).join('~') || id)
-    text(ui.detailSub, 'service ' + id.split('~')[0] + ' · last hour')
+    const [service, ...address] = id.split('~')
+    text(ui.detailTitle, address.join('~') || id)
+    text(ui.detailSub, `service ${service ?? ''} · last hour`)
     ui.detailTransitions.replaceChildren()
     if (!ui.detail.open) ui.detail.showModal()
     try {
-      const res = await fetch('/v1/endpoints/' + encodeURIComponent(id) + '/history?since=1h', { headers: headers(), cache: 'no-store' })
-      if (!res.ok) throw new Error('HTTP ' + res.status)
-      /** @type {HistoryView} */
-      const h = await res.json()
+      const res = await fetch(`/v1/endpoints/${encodeURIComponent(id)}/history?since=1h`, { headers: headers(), cache: 'no-store' })
+      if (!res.ok) throw new Error(`HTTP ${res.status}`)
+      const h = /** @type {HistoryView} */ (await readJson(res))
       if (detailId !== id) return
       const per = 1000 / h.bucketMs
       const done = h.buckets.filter((b) => b.start + h.bucketMs <= Date.now())
@@ -721,7 +726,7 @@
       ui.detailTransitions.replaceChildren(...rows)
       ui.detailEmpty.hidden = rows.length > 0
     } catch (err) {
-      toast('History unavailable: ' + messageOf(err), true)
+      toast(`History unavailable: ${messageOf(err)}`, true)
     }
   }
 
@@ -757,7 +762,7 @@
       askToken(true)
       throw new Error('unauthorized')
     }
-    if (!res.ok || !res.body) throw new Error('HTTP ' + res.status)
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`)
     const reader = res.body.getReader()
     const decoder = new TextDecoder()
     let buf = ''
@@ -778,13 +783,16 @@
         kick()
         stopPolling()
         setMode('sse')
-        render(JSON.parse(data))
+        render(/** @type {StateSnapshot} */ (parseJson(data)))
       }
     }
   }
   function connect() {
     if (authNeeded) return
-    if (params.get('poll') === '1') return startPolling()
+    if (params.get('poll') === '1') {
+      startPolling()
+      return
+    }
     stream().catch(() => {
       clearTimeout(watchdog)
       if (authNeeded) return
@@ -797,7 +805,7 @@
   function startPolling() {
     if (pollTimer) return
     void poll()
-    pollTimer = setInterval(poll, 1000)
+    pollTimer = setInterval(() => void poll(), 1000)
   }
   function stopPolling() {
     clearInterval(pollTimer)
@@ -806,10 +814,12 @@
   async function poll() {
     try {
       const res = await fetch('/v1/state', { headers: headers(), cache: 'no-store' })
-      if (res.status === 401) return askToken(true)
-      if (!res.ok) throw new Error('HTTP ' + res.status)
-      /** @type {StateSnapshot} */
-      const snap = await res.json()
+      if (res.status === 401) {
+        askToken(true)
+        return
+      }
+      if (!res.ok) throw new Error(`HTTP ${res.status}`)
+      const snap = /** @type {StateSnapshot} */ (await readJson(res))
       if (mode !== 'sse') setMode('polling')
       render(snap)
     } catch {
@@ -823,7 +833,7 @@
   function toast(msg, bad) {
     const t = ui.toast
     text(t, msg)
-    setClass(t, 'toast ' + (bad ? 'bad' : 'ok'))
+    setClass(t, `toast ${bad ? 'bad' : 'ok'}`)
     t.hidden = false
     clearTimeout(toastTimer)
     toastTimer = setTimeout(() => {
@@ -833,38 +843,39 @@
   /** @param {string} path @returns {Promise<{ ok: boolean, status: number, body: ActionReply }>} */
   async function post(path) {
     const res = await fetch(path, { method: 'POST', headers: headers() })
-    /** @type {ActionReply} */
-    const body = await res.json().catch(() => ({}))
+    const body = /** @type {ActionReply} */ (await readJson(res).catch(() => ({})))
     if (res.status === 401) askToken(false)
     return { ok: res.ok, status: res.status, body }
   }
-  ui.reload.addEventListener('click', async () => {
+  async function reload() {
     const b = ui.reload
     b.disabled = true
     try {
       const r = await post('/v1/reload')
-      if (r.ok) toast('Config reloaded · version ' + r.body.version)
+      if (r.ok) toast(`Config reloaded · version ${r.body.version ?? ''}`)
       else if (r.status === 401) toast('The admin token is required: enter it, then reload again.', true)
-      else toast('Reload refused (' + r.status + ')\n' + (r.body.message || ''), true)
+      else toast(`Reload refused (${r.status})\n${r.body.message || ''}`, true)
     } catch (err) {
-      toast('Reload failed: ' + messageOf(err), true)
+      toast(`Reload failed: ${messageOf(err)}`, true)
     }
     b.disabled = false
-  })
-  ui.drain.addEventListener('click', async () => {
+  }
+  async function drain() {
     if (!confirm('Drain this sidecar? It stops taking traffic, finishes in-flight requests and leaves the cluster.')) return
     try {
       const r = await post('/v1/drain')
-      toast(r.ok ? 'Draining…' : 'Drain refused (' + r.status + '): ' + (r.body.message || ''), !r.ok)
+      toast(r.ok ? 'Draining…' : `Drain refused (${r.status}): ${r.body.message || ''}`, !r.ok)
     } catch (err) {
-      toast('Drain failed: ' + messageOf(err), true)
+      toast(`Drain failed: ${messageOf(err)}`, true)
     }
-  })
+  }
+  ui.reload.addEventListener('click', () => void reload())
+  ui.drain.addEventListener('click', () => void drain())
   /** @param {string} t */
   function applyTheme(t) {
     if (t === 'auto') document.documentElement.removeAttribute('data-theme')
     else document.documentElement.setAttribute('data-theme', t)
-    ui.theme.title = 'Theme: ' + t
+    ui.theme.title = `Theme: ${t}`
   }
   let theme = params.get('theme') || localStorage.getItem('commy.theme') || 'auto'
   applyTheme(theme)
