@@ -138,14 +138,15 @@ export function adminRoutes(deps: RouteDeps): AdminRoute[] {
   return routes
 }
 
-function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset): void {
-  const headers = { etag: asset.etag, 'cache-control': 'no-cache', ...asset.headers }
-  if (req.headers['if-none-match'] === asset.etag) {
+async function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset): Promise<void> {
+  const { body, etag } = await asset.content()
+  const headers = { etag, 'cache-control': 'no-cache', ...asset.headers }
+  if (req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers)
     res.end()
     return
   }
-  sendBody(res, 200, asset.body, asset.type, headers)
+  sendBody(res, 200, body, asset.type, headers)
 }
 
 function filterEndpoints(all: readonly EndpointView[], q: URLSearchParams): readonly EndpointView[] {

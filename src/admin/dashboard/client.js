@@ -1,0 +1,902 @@
+// @ts-check
+/**
+ * The dashboard's browser script (plain ES2020, no framework, no build step, no external assets),
+ * served as it is at /assets/dashboard.js. It reads the event stream /v1/events (fetch-based SSE,
+ * so a bearer token can be sent), falls back to polling /v1/state every second, and updates keyed
+ * DOM rows in place. Every value from the server is set with textContent (member names and tags
+ * come from gossip: never trusted as HTML).
+ *
+ * Type-checked with `npm run typecheck:dashboard` (tsconfig.dashboard.json: DOM lib, no Node
+ * types). A classic script, not a module: everything stays inside the function below.
+ */
+
+// ---------- the JSON it reads (a copy of the fields used; the source of truth is src/admin/view.ts
+// and src/admin/snapshot.ts: change them together) ----------
+
+/** @typedef {'healthy' | 'unhealthy' | 'ejected' | 'draining'} EndpointState */
+/** @typedef {'closed' | 'open' | 'half-open'} BreakerState */
+/** @typedef {'alive' | 'suspect' | 'dead' | 'left'} MemberState */
+
+/**
+ * @typedef {object} NodeView
+ * @property {string} name
+ * @property {string | null} zone
+ * @property {string} version commy's package version
+ * @property {string} configVersion the config's short hash
+ * @property {boolean} draining
+ * @property {number} uptimeMs
+ */
+
+/**
+ * @typedef {object} Readiness
+ * @property {boolean} ready
+ * @property {string} [reason]
+ */
+
+/**
+ * @typedef {object} MemberView
+ * @property {string} name
+ * @property {string} address gossip `host:port`
+ * @property {MemberState} state
+ * @property {number} incarnation
+ * @property {string | null} zone
+ * @property {readonly string[]} services
+ * @property {boolean} self
+ */
+
+/**
+ * @typedef {object} ServiceView
+ * @property {string} name
+ * @property {string} strategy
+ * @property {boolean} panic
+ * @property {number} [rps]
+ */
+
+/**
+ * @typedef {object} EndpointView
+ * @property {string} id `service~host:port`
+ * @property {string} service
+ * @property {string} address
+ * @property {EndpointState} state
+ * @property {string} reason 'ok' when healthy
+ * @property {BreakerState} breaker
+ * @property {number} inFlight
+ * @property {number | null} ewmaLatencyMs
+ * @property {number} weight
+ * @property {number} effectiveWeight
+ * @property {string | null} zone
+ * @property {readonly string[]} tags
+ * @property {string | null} node gossip node that announced it
+ * @property {string} source
+ * @property {number} [rps]
+ * @property {number | null} [p99Ms]
+ */
+
+/**
+ * @typedef {object} AlertView
+ * @property {string} name
+ * @property {string} rule
+ * @property {string | null} service
+ * @property {string} [endpoint]
+ * @property {'firing' | 'resolved'} state
+ * @property {'warning' | 'critical'} severity
+ * @property {number} value
+ * @property {number} threshold
+ * @property {number} startedAt
+ * @property {number} [resolvedAt]
+ */
+
+/**
+ * @typedef {object} SeriesView complete history buckets only, oldest first
+ * @property {readonly number[]} rps
+ * @property {readonly (number | null)[]} p99
+ */
+
+/**
+ * @typedef {object} StateSnapshot one frame of /v1/events, or /v1/state
+ * @property {number} t wall ms when built
+ * @property {NodeView} node
+ * @property {Readiness} readiness
+ * @property {readonly MemberView[]} members
+ * @property {readonly ServiceView[]} services
+ * @property {readonly EndpointView[]} endpoints
+ * @property {readonly AlertView[]} alerts
+ * @property {Readonly<Record<string, SeriesView>>} series by endpoint id
+ * @property {number} omittedEndpoints
+ */
+
+/**
+ * @typedef {object} HistoryView /v1/endpoints/{id}/history
+ * @property {number} bucketMs
+ * @property {readonly { start: number, requests: number, errors: number, p99: number | null }[]} buckets
+ * @property {readonly { at: number, from: string, to: string, reason: string }[]} transitions
+ */
+
+/**
+ * @typedef {object} ActionReply the JSON of POST /v1/reload and /v1/drain (an error body when refused)
+ * @property {string} [version]
+ * @property {string} [message]
+ */
+
+/** @typedef {'connecting' | 'sse' | 'polling' | 'offline'} Mode */
+
+// ---------- the keyed views the script keeps (one per rendered item) ----------
+
+/**
+ * @typedef {object} Spark
+ * @property {SVGSVGElement} root
+ * @property {SVGPathElement} area
+ * @property {SVGPathElement} line
+ * @property {number} w
+ * @property {number} h
+ */
+
+/**
+ * @typedef {object} EndpointRow
+ * @property {HTMLTableRowElement} root
+ * @property {HTMLElement} state
+ * @property {HTMLElement} addr
+ * @property {HTMLElement} sub
+ * @property {HTMLElement} weight
+ * @property {HTMLElement} inflight
+ * @property {HTMLElement} ewma
+ * @property {Spark} rpsSpark
+ * @property {HTMLElement} rps
+ * @property {Spark} p99Spark
+ * @property {HTMLElement} p99
+ * @property {HTMLElement} breaker
+ * @property {HTMLElement} reason
+ */
+
+/**
+ * @typedef {object} ServiceCard
+ * @property {HTMLElement} root
+ * @property {HTMLElement} name
+ * @property {HTMLElement} strategy
+ * @property {Record<EndpointState, HTMLElement>} bar
+ * @property {HTMLElement} healthy
+ * @property {HTMLElement} rps
+ * @property {HTMLElement} panic
+ * @property {HTMLElement} tbody
+ * @property {Map<string, EndpointRow>} rows
+ */
+
+/**
+ * @typedef {object} MemberRow
+ * @property {HTMLTableRowElement} root
+ * @property {HTMLElement} name
+ * @property {HTMLElement} self
+ * @property {HTMLElement} sub
+ * @property {HTMLElement} state
+ * @property {HTMLElement} zone
+ * @property {HTMLElement} inc
+ */
+
+/**
+ * @typedef {object} AlertRow
+ * @property {HTMLLIElement} root
+ * @property {HTMLElement} sev
+ * @property {HTMLElement} what
+ * @property {HTMLElement} when
+ * @property {HTMLElement} detail
+ */
+
+(function () {
+  'use strict'
+  const SVG = 'http://www.w3.org/2000/svg'
+  /** @type {readonly EndpointState[]} */
+  const ENDPOINT_STATES = ['healthy', 'unhealthy', 'ejected', 'draining']
+  /** @type {Record<Mode, string>} */
+  const MODE_LABELS = { sse: 'live', polling: 'polling', offline: 'offline', connecting: 'connecting' }
+  const THEMES = ['auto', 'dark', 'light']
+  /** @type {readonly (readonly [string, string?])[]} */
+  const COLUMNS = [['State'], ['Endpoint'], ['Weight', 'r'], ['In flight', 'r'], ['EWMA', 'r'], ['Req/s', 'r'], ['p99', 'r'], ['Breaker'], ['Reason']]
+
+  // ---------- the page's fixed elements (html.ts), looked up once ----------
+
+  /**
+   * @template {HTMLElement} E
+   * @param {string} id
+   * @param {{ new (): E }} type
+   * @returns {E}
+   */
+  function byId(id, type) {
+    const e = document.getElementById(id)
+    if (!(e instanceof type)) throw new Error(`dashboard: #${id} is missing or not a ${type.name}`)
+    return e
+  }
+  /** @param {string} id */
+  const $ = (id) => byId(id, HTMLElement)
+  // JSON from the admin API is `unknown` until its caller names the shape (trusted for shape, never as HTML)
+  /** @param {Response} res @returns {Promise<unknown>} */
+  const readJson = (res) => res.json()
+  /** @param {string} text @returns {unknown} */
+  const parseJson = (text) => JSON.parse(text)
+
+  const ui = {
+    nodeName: $('node-name'),
+    nodeZone: $('node-zone'),
+    nodeVersion: $('node-version'),
+    configVersion: $('config-version'),
+    nodeUptime: $('node-uptime'),
+    readiness: $('readiness'),
+    live: $('live'),
+    reload: byId('reload', HTMLButtonElement),
+    drain: byId('drain', HTMLButtonElement),
+    theme: byId('theme', HTMLButtonElement),
+    auth: $('auth'),
+    authForm: byId('auth-form', HTMLFormElement),
+    authToken: byId('auth-token', HTMLInputElement),
+    sumMembers: $('sum-members'),
+    sumServices: $('sum-services'),
+    sumEndpoints: $('sum-endpoints'),
+    sumBreakers: $('sum-breakers'),
+    sumInflight: $('sum-inflight'),
+    sumRps: $('sum-rps'),
+    sumAlerts: $('sum-alerts'),
+    servicesNote: $('services-note'),
+    services: $('services'),
+    noServices: $('no-services'),
+    members: $('members'),
+    alerts: $('alerts'),
+    noAlerts: $('no-alerts'),
+    detail: byId('detail', HTMLDialogElement),
+    detailTitle: $('detail-title'),
+    detailSub: $('detail-sub'),
+    chartRps: $('chart-rps'),
+    chartErrors: $('chart-errors'),
+    chartP99: $('chart-p99'),
+    detailTransitions: $('detail-transitions'),
+    detailEmpty: $('detail-empty'),
+    toast: $('toast'),
+    updated: $('updated'),
+  }
+  const liveLabel = ui.live.lastElementChild
+
+  // ---------- state ----------
+  const params = new URLSearchParams(location.search)
+  let token = sessionStorage.getItem('commy.admin.token') || ''
+  let authNeeded = false
+  /** @type {Mode | ''} */
+  let mode = ''
+  let pollTimer = 0
+  let retryTimer = 0
+  let watchdog = 0
+  let toastTimer = 0
+  /** @type {AbortController | null} */
+  let streamCtrl = null
+  /** @type {string | null} */
+  let detailId = null
+  /** @type {Map<string, ServiceCard>} */
+  const serviceCards = new Map()
+  /** @type {Map<string, MemberRow>} */
+  const memberRows = new Map()
+  /** @type {Map<string, AlertRow>} */
+  const alertRows = new Map()
+
+  // ---------- small helpers ----------
+
+  /**
+   * @template {keyof HTMLElementTagNameMap} K
+   * @param {K} tag
+   * @param {Record<string, string | number | null | undefined> | null} [attrs] null/undefined values are left out
+   * @param {readonly (Node | string)[]} [kids]
+   * @returns {HTMLElementTagNameMap[K]}
+   */
+  function el(tag, attrs, kids) {
+    const e = document.createElement(tag)
+    if (attrs) for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined) e.setAttribute(k, String(v))
+    if (kids) e.append(...kids)
+    return e
+  }
+  /**
+   * @template {keyof SVGElementTagNameMap} K
+   * @param {K} tag
+   * @param {Record<string, string | number>} attrs
+   * @returns {SVGElementTagNameMap[K]}
+   */
+  function svgEl(tag, attrs) {
+    const e = document.createElementNS(SVG, tag)
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v))
+    return e
+  }
+  /** @param {Node} node @param {string | number | null | undefined} value */
+  function text(node, value) {
+    const s = value === null || value === undefined ? '' : String(value)
+    if (node.textContent !== s) node.textContent = s
+  }
+  /** @param {Element} node @param {string} cls */
+  function setClass(node, cls) {
+    if (node.className !== cls) node.className = cls
+  }
+  /** @param {HTMLElement} node @param {string} key @param {string} value */
+  function setData(node, key, value) {
+    if (node.dataset[key] !== value) node.dataset[key] = value
+  }
+  /** @param {number | null | undefined} n */
+  function fmtNum(n) {
+    if (n === null || n === undefined || Number.isNaN(n)) return '–'
+    if (n >= 10000) return `${Math.round(n / 1000)}k`
+    if (n >= 1000) return `${(n / 1000).toFixed(1)}k`
+    if (n >= 100) return String(Math.round(n))
+    if (n >= 10) return n.toFixed(1)
+    return n === 0 ? '0' : n.toFixed(2)
+  }
+  /** @param {number | null | undefined} ms */
+  function fmtMs(ms) {
+    if (ms === null || ms === undefined || Number.isNaN(ms)) return '–'
+    if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`
+    if (ms >= 100) return `${Math.round(ms)} ms`
+    if (ms >= 10) return `${ms.toFixed(1)} ms`
+    return `${ms.toFixed(2)} ms`
+  }
+  /** @param {number} ms */
+  function fmtDur(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000))
+    const d = Math.floor(s / 86400)
+    const h = Math.floor((s % 86400) / 3600)
+    const m = Math.floor((s % 3600) / 60)
+    const r = s % 60
+    if (d) return `${d}d ${h}h`
+    if (h) return `${h}h ${m}m`
+    if (m) return `${m}m ${r}s`
+    return `${r}s`
+  }
+  /** @param {number} t */
+  function clock(t) {
+    return new Date(t).toLocaleTimeString()
+  }
+  /** @param {unknown} err */
+  function messageOf(err) {
+    return err instanceof Error ? err.message : String(err)
+  }
+  /** @param {Record<string, string>} [extra] @returns {Record<string, string>} */
+  function headers(extra) {
+    /** @type {Record<string, string>} */
+    const h = { accept: 'application/json' }
+    if (token) h.authorization = `Bearer ${token}`
+    return { ...h, ...extra }
+  }
+
+  /**
+   * Keyed reconciliation: one view per item, reused across updates, its root kept in order.
+   * @template T
+   * @template {{ root: HTMLElement }} V
+   * @param {HTMLElement} parent
+   * @param {Map<string, V>} views the views of `parent`'s children, by key (updated here)
+   * @param {readonly T[]} items
+   * @param {(item: T) => string} keyOf
+   * @param {(item: T) => V} create
+   * @param {(view: V, item: T) => void} update
+   */
+  function sync(parent, views, items, keyOf, create, update) {
+    const old = new Map(views)
+    views.clear()
+    /** @type {Element | null} */
+    let prev = null
+    for (const item of items) {
+      const key = keyOf(item)
+      let view = old.get(key)
+      if (view) old.delete(key)
+      else {
+        view = create(item)
+        view.root.dataset.key = key
+      }
+      views.set(key, view)
+      update(view, item)
+      /** @type {Element | null} */
+      const want = prev ? prev.nextElementSibling : parent.firstElementChild
+      if (view.root !== want) parent.insertBefore(view.root, want)
+      prev = view.root
+    }
+    for (const view of old.values()) view.root.remove()
+  }
+
+  // ---------- sparklines ----------
+
+  /** @param {string} kind @param {number} w @param {number} h @returns {Spark} */
+  function spark(kind, w, h) {
+    const root = svgEl('svg', { class: `spark ${kind}`, width: w, height: h, viewBox: `0 0 ${w} ${h}`, 'aria-hidden': 'true' })
+    const area = svgEl('path', { class: 'area', d: '' })
+    const line = svgEl('path', { class: 'line', d: '' })
+    root.append(svgEl('line', { class: 'base', x1: 0, y1: h - 0.5, x2: w, y2: h - 0.5 }), area, line)
+    return { root, area, line, w, h }
+  }
+  /** @param {Spark} s @param {readonly (number | null)[]} values null: a gap @param {number} floor the least top of the scale */
+  function drawSpark(s, values, floor) {
+    const { w, h } = s
+    const n = values.length
+    let max = floor || 1
+    for (const v of values) if (v !== null && v > max) max = v
+    let line = ''
+    let area = ''
+    let open = false
+    let startX = 0
+    let lastX = 0
+    const step = n > 1 ? w / (n - 1) : 0
+    for (const [j, v] of values.entries()) {
+      const x = n > 1 ? j * step : w
+      if (v === null) {
+        if (open) {
+          area += `L${lastX.toFixed(1)} ${h}L${startX.toFixed(1)} ${h}Z`
+          open = false
+        }
+        continue
+      }
+      const y = h - 1 - (v / max) * (h - 3)
+      if (!open) {
+        line += `M${x.toFixed(1)} ${y.toFixed(1)}`
+        area += `M${x.toFixed(1)} ${h}L${x.toFixed(1)} ${y.toFixed(1)}`
+        startX = x
+        open = true
+      } else {
+        line += `L${x.toFixed(1)} ${y.toFixed(1)}`
+        area += `L${x.toFixed(1)} ${y.toFixed(1)}`
+      }
+      lastX = x
+    }
+    if (open) area += `L${lastX.toFixed(1)} ${h}L${startX.toFixed(1)} ${h}Z`
+    s.area.setAttribute('d', area)
+    s.line.setAttribute('d', line)
+  }
+
+  // ---------- rendering ----------
+
+  /** @param {StateSnapshot} snap */
+  function render(snap) {
+    const node = snap.node
+    text(ui.nodeName, node.name)
+    ui.nodeZone.hidden = !node.zone
+    text(ui.nodeZone, node.zone || '')
+    text(ui.nodeVersion, node.version)
+    text(ui.configVersion, node.configVersion)
+    text(ui.nodeUptime, fmtDur(node.uptimeMs))
+    const rd = ui.readiness
+    if (node.draining) {
+      setClass(rd, 'badge warn')
+      text(rd, 'Draining')
+    } else if (snap.readiness.ready) {
+      setClass(rd, 'badge ok')
+      text(rd, 'Ready')
+    } else {
+      setClass(rd, 'badge bad')
+      text(rd, `Not ready: ${snap.readiness.reason || 'unknown'}`)
+    }
+    setData(rd, 'ready', String(snap.readiness.ready))
+    document.title = `${node.name} · commy`
+
+    /** @type {Map<string, EndpointView[]>} */
+    const byService = new Map()
+    for (const s of snap.services) byService.set(s.name, [])
+    for (const ep of snap.endpoints) {
+      let list = byService.get(ep.service)
+      if (!list) byService.set(ep.service, (list = []))
+      list.push(ep)
+    }
+    const services = snap.services.slice().sort((a, b) => (a.name < b.name ? -1 : 1))
+    sync(ui.services, serviceCards, services, (s) => s.name, createService, (card, s) => {
+      updateService(card, s, byService.get(s.name) ?? [], snap)
+    })
+    ui.noServices.hidden = services.length > 0
+    text(ui.servicesNote, snap.omittedEndpoints ? `(${snap.omittedEndpoints} endpoints not shown)` : '')
+
+    const members = snap.members.slice().sort((a, b) => Number(b.self) - Number(a.self) || (a.name < b.name ? -1 : 1))
+    sync(ui.members, memberRows, members, (m) => m.name, createMember, updateMember)
+
+    const alerts = snap.alerts
+      .slice()
+      .sort((a, b) => (a.state === 'firing' ? 0 : 1) - (b.state === 'firing' ? 0 : 1) || b.startedAt - a.startedAt)
+    sync(ui.alerts, alertRows, alerts, (a) => [a.name, a.service, a.endpoint, a.startedAt].join('|'), createAlert, (row, a) => {
+      updateAlert(row, a, snap.t)
+    })
+    ui.noAlerts.hidden = alerts.length > 0
+
+    let alive = 0
+    let healthy = 0
+    let open = 0
+    let inflight = 0
+    let rps = 0
+    let firing = 0
+    for (const m of snap.members) if (m.state === 'alive') alive++
+    for (const ep of snap.endpoints) {
+      if (ep.state === 'healthy') healthy++
+      if (ep.breaker === 'open') open++
+      inflight += ep.inFlight
+      rps += ep.rps ?? 0
+    }
+    for (const a of snap.alerts) if (a.state === 'firing') firing++
+    text(ui.sumMembers, `${alive} / ${snap.members.length}`)
+    setClass(ui.sumMembers, 'value num' + (alive < snap.members.length ? ' warn' : ''))
+    text(ui.sumServices, snap.services.length)
+    text(ui.sumEndpoints, `${healthy} / ${snap.endpoints.length}`)
+    setClass(ui.sumEndpoints, 'value num' + (healthy < snap.endpoints.length ? ' warn' : ''))
+    text(ui.sumBreakers, open)
+    setClass(ui.sumBreakers, 'value num' + (open ? ' bad' : ''))
+    text(ui.sumInflight, inflight)
+    text(ui.sumRps, fmtNum(rps))
+    text(ui.sumAlerts, firing)
+    setClass(ui.sumAlerts, 'value num' + (firing ? ' bad' : ''))
+    text(ui.updated, clock(snap.t))
+  }
+
+  /** @param {ServiceView} s @returns {ServiceCard} */
+  function createService(s) {
+    const name = el('h3', { class: 'name' })
+    const strategy = el('span', { class: 'chip strategy' })
+    const bar = {
+      healthy: el('span', { class: 'healthy' }),
+      unhealthy: el('span', { class: 'unhealthy' }),
+      ejected: el('span', { class: 'ejected' }),
+      draining: el('span', { class: 'draining' }),
+    }
+    const healthy = el('span', { class: 'stat healthy-count' })
+    const rps = el('span', { class: 'stat rps' })
+    const panic = el('span', { class: 'badge panic', hidden: '' }, ['panic routing'])
+    const head = el('div', { class: 'service-head' }, [
+      name,
+      strategy,
+      el('div', { class: 'health-bar', title: 'healthy / unhealthy / ejected / draining' }, ENDPOINT_STATES.map((k) => bar[k])),
+      healthy,
+      rps,
+      panic,
+    ])
+    const tr = el('tr', null, COLUMNS.map(([label, cls]) => el('th', { class: cls }, [label])))
+    const tbody = el('tbody')
+    const table = el('table', { class: 'grid endpoints' }, [el('thead', null, [tr]), tbody])
+    const root = el('section', { class: 'card service', 'data-testid': 'service-card', 'data-service': s.name }, [
+      head,
+      el('div', { class: 'table-wrap' }, [table]),
+    ])
+    return { root, name, strategy, bar, healthy, rps, panic, tbody, rows: new Map() }
+  }
+  /** @param {ServiceCard} card @param {ServiceView} s @param {readonly EndpointView[]} eps @param {StateSnapshot} snap */
+  function updateService(card, s, eps, snap) {
+    text(card.name, s.name)
+    text(card.strategy, s.strategy)
+    /** @type {Record<EndpointState, number>} */
+    const counts = { healthy: 0, unhealthy: 0, ejected: 0, draining: 0 }
+    let rps = 0
+    for (const ep of eps) {
+      counts[ep.state] = (counts[ep.state] || 0) + 1
+      rps += ep.rps ?? 0
+    }
+    const total = eps.length || 1
+    for (const k of ENDPOINT_STATES) card.bar[k].style.width = `${(counts[k] / total) * 100}%`
+    card.healthy.replaceChildren(el('b', null, [`${counts.healthy} / ${eps.length}`]), ' healthy')
+    card.rps.replaceChildren(el('b', null, [fmtNum(s.rps ?? rps)]), ' req/s')
+    card.panic.hidden = !s.panic
+    setData(card.root, 'panic', String(s.panic))
+    sync(card.tbody, card.rows, eps, (ep) => ep.id, createEndpoint, (row, ep) => {
+      updateEndpoint(row, ep, snap.series[ep.id])
+    })
+  }
+
+  /** @returns {EndpointRow} */
+  function createEndpoint() {
+    const rpsSpark = spark('rps', 60, 18)
+    const rps = el('span', { class: 'v' })
+    const p99Spark = spark('p99', 60, 18)
+    const p99 = el('span', { class: 'v' })
+    const parts = {
+      state: el('span', { class: 'state' }),
+      addr: el('code', { class: 'addr' }),
+      sub: el('span', { class: 'sub' }),
+      weight: el('td', { class: 'r weight' }),
+      inflight: el('td', { class: 'r inflight' }),
+      ewma: el('td', { class: 'r ewma' }),
+      rpsSpark,
+      rps,
+      p99Spark,
+      p99,
+      breaker: el('span', { class: 'breaker' }),
+      reason: el('td', { class: 'reason' }),
+    }
+    const root = el('tr', { class: 'endpoint', 'data-testid': 'endpoint-row', tabindex: '0' }, [
+      el('td', null, [parts.state]),
+      el('td', null, [parts.addr, parts.sub]),
+      parts.weight,
+      parts.inflight,
+      parts.ewma,
+      el('td', { class: 'r' }, [el('span', { class: 'spark-cell' }, [rpsSpark.root, rps])]),
+      el('td', { class: 'r' }, [el('span', { class: 'spark-cell' }, [p99Spark.root, p99])]),
+      el('td', null, [parts.breaker]),
+      parts.reason,
+    ])
+    root.addEventListener('click', () => void openDetail(root.dataset.endpointId))
+    root.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') void openDetail(root.dataset.endpointId)
+    })
+    return { root, ...parts }
+  }
+  /** @param {EndpointRow} row @param {EndpointView} ep @param {SeriesView | undefined} series */
+  function updateEndpoint(row, ep, series) {
+    setData(row.root, 'endpointId', ep.id)
+    setData(row.root, 'state', ep.state)
+    setData(row.root, 'breaker', ep.breaker)
+    setClass(row.state, `state ${ep.state}`)
+    text(row.state, ep.state)
+    text(row.addr, ep.address)
+    text(row.sub, [ep.zone || 'no zone', ep.node ? `node ${ep.node}` : ep.source, ...ep.tags].join(' · '))
+    text(row.weight, ep.effectiveWeight !== ep.weight ? `${fmtNum(ep.effectiveWeight)} / ${ep.weight}` : ep.weight)
+    text(row.inflight, ep.inFlight)
+    text(row.ewma, fmtMs(ep.ewmaLatencyMs))
+    drawSpark(row.rpsSpark, series?.rps ?? [], 1)
+    text(row.rps, fmtNum(ep.rps))
+    drawSpark(row.p99Spark, series?.p99 ?? [], 1)
+    text(row.p99, fmtMs(ep.p99Ms))
+    setClass(row.breaker, `breaker ${ep.breaker}`)
+    text(row.breaker, ep.breaker)
+    text(row.reason, ep.state === 'healthy' && ep.reason === 'ok' ? '' : ep.reason)
+    row.reason.title = ep.reason
+  }
+
+  /** @returns {MemberRow} */
+  function createMember() {
+    const parts = {
+      name: el('span', { class: 'mname' }),
+      self: el('span', { class: 'self', hidden: '' }, ['this node']),
+      sub: el('span', { class: 'sub mono' }),
+      state: el('span', { class: 'state' }),
+      zone: el('td', { class: 'zone' }),
+      inc: el('td', { class: 'r inc' }),
+    }
+    const root = el('tr', { 'data-testid': 'member-row' }, [
+      el('td', null, [parts.name, parts.self, parts.sub]),
+      el('td', null, [parts.state]),
+      parts.zone,
+      parts.inc,
+    ])
+    return { root, ...parts }
+  }
+  /** @param {MemberRow} row @param {MemberView} m */
+  function updateMember(row, m) {
+    setData(row.root, 'member', m.name)
+    setData(row.root, 'state', m.state)
+    text(row.name, m.name)
+    row.self.hidden = !m.self
+    text(row.sub, m.address + (m.services.length ? ` · ${m.services.join(', ')}` : ''))
+    setClass(row.state, `state ${m.state}`)
+    text(row.state, m.state)
+    text(row.zone, m.zone || '–')
+    text(row.inc, m.incarnation)
+  }
+
+  /** @returns {AlertRow} */
+  function createAlert() {
+    const parts = {
+      sev: el('span', { class: 'sev' }),
+      what: el('span', { class: 'what' }),
+      when: el('span', { class: 'when num' }),
+      detail: el('span', { class: 'detail-line num' }),
+    }
+    const root = el('li', { 'data-testid': 'alert-row' }, [parts.sev, parts.what, parts.when, parts.detail])
+    return { root, ...parts }
+  }
+  /** @param {AlertRow} row @param {AlertView} a @param {number} now */
+  function updateAlert(row, a, now) {
+    setData(row.root, 'state', a.state)
+    setClass(row.root, a.state)
+    setClass(row.sev, `sev ${a.severity}`)
+    text(row.sev, a.state === 'firing' ? a.severity : 'resolved')
+    const where = a.endpoint && a.service && a.endpoint.startsWith(`${a.service}~`) ? a.endpoint.slice(a.service.length + 1) : a.endpoint
+    text(row.what, a.name + (a.service ? ` · ${a.service}` : '') + (where ? ` · ${where}` : ''))
+    text(row.when, a.state === 'firing' ? `for ${fmtDur(now - a.startedAt)}` : `${fmtDur(now - (a.resolvedAt ?? now))} ago`)
+    const v =
+      a.rule === 'error-rate'
+        ? `${(a.value * 100).toFixed(1)}% > ${(a.threshold * 100).toFixed(1)}%`
+        : a.rule === 'p99-latency'
+          ? `${fmtMs(a.value)} > ${fmtMs(a.threshold)}`
+          : String(a.value)
+    text(row.detail, `${a.rule}: ${v}`)
+  }
+
+  // ---------- endpoint detail ----------
+
+  /** @param {HTMLElement} host @param {string} kind @param {readonly (number | null)[]} values */
+  function chart(host, kind, values) {
+    const s = spark(kind, 280, 80)
+    host.replaceChildren(s.root)
+    drawSpark(s, values, 1)
+  }
+  /** @param {string | undefined} id */
+  async function openDetail(id) {
+    if (!id) return
+    detailId = id
+    const [service, ...address] = id.split('~')
+    text(ui.detailTitle, address.join('~') || id)
+    text(ui.detailSub, `service ${service ?? ''} · last hour`)
+    ui.detailTransitions.replaceChildren()
+    if (!ui.detail.open) ui.detail.showModal()
+    try {
+      const res = await fetch(`/v1/endpoints/${encodeURIComponent(id)}/history?since=1h`, { headers: headers(), cache: 'no-store' })
+      if (!res.ok) throw new Error(`HTTP ${res.status}`)
+      const h = /** @type {HistoryView} */ (await readJson(res))
+      if (detailId !== id) return
+      const per = 1000 / h.bucketMs
+      const done = h.buckets.filter((b) => b.start + h.bucketMs <= Date.now())
+      chart(ui.chartRps, 'rps', done.map((b) => b.requests * per))
+      chart(ui.chartErrors, 'err', done.map((b) => b.errors))
+      chart(ui.chartP99, 'p99', done.map((b) => b.p99))
+      const rows = h.transitions
+        .slice()
+        .reverse()
+        .map((t) =>
+          el('tr', null, [el('td', { class: 'num' }, [clock(t.at)]), el('td', null, [t.from]), el('td', null, [t.to]), el('td', { class: 'reason' }, [t.reason])]),
+        )
+      ui.detailTransitions.replaceChildren(...rows)
+      ui.detailEmpty.hidden = rows.length > 0
+    } catch (err) {
+      toast(`History unavailable: ${messageOf(err)}`, true)
+    }
+  }
+
+  // ---------- live data ----------
+
+  /** @param {Mode} m */
+  function setMode(m) {
+    if (mode === m) return
+    mode = m
+    ui.live.dataset.mode = m
+    if (liveLabel) text(liveLabel, MODE_LABELS[m])
+  }
+  /** @param {boolean} blocking reads are refused too (exposed bind), so live data waits for the token */
+  function askToken(blocking) {
+    if (blocking) {
+      authNeeded = true
+      stopPolling()
+    }
+    ui.auth.hidden = false
+    ui.authToken.focus()
+  }
+  /** The stream counts as dead after 5 s without a frame. */
+  function kick() {
+    clearTimeout(watchdog)
+    watchdog = setTimeout(() => streamCtrl?.abort(), 5000)
+  }
+  /** Reads /v1/events until it fails; never resolves. */
+  async function stream() {
+    const ctrl = new AbortController()
+    streamCtrl = ctrl
+    const res = await fetch('/v1/events', { headers: headers({ accept: 'text/event-stream' }), signal: ctrl.signal, cache: 'no-store' })
+    if (res.status === 401) {
+      askToken(true)
+      throw new Error('unauthorized')
+    }
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`)
+    const reader = res.body.getReader()
+    const decoder = new TextDecoder()
+    let buf = ''
+    kick()
+    for (;;) {
+      const chunk = await reader.read()
+      if (chunk.done) throw new Error('stream ended')
+      buf += decoder.decode(chunk.value, { stream: true })
+      for (let at = buf.indexOf('\n\n'); at >= 0; at = buf.indexOf('\n\n')) {
+        const frame = buf.slice(0, at)
+        buf = buf.slice(at + 2)
+        const data = frame
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).replace(/^ /, ''))
+          .join('\n')
+        if (!data) continue
+        kick()
+        stopPolling()
+        setMode('sse')
+        render(/** @type {StateSnapshot} */ (parseJson(data)))
+      }
+    }
+  }
+  function connect() {
+    if (authNeeded) return
+    if (params.get('poll') === '1') {
+      startPolling()
+      return
+    }
+    stream().catch(() => {
+      clearTimeout(watchdog)
+      if (authNeeded) return
+      if (mode === 'sse') setMode('polling')
+      startPolling()
+      clearTimeout(retryTimer)
+      retryTimer = setTimeout(connect, 5000)
+    })
+  }
+  function startPolling() {
+    if (pollTimer) return
+    void poll()
+    pollTimer = setInterval(() => void poll(), 1000)
+  }
+  function stopPolling() {
+    clearInterval(pollTimer)
+    pollTimer = 0
+  }
+  async function poll() {
+    try {
+      const res = await fetch('/v1/state', { headers: headers(), cache: 'no-store' })
+      if (res.status === 401) {
+        askToken(true)
+        return
+      }
+      if (!res.ok) throw new Error(`HTTP ${res.status}`)
+      const snap = /** @type {StateSnapshot} */ (await readJson(res))
+      if (mode !== 'sse') setMode('polling')
+      render(snap)
+    } catch {
+      if (mode !== 'sse') setMode('offline')
+    }
+  }
+
+  // ---------- actions ----------
+
+  /** @param {string} msg @param {boolean} [bad] */
+  function toast(msg, bad) {
+    const t = ui.toast
+    text(t, msg)
+    setClass(t, `toast ${bad ? 'bad' : 'ok'}`)
+    t.hidden = false
+    clearTimeout(toastTimer)
+    toastTimer = setTimeout(() => {
+      t.hidden = true
+    }, bad ? 9000 : 4000)
+  }
+  /** @param {string} path @returns {Promise<{ ok: boolean, status: number, body: ActionReply }>} */
+  async function post(path) {
+    const res = await fetch(path, { method: 'POST', headers: headers() })
+    const body = /** @type {ActionReply} */ (await readJson(res).catch(() => ({})))
+    if (res.status === 401) askToken(false)
+    return { ok: res.ok, status: res.status, body }
+  }
+  async function reload() {
+    const b = ui.reload
+    b.disabled = true
+    try {
+      const r = await post('/v1/reload')
+      if (r.ok) toast(`Config reloaded · version ${r.body.version ?? ''}`)
+      else if (r.status === 401) toast('The admin token is required: enter it, then reload again.', true)
+      else toast(`Reload refused (${r.status})\n${r.body.message || ''}`, true)
+    } catch (err) {
+      toast(`Reload failed: ${messageOf(err)}`, true)
+    }
+    b.disabled = false
+  }
+  async function drain() {
+    if (!confirm('Drain this sidecar? It stops taking traffic, finishes in-flight requests and leaves the cluster.')) return
+    try {
+      const r = await post('/v1/drain')
+      toast(r.ok ? 'Draining…' : `Drain refused (${r.status}): ${r.body.message || ''}`, !r.ok)
+    } catch (err) {
+      toast(`Drain failed: ${messageOf(err)}`, true)
+    }
+  }
+  ui.reload.addEventListener('click', () => void reload())
+  ui.drain.addEventListener('click', () => void drain())
+  /** @param {string} t */
+  function applyTheme(t) {
+    if (t === 'auto') document.documentElement.removeAttribute('data-theme')
+    else document.documentElement.setAttribute('data-theme', t)
+    ui.theme.title = `Theme: ${t}`
+  }
+  let theme = params.get('theme') || localStorage.getItem('commy.theme') || 'auto'
+  applyTheme(theme)
+  ui.theme.addEventListener('click', () => {
+    theme = THEMES[(THEMES.indexOf(theme) + 1) % THEMES.length] ?? 'auto'
+    localStorage.setItem('commy.theme', theme)
+    applyTheme(theme)
+  })
+  ui.authForm.addEventListener('submit', (e) => {
+    e.preventDefault()
+    token = ui.authToken.value.trim()
+    sessionStorage.setItem('commy.admin.token', token)
+    const blocked = authNeeded
+    authNeeded = false
+    ui.auth.hidden = true
+    if (blocked) connect()
+  })
+  ui.detail.addEventListener('close', () => {
+    detailId = null
+  })
+
+  setMode('connecting')
+  connect()
+})()
