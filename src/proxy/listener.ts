@@ -151,6 +151,12 @@ const CLIENT_ERRORS: Readonly<Record<string, () => CommyError>> = {
   ERR_HTTP_HEADERS_TIMEOUT: () => new RequestTimeoutError(),
 }
 
+/** The answer to a request Node could not parse or that timed out, by the error's `code`. */
+export function clientErrorAnswer(err: { code?: string }): CommyError {
+  const answer = err.code !== undefined ? CLIENT_ERRORS[err.code] : undefined
+  return answer !== undefined ? answer() : new BadRequestError('malformed request')
+}
+
 /** A request Node could not parse (or that timed out): answer and close, never throw. */
 function onClientError(err: Error & { code?: string }, socket: Duplex): void {
   const s = socket as Socket & { _httpMessage?: { headersSent?: boolean } }
@@ -158,6 +164,5 @@ function onClientError(err: Error & { code?: string }, socket: Duplex): void {
     s.destroy()
     return
   }
-  const answer = err.code !== undefined ? CLIENT_ERRORS[err.code] : undefined
-  sendRawError(s, answer !== undefined ? answer() : new BadRequestError('malformed request'), '')
+  sendRawError(s, clientErrorAnswer(err), '')
 }
