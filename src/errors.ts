@@ -25,7 +25,7 @@ export const ERRORS = freezeTable({
   COMMY_ERR_BREAKER_OPEN: { status: 503, meaning: "the endpoint's circuit breaker is open" },
   COMMY_ERR_OVERLOADED: { status: 503, meaning: "the service's concurrency limit is full" },
   COMMY_ERR_RETRY_BUDGET: { status: 503, meaning: "the service's retry budget is spent" },
-  COMMY_ERR_BAD_REQUEST: { status: 400, meaning: 'the request cannot be forwarded (malformed, body longer than its length …)' },
+  COMMY_ERR_BAD_REQUEST: { status: 400, meaning: 'the request cannot be forwarded (malformed, body not matching its length …)' },
   COMMY_ERR_METHOD_NOT_ALLOWED: { status: 405, meaning: 'CONNECT: commy is not a tunnelling proxy' },
   COMMY_ERR_REQUEST_TIMEOUT: { status: 408, meaning: 'the client did not send its request headers or body in time (`limits`)' },
   COMMY_ERR_HEADERS_TOO_LARGE: { status: 431, meaning: 'the request headers are larger than `limits.maxHeaderSize`' },
