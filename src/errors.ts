@@ -68,6 +68,8 @@ export type ErrorCode = keyof typeof ERRORS
 export class CommyError extends Error {
   readonly code: ErrorCode
   readonly status: number
+  /** The service the message already names (error bodies then do not name it again). */
+  readonly service?: string
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = new.target.name
@@ -128,7 +130,7 @@ export class NoRouteError extends CommyError {
 
 /** The service has no endpoint that may take traffic. */
 export class NoHealthyEndpointError extends CommyError {
-  readonly service: string
+  override readonly service: string
   constructor(service: string, detail?: string) {
     super('COMMY_ERR_NO_HEALTHY_ENDPOINT', `service "${service}" has no healthy endpoint${detail ? ` (${detail})` : ''}`)
     this.service = service
@@ -175,15 +177,19 @@ export class BreakerOpenError extends CommyError {
 
 /** The service's concurrency limit (in flight plus queued) is full. */
 export class OverloadedError extends CommyError {
+  override readonly service: string
   constructor(service: string, reason: string) {
     super('COMMY_ERR_OVERLOADED', `service "${service}" is over its concurrency limit: ${reason}`)
+    this.service = service
   }
 }
 
 /** The retry budget of the service is spent; the failure of the last try is the cause. */
 export class RetryBudgetExhaustedError extends CommyError {
+  override readonly service: string
   constructor(service: string, options?: { cause?: unknown }) {
     super('COMMY_ERR_RETRY_BUDGET', `retry budget of service "${service}" is exhausted`, options)
+    this.service = service
   }
 }
 

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream'
 import type { CommyError } from '../errors.js'
 
 export function errorBody(err: CommyError, requestId: string, service: string | undefined): string {
-  const message = service !== undefined && !err.message.includes(`"${service}"`) ? `service "${service}": ${err.message}` : err.message
+  const message = service !== undefined && err.service !== service ? `service "${service}": ${err.message}` : err.message
   return JSON.stringify(service === undefined ? { error: message, code: err.code, requestId } : { error: message, code: err.code, requestId, service })
 }
 
