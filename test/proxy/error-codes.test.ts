@@ -3,7 +3,8 @@ import net from 'node:net'
 import pino from 'pino'
 import { parseConfig } from '../../src/config/load.js'
 import { systemClock } from '../../src/clock.js'
-import { InternalError } from '../../src/errors.js'
+import { InternalError, NoHealthyEndpointError, OverloadedError, UpstreamConnectError } from '../../src/errors.js'
+import { errorBody } from '../../src/proxy/error-response.js'
 import { Forwarder } from '../../src/proxy/forwarder.js'
 import { clientErrorAnswer, Listener } from '../../src/proxy/listener.js'
 import type { Layer } from '../../src/proxy/pipeline.js'
@@ -102,4 +103,13 @@ t.test('an error without a code at the transport is internal, not an upstream fa
   t.equal(e.code, 'COMMY_ERR_INTERNAL')
   t.equal(e.status, 500)
   t.equal(e.cause, bug)
+})
+
+t.test('error bodies name the service once', async (t) => {
+  const body = (e: Parameters<typeof errorBody>[0], service?: string) => JSON.parse(errorBody(e, 'r1', service)) as Record<string, unknown>
+  t.same(body(new UpstreamConnectError('127.0.0.1:1'), 'a'), { error: 'service "a": could not connect to 127.0.0.1:1', code: 'COMMY_ERR_UPSTREAM_CONNECT', requestId: 'r1', service: 'a' })
+  t.equal(body(new OverloadedError('a', 'queue full'), 'a').error, 'service "a" is over its concurrency limit: queue full')
+  t.equal(body(new NoHealthyEndpointError('a'), 'a').error, 'service "a" has no healthy endpoint')
+  t.equal(body(new NoHealthyEndpointError('b'), 'a').error, 'service "a": service "b" has no healthy endpoint', 'another service is named')
+  t.same(body(new InternalError()), { error: 'internal error', code: 'COMMY_ERR_INTERNAL', requestId: 'r1' })
 })
