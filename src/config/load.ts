@@ -76,14 +76,10 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
 /** One schema error as a sentence, decided by TypeBox's error type (never by its message text). */
 function describeSchemaError(err: ValueError, segs: readonly (string | number)[]): string {
   const key = String(segs[segs.length - 1])
-  switch (err.type) {
-    case ValueErrorType.ObjectAdditionalProperties:
-    case ValueErrorType.IntersectUnevaluatedProperties:
-      return `unknown key "${key}"`
-    case ValueErrorType.ObjectRequiredProperty:
-      return `required key "${key}" is missing`
+  if (err.type === ValueErrorType.ObjectAdditionalProperties || err.type === ValueErrorType.IntersectUnevaluatedProperties) {
+    return `unknown key "${key}"`
   }
-  if (err.value === undefined) return `required key "${key}" is missing`
+  if (err.type === ValueErrorType.ObjectRequiredProperty || err.value === undefined) return `required key "${key}" is missing`
   const got = truncate(JSON.stringify(err.value))
   const description = (err.schema as { description?: unknown }).description
   const desc = typeof description === 'string' && description !== '' ? ` (expected ${description})` : ''
