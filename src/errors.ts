@@ -1,17 +1,96 @@
 /**
- * Typed errors. Every condition commy reports has one class with a stable `code`
- * and, where it reaches a client, the HTTP status it maps to. Foreign errors
- * (undici, opossum, node:net) are converted where they are caught, kept as `cause`.
+ * Typed errors. `ERRORS` is the one table of every code commy has, with the HTTP status it
+ * answers with and what it means (README's error table is checked against it by
+ * test/errors.test.ts). Each condition has one class; the constructor names the code and the
+ * status comes from the table. Foreign errors (undici, opossum, node:net) are converted where
+ * they are caught, kept as `cause`; one that is not understood is an `InternalError`.
  */
-export class CommyError extends Error {
-  readonly code: string
+
+export interface ErrorRow {
+  /** HTTP status of the answer (500 for codes that never reach an HTTP client). */
   readonly status: number
-  constructor(code: string, message: string, status = 500, options?: { cause?: unknown }) {
+  /** One line: when the code is used. */
+  readonly meaning: string
+}
+
+/** Every `COMMY_ERR_*` code. Add a row here (and to README.md) before using a new code. */
+export const ERRORS = freezeTable({
+  // ---- data plane: answers to the application's requests ----
+  COMMY_ERR_NO_ROUTE: { status: 404, meaning: 'no route of the listener matches the request' },
+  COMMY_ERR_NO_HEALTHY_ENDPOINT: { status: 503, meaning: 'the service has no endpoint that may take traffic' },
+  COMMY_ERR_UPSTREAM_CONNECT: { status: 502, meaning: 'connecting to the endpoint failed (refused, unreachable, connect timeout)' },
+  COMMY_ERR_UPSTREAM_RESET: { status: 502, meaning: 'the endpoint closed or reset the connection mid-exchange' },
+  COMMY_ERR_UPSTREAM_PROTOCOL: { status: 502, meaning: "the endpoint's answer was not valid HTTP" },
+  COMMY_ERR_UPSTREAM_TIMEOUT: { status: 504, meaning: "the route's `timeout` or `retries.perTryTimeout` elapsed" },
+  COMMY_ERR_BREAKER_OPEN: { status: 503, meaning: "the endpoint's circuit breaker is open" },
+  COMMY_ERR_OVERLOADED: { status: 503, meaning: "the service's concurrency limit is full" },
+  COMMY_ERR_RETRY_BUDGET: { status: 503, meaning: "the service's retry budget is spent" },
+  COMMY_ERR_BAD_REQUEST: { status: 400, meaning: 'the request cannot be forwarded (malformed, body not matching its length …)' },
+  COMMY_ERR_METHOD_NOT_ALLOWED: { status: 405, meaning: 'CONNECT: commy is not a tunnelling proxy' },
+  COMMY_ERR_REQUEST_TIMEOUT: { status: 408, meaning: 'the client did not send its request headers or body in time (`limits`)' },
+  COMMY_ERR_HEADERS_TOO_LARGE: { status: 431, meaning: 'the request headers are larger than `limits.maxHeaderSize`' },
+  COMMY_ERR_UPGRADE_UNSUPPORTED: { status: 501, meaning: 'an Upgrade request on a listener that does not forward upgrades' },
+  COMMY_ERR_DRAINING: { status: 503, meaning: 'the sidecar is shutting down' },
+  COMMY_ERR_CLIENT_ABORTED: { status: 499, meaning: 'the client left before the answer (access log only)' },
+  COMMY_ERR_INTERNAL: { status: 500, meaning: 'a bug in commy or a plugin (an unexpected error, logged with its stack)' },
+
+  // ---- admin server ----
+  COMMY_ERR_ADMIN_NOT_FOUND: { status: 404, meaning: 'no such admin path, or no endpoint with that id' },
+  COMMY_ERR_ADMIN_METHOD_NOT_ALLOWED: { status: 405, meaning: 'the admin path exists, but not for this method (an `Allow` header is sent)' },
+  COMMY_ERR_ADMIN_UNAUTHORIZED: { status: 401, meaning: 'the admin token is missing or wrong' },
+  COMMY_ERR_ADMIN_FORBIDDEN: { status: 403, meaning: 'the Host or Origin header was refused (DNS rebinding, cross-site request)' },
+  COMMY_ERR_ADMIN_BAD_REQUEST: { status: 400, meaning: 'an admin query parameter could not be read' },
+  COMMY_ERR_ADMIN_BUSY: { status: 409, meaning: 'a reload is already running' },
+  COMMY_ERR_ADMIN_RELOAD_REFUSED: { status: 422, meaning: 'the new config is invalid; the old one keeps serving' },
+  COMMY_ERR_ADMIN_UNAVAILABLE: { status: 503, meaning: 'too many admin event streams are open' },
+  COMMY_ERR_NOT_READY: { status: 503, meaning: '`/readyz` while the sidecar is not ready' },
+  COMMY_ERR_ADMIN_INSECURE_BIND: { status: 500, meaning: 'start refused: non-loopback admin `listen` and no token (not sent over HTTP)' },
+  COMMY_ERR_ADMIN_LISTEN: { status: 500, meaning: 'the admin server could not bind its address (not sent over HTTP)' },
+
+  // ---- health checks and alert webhooks (reasons in health results and logs) ----
+  COMMY_ERR_HEALTH_CHECK_TIMEOUT: { status: 504, meaning: 'an active health check did not finish within its timeout' },
+  COMMY_ERR_HEALTH_CHECK_CANCELLED: { status: 500, meaning: 'a health check was cancelled (monitor stopped, endpoint left)' },
+  COMMY_ERR_WEBHOOK_TIMEOUT: { status: 504, meaning: 'an alert webhook delivery did not finish within its timeout' },
+
+  // ---- gossip membership (logs and startup) ----
+  COMMY_ERR_GOSSIP_DECODE: { status: 500, meaning: 'a gossip message could not be decoded (truncated, oversized, bad field)' },
+  COMMY_ERR_GOSSIP_EXCHANGE: { status: 500, meaning: 'a gossip push-pull exchange did not complete' },
+  COMMY_ERR_GOSSIP_META: { status: 500, meaning: 'the local gossip metadata does not fit in one packet' },
+  COMMY_ERR_GOSSIP_KEY: { status: 500, meaning: 'a gossip key is not base64 of 16, 24 or 32 bytes' },
+  COMMY_ERR_GOSSIP_BIND: { status: 500, meaning: 'the gossip transport could not bind its UDP/TCP sockets' },
+
+  // ---- config ----
+  COMMY_ERR_CONFIG: { status: 500, meaning: 'the config file is invalid (CLI exit code 2; a reload answers COMMY_ERR_ADMIN_RELOAD_REFUSED)' },
+} as const satisfies Record<`COMMY_ERR_${string}`, ErrorRow>)
+
+export type ErrorCode = keyof typeof ERRORS
+
+export class CommyError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  /** The service the message already names (error bodies then do not name it again). */
+  readonly service?: string
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = new.target.name
     this.code = code
-    this.status = status
+    this.status = ERRORS[code].status
   }
+}
+
+/**
+ * An error commy did not expect: a bug in commy, a plugin or a layer (TypeError and the like),
+ * never an upstream failure. The original is the `cause`; whoever converts it logs its stack.
+ */
+export class InternalError extends CommyError {
+  constructor(message = 'internal error', options?: { cause?: unknown }) {
+    super('COMMY_ERR_INTERNAL', message, options)
+  }
+}
+
+/** `err` itself when it is one of ours, else an InternalError with `err` as its cause. */
+export function toCommyError(err: unknown): CommyError {
+  return err instanceof CommyError ? err : new InternalError('internal error', { cause: err })
 }
 
 /** A config file that cannot be used: file, line and key path are part of the message. */
@@ -19,7 +98,7 @@ export class ConfigError extends CommyError {
   readonly file: string
   readonly issues: readonly ConfigIssue[]
   constructor(file: string, issues: readonly ConfigIssue[]) {
-    super('COMMY_ERR_CONFIG', formatIssues(file, issues), 500)
+    super('COMMY_ERR_CONFIG', formatIssues(file, issues))
     this.file = file
     this.issues = issues
   }
@@ -45,15 +124,15 @@ function formatIssues(file: string, issues: readonly ConfigIssue[]): string {
 /** No route of the listener matched the request. */
 export class NoRouteError extends CommyError {
   constructor(message = 'no route matches this request') {
-    super('COMMY_ERR_NO_ROUTE', message, 404)
+    super('COMMY_ERR_NO_ROUTE', message)
   }
 }
 
 /** The service has no endpoint that may take traffic. */
 export class NoHealthyEndpointError extends CommyError {
-  readonly service: string
+  override readonly service: string
   constructor(service: string, detail?: string) {
-    super('COMMY_ERR_NO_HEALTHY_ENDPOINT', `service "${service}" has no healthy endpoint${detail ? ` (${detail})` : ''}`, 503)
+    super('COMMY_ERR_NO_HEALTHY_ENDPOINT', `service "${service}" has no healthy endpoint${detail ? ` (${detail})` : ''}`)
     this.service = service
   }
 }
@@ -61,7 +140,7 @@ export class NoHealthyEndpointError extends CommyError {
 /** Connecting to the endpoint failed (refused, unreachable, DNS). */
 export class UpstreamConnectError extends CommyError {
   constructor(endpoint: string, options?: { cause?: unknown }) {
-    super('COMMY_ERR_UPSTREAM_CONNECT', `could not connect to ${endpoint}`, 502, options)
+    super('COMMY_ERR_UPSTREAM_CONNECT', `could not connect to ${endpoint}`, options)
   }
 }
 
@@ -70,7 +149,7 @@ export class UpstreamResetError extends CommyError {
   /** True when nothing of the request reached the wire (safe to retry anywhere). */
   readonly beforeWrite: boolean
   constructor(endpoint: string, beforeWrite: boolean, options?: { cause?: unknown }) {
-    super('COMMY_ERR_UPSTREAM_RESET', `connection to ${endpoint} was reset`, 502, options)
+    super('COMMY_ERR_UPSTREAM_RESET', `connection to ${endpoint} was reset`, options)
     this.beforeWrite = beforeWrite
   }
 }
@@ -78,72 +157,93 @@ export class UpstreamResetError extends CommyError {
 /** The upstream answered with something that is not valid HTTP. */
 export class UpstreamProtocolError extends CommyError {
   constructor(endpoint: string, options?: { cause?: unknown }) {
-    super('COMMY_ERR_UPSTREAM_PROTOCOL', `invalid response from ${endpoint}`, 502, options)
+    super('COMMY_ERR_UPSTREAM_PROTOCOL', `invalid response from ${endpoint}`, options)
   }
 }
 
 /** The route's timeout or per-try timeout elapsed. */
 export class UpstreamTimeoutError extends CommyError {
   constructor(endpoint: string | undefined, timeoutMs: number, options?: { cause?: unknown }) {
-    super('COMMY_ERR_UPSTREAM_TIMEOUT', `upstream${endpoint ? ` ${endpoint}` : ''} did not answer within ${timeoutMs}ms`, 504, options)
+    super('COMMY_ERR_UPSTREAM_TIMEOUT', `upstream${endpoint ? ` ${endpoint}` : ''} did not answer within ${timeoutMs}ms`, options)
   }
 }
 
 /** The endpoint's circuit breaker is open (or half-open with its trial in flight). */
 export class BreakerOpenError extends CommyError {
   constructor(endpoint: string, options?: { cause?: unknown }) {
-    super('COMMY_ERR_BREAKER_OPEN', `circuit breaker for ${endpoint} is open`, 503, options)
+    super('COMMY_ERR_BREAKER_OPEN', `circuit breaker for ${endpoint} is open`, options)
   }
 }
 
 /** The service's concurrency limit (in flight plus queued) is full. */
 export class OverloadedError extends CommyError {
+  override readonly service: string
   constructor(service: string, reason: string) {
-    super('COMMY_ERR_OVERLOADED', `service "${service}" is over its concurrency limit: ${reason}`, 503)
+    super('COMMY_ERR_OVERLOADED', `service "${service}" is over its concurrency limit: ${reason}`)
+    this.service = service
   }
 }
 
 /** The retry budget of the service is spent; the failure of the last try is the cause. */
 export class RetryBudgetExhaustedError extends CommyError {
+  override readonly service: string
   constructor(service: string, options?: { cause?: unknown }) {
-    super('COMMY_ERR_RETRY_BUDGET', `retry budget of service "${service}" is exhausted`, 503, options)
+    super('COMMY_ERR_RETRY_BUDGET', `retry budget of service "${service}" is exhausted`, options)
+    this.service = service
   }
 }
 
-/** The client sent something commy will not forward. */
+/** The client sent something commy will not forward (400). */
 export class BadRequestError extends CommyError {
-  constructor(message: string, status = 400) {
-    super('COMMY_ERR_BAD_REQUEST', message, status)
+  constructor(message: string) {
+    super('COMMY_ERR_BAD_REQUEST', message)
+  }
+}
+
+/** A method commy does not proxy (CONNECT). */
+export class MethodNotAllowedError extends CommyError {
+  constructor(method: string) {
+    super('COMMY_ERR_METHOD_NOT_ALLOWED', `${method} is not supported`)
+  }
+}
+
+/** The client was too slow sending its request (headers or whole-request timeout of `limits`). */
+export class RequestTimeoutError extends CommyError {
+  constructor() {
+    super('COMMY_ERR_REQUEST_TIMEOUT', 'request timed out')
+  }
+}
+
+/** The request headers exceed `limits.maxHeaderSize`. */
+export class HeadersTooLargeError extends CommyError {
+  constructor() {
+    super('COMMY_ERR_HEADERS_TOO_LARGE', 'request headers too large')
+  }
+}
+
+/** An Upgrade request on a listener without an upgrade transport. */
+export class UpgradeUnsupportedError extends CommyError {
+  constructor() {
+    super('COMMY_ERR_UPGRADE_UNSUPPORTED', 'upgrade is not supported')
   }
 }
 
 /** The sidecar is draining and takes no new requests. */
 export class DrainingError extends CommyError {
   constructor() {
-    super('COMMY_ERR_DRAINING', 'sidecar is draining', 503)
+    super('COMMY_ERR_DRAINING', 'sidecar is draining')
   }
 }
 
 /** The client went away before the response was complete. */
 export class ClientAbortedError extends CommyError {
   constructor() {
-    super('COMMY_ERR_CLIENT_ABORTED', 'client closed the connection', 499)
+    super('COMMY_ERR_CLIENT_ABORTED', 'client closed the connection')
   }
 }
 
-/** Table of every code with its HTTP status: the one place the docs and the admin view read. */
-export const ERROR_STATUS: Readonly<Record<string, number>> = Object.freeze({
-  COMMY_ERR_CONFIG: 500,
-  COMMY_ERR_NO_ROUTE: 404,
-  COMMY_ERR_NO_HEALTHY_ENDPOINT: 503,
-  COMMY_ERR_UPSTREAM_CONNECT: 502,
-  COMMY_ERR_UPSTREAM_RESET: 502,
-  COMMY_ERR_UPSTREAM_PROTOCOL: 502,
-  COMMY_ERR_UPSTREAM_TIMEOUT: 504,
-  COMMY_ERR_BREAKER_OPEN: 503,
-  COMMY_ERR_OVERLOADED: 503,
-  COMMY_ERR_RETRY_BUDGET: 503,
-  COMMY_ERR_BAD_REQUEST: 400,
-  COMMY_ERR_DRAINING: 503,
-  COMMY_ERR_CLIENT_ABORTED: 499,
-})
+/** Freezes the table and each of its rows. */
+function freezeTable<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) Object.freeze(v)
+  return Object.freeze(o)
+}

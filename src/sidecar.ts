@@ -8,6 +8,7 @@ import type { HostPort, ListenerConfig, SidecarConfig } from './config/types.js'
 import { systemClock, type Clock, type Random } from './clock.js'
 import { StartOrder, type Startable } from './lifecycle.js'
 import { createLogs, type Logs } from './log.js'
+import type { InternalError } from './errors.js'
 import { builtinStrategies, type StrategyRegistry } from './balancer/registry.js'
 import type { DiscoverySource } from './discovery/discovery.js'
 import { StaticDiscovery } from './discovery/static.js'
@@ -123,9 +124,12 @@ export class Sidecar implements Startable {
         explainFacts: options.explainFacts,
       })
     }
+    const proxyLog = logger.child({ component: 'proxy' })
     this.makeListener = (l, cfg) => {
       const routes = this.routeTable(l, cfg)
-      const forwarder = new Forwarder({ listener: l.name, routes, requestIds, clock, observe, upgrades: this.upgrades })
+      const onInternalError = (err: InternalError, requestId: string) =>
+        proxyLog.error({ err, listener: l.name, requestId }, 'internal error: answered 500 COMMY_ERR_INTERNAL')
+      const forwarder = new Forwarder({ listener: l.name, routes, requestIds, clock, observe, upgrades: this.upgrades, onInternalError })
       return new Listener({ config: l, limits: cfg.limits, forwarder, logger: logger.child({ component: 'listener' }) })
     }
     this.listeners = config.listeners.map((l) => this.makeListener(l, config))

@@ -16,7 +16,8 @@ import { SnapshotBuilder, type SnapshotOptions } from './snapshot.js'
 import { adminRoutes, type AdminRoute } from './routes.js'
 import { authorize, isExposed, type AccessPolicy } from './security.js'
 import { dashboardAssets } from './dashboard/assets.js'
-import { AdminInsecureBindError, AdminInternalError, AdminListenError, AdminMethodNotAllowedError, AdminNotFoundError } from './errors.js'
+import { InternalError } from '../errors.js'
+import { AdminInsecureBindError, AdminListenError, AdminMethodNotAllowedError, AdminNotFoundError } from './errors.js'
 import { isCommyError, sendError } from './responses.js'
 
 /** The part of a pino logger the admin server uses. */
@@ -182,7 +183,7 @@ export class AdminServer implements Startable {
       }
       if (isCommyError(err)) return sendError(res, err)
       this.log.error({ err, path }, 'admin: handler failed')
-      sendError(res, new AdminInternalError(`${path} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }))
+      sendError(res, new InternalError(`${path} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }))
     }
   }
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createHash } from 'node:crypto'
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml'
-import { Value } from '@sinclair/typebox/value'
+import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
 import { ConfigError, type ConfigIssue } from '../errors.js'
 import { SidecarSchema, type RawSidecarConfig } from './schema.js'
 import { normalizeConfig, type PathIssue } from './normalize.js'
@@ -61,7 +61,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     const key = formatPath(segs)
     if (seen.has(key)) continue // one message per key: a union reports every branch
     seen.add(key)
-    add({ path: segs, message: describeSchemaError(err, substituted) })
+    add({ path: segs, message: describeSchemaError(err, segs) })
   }
   if (issues.length > 0) throw new ConfigError(file, issues)
 
@@ -73,32 +73,29 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   return config
 }
 
-function describeSchemaError(err: { message: string; path: string; schema: { description?: string; pattern?: string; anyOf?: unknown[] }; value: unknown }, root: unknown): string {
-  const segs = pointerToPath(err.path)
-  const parent = segs.length > 0 ? getIn(root, segs.slice(0, -1)) : undefined
-  const last = segs[segs.length - 1]
-  if (err.value !== undefined && parent && typeof parent === 'object' && last !== undefined && err.message.startsWith('Unexpected property')) {
-    return `unknown key "${String(last)}"`
+/** One schema error as a sentence, decided by TypeBox's error type (never by its message text). */
+function describeSchemaError(err: ValueError, segs: readonly (string | number)[]): string {
+  const key = String(segs[segs.length - 1])
+  if (err.type === ValueErrorType.ObjectAdditionalProperties || err.type === ValueErrorType.IntersectUnevaluatedProperties) {
+    return `unknown key "${key}"`
   }
-  if (err.value === undefined) return `required key "${String(last)}" is missing`
-  const got = JSON.stringify(err.value)
-  const desc = err.schema.description ? ` (expected ${err.schema.description})` : ''
-  if (err.schema.anyOf) return `invalid value ${truncate(got)}${desc}`
-  return `${err.message.replace(/^Expected/, 'expected')}${desc}, got ${truncate(got)}`
+  if (err.type === ValueErrorType.ObjectRequiredProperty || err.value === undefined) return `required key "${key}" is missing`
+  const got = truncate(JSON.stringify(err.value))
+  const description = (err.schema as { description?: unknown }).description
+  const desc = typeof description === 'string' && description !== '' ? ` (expected ${description})` : ''
+  // a union (durations, enums, addresses) lists every branch: say what was wanted, not how each failed
+  if (err.type === ValueErrorType.Union) return `invalid value ${got}${desc}`
+  return `${lowerFirst(err.message)}${desc}, got ${got}`
+}
+
+/** TypeBox's sentence ("Expected integer to be ...") continued after "key: ". */
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1)
 }
 
 function truncate(s: string | undefined): string {
   if (s === undefined) return 'nothing'
   return s.length > 60 ? `${s.slice(0, 57)}...` : s
-}
-
-function getIn(root: unknown, segs: readonly (string | number)[]): unknown {
-  let cur = root
-  for (const s of segs) {
-    if (cur === null || typeof cur !== 'object') return undefined
-    cur = (cur as Record<string | number, unknown>)[s]
-  }
-  return cur
 }
 
 function pointerToPath(pointer: string): (string | number)[] {

@@ -31,7 +31,7 @@ export interface HealthCheck {
 export class CheckTimeoutError extends CommyError {
   readonly timeoutMs: number
   constructor(timeoutMs: number) {
-    super('COMMY_ERR_HEALTH_CHECK_TIMEOUT', `timeout after ${timeoutMs}ms`, 504)
+    super('COMMY_ERR_HEALTH_CHECK_TIMEOUT', `timeout after ${timeoutMs}ms`)
     this.timeoutMs = timeoutMs
   }
 }
@@ -39,7 +39,7 @@ export class CheckTimeoutError extends CommyError {
 /** The monitor stopped or the endpoint left while its check was in flight. */
 export class CheckCancelledError extends CommyError {
   constructor() {
-    super('COMMY_ERR_HEALTH_CHECK_CANCELLED', 'check cancelled', 500)
+    super('COMMY_ERR_HEALTH_CHECK_CANCELLED', 'check cancelled')
   }
 }
 

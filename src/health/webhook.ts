@@ -29,7 +29,7 @@ export interface WebhookNotifierOptions {
 /** A webhook try took longer than its timeout. */
 export class WebhookTimeoutError extends CommyError {
   constructor(timeoutMs: number) {
-    super('COMMY_ERR_WEBHOOK_TIMEOUT', `timeout after ${timeoutMs}ms`, 504)
+    super('COMMY_ERR_WEBHOOK_TIMEOUT', `timeout after ${timeoutMs}ms`)
   }
 }
 

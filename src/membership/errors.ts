@@ -12,7 +12,7 @@ export class GossipDecodeError extends CommyError {
 export class GossipExchangeError extends CommyError {
   readonly peer: string
   constructor(peer: string, message: string, options?: { cause?: unknown }) {
-    super('COMMY_ERR_GOSSIP_EXCHANGE', `push-pull with ${peer} failed: ${message}`, 500, options)
+    super('COMMY_ERR_GOSSIP_EXCHANGE', `push-pull with ${peer} failed: ${message}`, options)
     this.peer = peer
   }
 }
@@ -20,7 +20,7 @@ export class GossipExchangeError extends CommyError {
 /** The local metadata cannot be announced: it does not fit in one packet, or a field is too long. */
 export class GossipMetaError extends CommyError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('COMMY_ERR_GOSSIP_META', message, 500, options)
+    super('COMMY_ERR_GOSSIP_META', message, options)
   }
 }
 
@@ -34,6 +34,6 @@ export class GossipKeyError extends CommyError {
 /** The gossip transport could not bind its UDP/TCP sockets. */
 export class GossipBindError extends CommyError {
   constructor(address: string, options?: { cause?: unknown }) {
-    super('COMMY_ERR_GOSSIP_BIND', `could not bind gossip sockets on ${address}`, 500, options)
+    super('COMMY_ERR_GOSSIP_BIND', `could not bind gossip sockets on ${address}`, options)
   }
 }

@@ -11,12 +11,14 @@ import type { Endpoint } from '../endpoint/endpoint.js'
 import {
   ClientAbortedError,
   CommyError,
+  InternalError,
   NoHealthyEndpointError,
+  toCommyError,
   UpstreamProtocolError,
   UpstreamTimeoutError,
 } from '../errors.js'
 import { readBody } from './body.js'
-import { sendError, toCommyError } from './error-response.js'
+import { sendError } from './error-response.js'
 import { downstreamResponseHeaders } from './headers.js'
 import type { Attempt, BodySink, Cancellable, UpstreamRequest, UpstreamResponse } from '../pipeline/pipeline.js'
 import type { RetryContext } from './retry.js'
@@ -31,6 +33,8 @@ export interface CallHost {
   readonly clock: Clock
   /** The call is over (any outcome); called exactly once. */
   finished(call: Call): void
+  /** A bug surfaced in this call (its `cause` is the foreign error): log it with its stack. */
+  internalError(err: InternalError, call: Call): void
 }
 
 type State = 'trying' | 'streaming' | 'done'
@@ -119,7 +123,7 @@ export class Call implements BodySink, HashKeySource {
           this.upstream.body = buf
           this.next()
         },
-        (err: unknown) => this.fail(toCommyError(err)),
+        (err: unknown) => this.fail(this.convert(err)),
       )
       return
     }
@@ -184,7 +188,7 @@ export class Call implements BodySink, HashKeySource {
 
   private onFailure(a: TryAttempt, err: unknown): void {
     if (this.state !== 'trying' || a !== this.attempt) return
-    const e = toCommyError(err)
+    const e = this.convert(err)
     if (e instanceof ClientAbortedError) {
       this.clientClosed()
       return
@@ -205,6 +209,13 @@ export class Call implements BodySink, HashKeySource {
       this.explainedText = explainText(explainRouting(this.explanation, this.endpoint, this.tries, t.endpoints.snapshot, this.host.clock.now(), facts))
     }
     return this.explainedText
+  }
+
+  /** Ours as they are; anything else is a bug: InternalError (500), reported to the host once. */
+  private convert(err: unknown): CommyError {
+    const e = toCommyError(err)
+    if (e instanceof InternalError) this.host.internalError(e, this)
+    return e
   }
 
   private retryContext(): RetryContext {
@@ -250,7 +261,7 @@ export class Call implements BodySink, HashKeySource {
 
   onError(err: Error): void {
     if (this.state === 'done') return
-    this.code = toCommyError(err).code
+    this.code = this.convert(err).code
     this.res.destroy()
     this.complete()
   }

@@ -1,18 +1,13 @@
 /**
  * JSON error answers: `{"error": "...", "code": "COMMY_ERR_...", "requestId": "...", "service"?}`
- * with the status of the error class (src/errors.ts). Foreign errors become 502.
+ * with the status of the error's code (ERRORS in src/errors.ts).
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { CommyError } from '../errors.js'
-
-export function toCommyError(err: unknown): CommyError {
-  if (err instanceof CommyError) return err
-  return new CommyError('COMMY_ERR_UPSTREAM_PROTOCOL', 'upstream request failed', 502, { cause: err })
-}
+import type { CommyError } from '../errors.js'
 
 export function errorBody(err: CommyError, requestId: string, service: string | undefined): string {
-  const message = service !== undefined && !err.message.includes(`"${service}"`) ? `service "${service}": ${err.message}` : err.message
+  const message = service !== undefined && err.service !== service ? `service "${service}": ${err.message}` : err.message
   return JSON.stringify(service === undefined ? { error: message, code: err.code, requestId } : { error: message, code: err.code, requestId, service })
 }
 

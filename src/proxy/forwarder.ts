@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Clock } from '../clock.js'
-import { CommyError, DrainingError, NoRouteError } from '../errors.js'
+import { CommyError, DrainingError, NoRouteError, UpgradeUnsupportedError, type InternalError } from '../errors.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import type { UpgradeTransport } from '../transport/upgrade.js'
 import { Call, type CallHost } from './call.js'
@@ -28,6 +28,8 @@ export interface ForwarderOptions {
   readonly observe?: RequestObserver
   /** Forwards Upgrade requests (WebSocket); without it they are refused with 501. */
   readonly upgrades?: UpgradeTransport
+  /** Told about bugs surfacing in a request (answered 500 COMMY_ERR_INTERNAL); the sidecar logs them. */
+  readonly onInternalError?: (err: InternalError, requestId: string) => void
 }
 
 /** Where an upgrade request goes. */
@@ -46,6 +48,7 @@ export class Forwarder implements CallHost {
   private readonly requestIds: RequestIds
   private readonly observe: RequestObserver | undefined
   private readonly upgrades: UpgradeTransport | undefined
+  private readonly onInternalError: ((err: InternalError, requestId: string) => void) | undefined
   private idleWaiters: (() => void)[] = []
 
   constructor(options: ForwarderOptions) {
@@ -55,6 +58,7 @@ export class Forwarder implements CallHost {
     this.clock = options.clock
     this.observe = options.observe
     this.upgrades = options.upgrades
+    this.onInternalError = options.onInternalError
   }
 
   /** Swaps the route table (config reload); requests in flight keep their targets. */
@@ -139,7 +143,7 @@ export class Forwarder implements CallHost {
       })
     const resolved: UpgradeTarget | CommyError =
       this.draining ? new DrainingError()
-      : this.upgrades === undefined ? new CommyError('COMMY_ERR_BAD_REQUEST', 'upgrade is not supported', 501)
+      : this.upgrades === undefined ? new UpgradeUnsupportedError()
       : this.resolveUpgrade(req)
     if (resolved instanceof CommyError) {
       sendRawError(socket, resolved, requestId)
@@ -171,6 +175,10 @@ export class Forwarder implements CallHost {
   /** A new request id (for answers outside a call: upgrades, client errors). */
   newRequestId(): string {
     return this.requestIds.next()
+  }
+
+  internalError(err: InternalError, call: Call): void {
+    this.onInternalError?.(err, call.upstream.requestId)
   }
 
   finished(call: Call): void {

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { HostPort, LimitsConfig, ListenerConfig } from '../config/types.js'
 import type { Startable } from '../lifecycle.js'
-import { CommyError } from '../errors.js'
+import { BadRequestError, HeadersTooLargeError, MethodNotAllowedError, RequestTimeoutError, type CommyError } from '../errors.js'
 import { sendRawError } from './error-response.js'
 import type { Forwarder } from './forwarder.js'
 
@@ -56,7 +56,7 @@ export class Listener implements Startable {
     this.server.on('upgrade', this.forwarder.handleUpgrade)
     this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
       socket.on('error', noop)
-      sendRawError(socket, new CommyError('COMMY_ERR_BAD_REQUEST', 'CONNECT is not supported', 405), this.forwarder.newRequestId())
+      sendRawError(socket, new MethodNotAllowedError('CONNECT'), this.forwarder.newRequestId())
     })
   }
 
@@ -144,10 +144,17 @@ export function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
-  HPE_HEADER_OVERFLOW: 431,
-  ERR_HTTP_REQUEST_TIMEOUT: 408,
-  ERR_HTTP_HEADERS_TIMEOUT: 408,
+/** Node's client errors by code: what the client is told (anything else: 400 malformed request). */
+const CLIENT_ERRORS: Readonly<Record<string, () => CommyError>> = {
+  HPE_HEADER_OVERFLOW: () => new HeadersTooLargeError(),
+  ERR_HTTP_REQUEST_TIMEOUT: () => new RequestTimeoutError(),
+  ERR_HTTP_HEADERS_TIMEOUT: () => new RequestTimeoutError(),
+}
+
+/** The answer to a request Node could not parse or that timed out, by the error's `code`. */
+export function clientErrorAnswer(err: { code?: string }): CommyError {
+  const answer = err.code !== undefined ? CLIENT_ERRORS[err.code] : undefined
+  return answer !== undefined ? answer() : new BadRequestError('malformed request')
 }
 
 /** A request Node could not parse (or that timed out): answer and close, never throw. */
@@ -157,7 +164,5 @@ function onClientError(err: Error & { code?: string }, socket: Duplex): void {
     s.destroy()
     return
   }
-  const status = (err.code !== undefined ? CLIENT_ERROR_STATUS[err.code] : undefined) ?? 400
-  const message = status === 431 ? 'request headers too large' : status === 408 ? 'request timed out' : 'malformed request'
-  sendRawError(s, new CommyError('COMMY_ERR_BAD_REQUEST', message, status), '')
+  sendRawError(s, clientErrorAnswer(err), '')
 }

@@ -1,11 +1,13 @@
 /**
  * undici (and node:net) errors -> commy's typed errors. Decisions use `code` only, never the
- * message; the original error is kept as `cause`.
+ * message; the original error is kept as `cause`. An error without a code is not from undici or
+ * the socket (a TypeError in a layer, a bug): it becomes an InternalError, not an upstream failure.
  */
 import {
   BadRequestError,
   ClientAbortedError,
   CommyError,
+  InternalError,
   UpstreamConnectError,
   UpstreamProtocolError,
   UpstreamResetError,
@@ -60,7 +62,8 @@ interface ErrorLike {
 export function fromUndiciError(err: unknown, ctx: ErrorContext): CommyError {
   if (err instanceof CommyError) return err // our own abort reason (client gone, route timeout)
   const e = (err ?? {}) as ErrorLike
-  const code = typeof e.code === 'string' ? e.code : ''
+  if (typeof e.code !== 'string') return new InternalError('internal error', { cause: err })
+  const code = e.code
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new UpstreamTimeoutError(ctx.endpoint, ctx.timeoutMs, { cause: err })
   }

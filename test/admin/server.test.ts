@@ -246,7 +246,7 @@ t.test('reload', async (t) => {
   }
   r = await req(`${url}/v1/reload`, { method: 'POST' })
   t.equal(r.status, 500)
-  t.equal(r.json.code, 'COMMY_ERR_ADMIN_INTERNAL')
+  t.equal(r.json.code, 'COMMY_ERR_INTERNAL')
 })
 
 t.test('drain', async (t) => {
@@ -432,7 +432,7 @@ t.test('a throwing source is a 500 JSON error, and the server keeps serving', as
   }
   let r = await req(`${url}/v1/members`)
   t.equal(r.status, 500)
-  t.equal(r.json.code, 'COMMY_ERR_ADMIN_INTERNAL')
+  t.equal(r.json.code, 'COMMY_ERR_INTERNAL')
   r = await req(`${url}/metrics`)
   t.equal(r.status, 500, 'scrape fails loudly rather than lying')
   r = await req(`${url}/healthz`)

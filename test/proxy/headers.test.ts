@@ -294,6 +294,7 @@ t.test('through the sidecar', async (t) => {
       s.on('error', () => resolve(buf))
     })
     t.match(big, /^HTTP\/1\.1 431 /, 'headers over limits.maxHeaderSize: 431')
+    t.match(big, /COMMY_ERR_HEADERS_TOO_LARGE/)
     t.equal((await request(sc.port, { path: '/echo' })).status, 200)
   })
 })
