@@ -7,7 +7,7 @@ import { InternalError, NoHealthyEndpointError, OverloadedError, UpstreamConnect
 import { errorBody } from '../../src/proxy/error-response.js'
 import { Forwarder } from '../../src/proxy/forwarder.js'
 import { clientErrorAnswer, Listener } from '../../src/proxy/listener.js'
-import type { Layer } from '../../src/proxy/pipeline.js'
+import type { Layer } from '../../src/pipeline/pipeline.js'
 import { RequestIds } from '../../src/proxy/request-id.js'
 import { RouteTable } from '../../src/proxy/routes.js'
 import type { RouteTarget } from '../../src/proxy/targets.js'
