@@ -30,7 +30,8 @@ export {
   type UpstreamRequest,
   type UpstreamResponse,
 } from './pipeline/pipeline.js'
-export { decideRetry, createRetry, type RetryContext, type RetryDecider, type RetryDecision, type TryOutcome } from './proxy/retry.js'
+export { decideRetry, retryCondition, type BodyState, type RetryContext, type RetryDecider, type RetryDecision } from './pipeline/retry-rules.js'
+export { createRetry } from './proxy/retry.js'
 export type { RequestObserver, RequestRecord } from './proxy/request-record.js'
 export type { Transport } from './transport/transport.js'
 export { UndiciTransport } from './transport/undici.js'

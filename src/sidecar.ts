@@ -16,13 +16,13 @@ import { AlwaysHealthy, type HealthSource } from './health/health-source.js'
 import { EndpointRegistry } from './discovery/registry.js'
 import { compose, type Layer } from './pipeline/pipeline.js'
 import { endpointStats, type EndpointStatsOptions } from './pipeline/endpoint-stats.js'
+import type { RetryDecider } from './pipeline/retry-rules.js'
 import type { ExplainFacts } from './proxy/explain.js'
 import { Forwarder } from './proxy/forwarder.js'
 import { Listener } from './proxy/listener.js'
 import { RequestIds } from './proxy/request-id.js'
 import { observers, type RequestObserver } from './proxy/request-record.js'
 import { accessLog } from './proxy/access-log.js'
-import type { RetryDecider } from './proxy/retry.js'
 import { Balancers, buildRouteTable, type RouteTarget } from './proxy/targets.js'
 import type { RouteTable } from './proxy/routes.js'
 import type { Transport } from './transport/transport.js'
@@ -43,7 +43,7 @@ export interface SidecarOptions {
   readonly random?: Random
   /** Extra per-try layers (breaker, outlier, metrics ...), outermost first; endpoint stats wrap the transport directly. */
   readonly layers?: readonly Layer[]
-  /** Retry decisions (default: proxy/retry.ts decideRetry). */
+  /** Retry decisions (default: the retry rules' decideRetry, pipeline/retry-rules.ts). */
   readonly retryDecider?: RetryDecider
   /** Options of the endpoint-stats layer (the resilience plugin pauses latency while commy lags). */
   readonly endpointStats?: EndpointStatsOptions

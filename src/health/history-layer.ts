@@ -1,34 +1,34 @@
 /**
  * Pipeline layer that feeds the health history: every try's outcome and time to response
- * headers, recorded against the endpoint that served it. Failures are counted as endpoint stats
- * counts them (5xx 500/502/503/504 or an upstream error); a client that left, a request commy
- * refused, or a reset before anything was written are not the endpoint's doing and not recorded.
- * Add it to SidecarOptions.layers.
+ * headers, recorded against the endpoint that served it. What counts is decided by the one failure
+ * classifier (pipeline/failure-classifier.ts), as for the breaker, outlier detection and endpoint
+ * stats: a `failure` is recorded as an error, a `success` as a good request, and a `neutral`
+ * outcome (a client that left, a request commy refused, the keep-alive race, 408/429/501/505) is
+ * not the endpoint's doing and not recorded at all. So alerts and the dashboard agree with the
+ * breaker. Add it to SidecarOptions.layers.
  */
 import type { Clock } from '../clock.js'
-import { BadRequestError, ClientAbortedError, UpstreamResetError } from '../errors.js'
-import { isFailureStatus } from '../pipeline/endpoint-stats.js'
+import type { Endpoint } from '../endpoint/endpoint.js'
+import { asOutcome, classify, type AttemptOutcome } from '../pipeline/failure-classifier.js'
 import type { Layer } from '../pipeline/pipeline.js'
 import type { History } from './history.js'
 
-function notTheEndpoints(err: unknown): boolean {
-  return err instanceof ClientAbortedError || err instanceof BadRequestError || (err instanceof UpstreamResetError && err.beforeWrite)
-}
-
 export function historyLayer(history: History, clock: Clock): Layer {
+  const record = (ep: Endpoint, t0: number, outcome: AttemptOutcome): void => {
+    const v = classify(outcome).verdict
+    if (v === 'neutral') return
+    const now = clock.now()
+    history.record(ep, now - t0, v === 'success', now)
+  }
   return (next) => (attempt) => {
     const t0 = clock.now()
     return next(attempt).then(
       (res) => {
-        const now = clock.now()
-        history.record(attempt.endpoint, now - t0, !isFailureStatus(res.status), now)
+        record(attempt.endpoint, t0, res.status)
         return res
       },
       (err: unknown) => {
-        if (!notTheEndpoints(err)) {
-          const now = clock.now()
-          history.record(attempt.endpoint, now - t0, false, now)
-        }
+        record(attempt.endpoint, t0, asOutcome(err))
         throw err
       },
     )

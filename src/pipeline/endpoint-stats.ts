@@ -3,7 +3,7 @@
  * body ends or fails), requests, failures, consecutive failures and time-to-headers latency
  * (peak EWMA). Strategies read these numbers; nothing else writes them.
  *
- * What counts as a failure is decided by the one failure classifier (resilience/failure-classifier):
+ * What counts as a failure is decided by the one failure classifier (pipeline/failure-classifier.ts):
  * 5xx statuses and upstream errors count; a client abort, a reset before anything was written
  * (the keep-alive race) and commy's own refusals do not.
  */
@@ -24,10 +24,6 @@ export interface EndpointStatsOptions {
    * outlier detection keeps that count (and resets it on ejection).
    */
   readonly consecutiveFailures?: boolean
-}
-
-export function isFailureStatus(status: number): boolean {
-  return status === 500 || status === 502 || status === 503 || status === 504
 }
 
 const never = (): boolean => false

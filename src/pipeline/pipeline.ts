@@ -4,7 +4,7 @@
  * outlier detection, concurrency limits, metrics) is added by wrapping the send with a `Layer`,
  * never by flags in the forwarder or the transport.
  *
- *   retry loop (proxy/retry.ts) -> pick -> layer(layer(transport.send))(attempt)
+ *   retry loop (proxy/call.ts, rules in pipeline/retry-rules.ts) -> pick -> layer(layer(transport.send))(attempt)
  */
 import type { Readable } from 'node:stream'
 import type { Endpoint } from '../endpoint/endpoint.js'

@@ -21,7 +21,7 @@ import { readBody } from './body.js'
 import { sendError } from './error-response.js'
 import { downstreamResponseHeaders } from './headers.js'
 import type { Attempt, BodySink, Cancellable, UpstreamRequest, UpstreamResponse } from '../pipeline/pipeline.js'
-import type { RetryContext } from './retry.js'
+import type { BodyState, RetryContext } from '../pipeline/retry-rules.js'
 import { pickEndpoint, type HashKeySource, type RouteTarget } from './targets.js'
 import { explainRouting, explainText } from './explain.js'
 import type { PickExplanation } from '../balancer/balancer.js'
@@ -161,7 +161,7 @@ export class Call implements BodySink, HashKeySource {
       return
     }
     const t = this.target
-    if (t.retry.retriesStatus(r.status) && t.retry.decide(this.retryContext(), { status: r.status }).retry) {
+    if (t.retry.retriesStatus(r.status) && t.retry.decide(this.retryContext(), r.status).retry) {
       r.body.destroy()
       this.again()
       return
@@ -194,7 +194,7 @@ export class Call implements BodySink, HashKeySource {
       return
     }
     // the decider is asked even with `attempts: 1` (it may allow the keep-alive race one more try)
-    if (this.target.retry.decide(this.retryContext(), { error: e }).retry) {
+    if (this.target.retry.decide(this.retryContext(), e).retry) {
       this.again()
       return
     }
@@ -224,14 +224,15 @@ export class Call implements BodySink, HashKeySource {
       method: this.upstream.method,
       service: this.upstream.service,
       tries: this.tries,
-      bodyReplayable: this.bodyReplayable(),
+      body: this.bodyState(),
     }
   }
 
-  private bodyReplayable(): boolean {
+  private bodyState(): BodyState {
     const body = this.upstream.body
-    if (body === null || Buffer.isBuffer(body)) return true
-    return body instanceof Readable && !body.destroyed && !body.readableDidRead
+    if (body === null) return 'none'
+    if (Buffer.isBuffer(body)) return 'buffered'
+    return body instanceof Readable && !body.destroyed && !body.readableDidRead ? 'unread' : 'streamed'
   }
 
   private again(): void {

@@ -1,72 +1,12 @@
 /**
- * Retry decisions, in one place. The loop itself (proxy/call.ts) asks `decide()` after every
- * failed try and waits `backoffMs()` before the next one. The seam: pass another `RetryDecider`
- * (e.g. one that also consults a retry budget) to `createRetry`.
- *
- * Rules of the default decider:
- * - never more than `attempts` tries in total;
- * - only conditions listed in `retries.on` (connect-failure, reset, timeout, statuses);
- * - a try that never reached the endpoint (connect failure, reset before write) is safe for any
- *   method; otherwise only the route's `methods` (idempotent ones by default) are retried;
- * - a body that cannot be sent again (streamed and already read) is never replayed.
+ * The retry loop's mechanics for one route: whether to buffer the request body so that it can be
+ * replayed, a fast pre-check on statuses, and the backoff between tries. Whether a failed try is
+ * tried again is decided by the one set of retry rules (pipeline/retry-rules.ts), or by a decider
+ * wrapped around them (the resilience plugin's retry budget).
  */
-import type { RetryCondition, RetryPolicyConfig } from '../config/types.js'
+import type { RetryPolicyConfig } from '../config/types.js'
 import type { Random } from '../clock.js'
-import { UpstreamConnectError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js'
-
-/** The outcome of one try: a status (a response arrived) or an error. */
-export type TryOutcome = { readonly status: number; readonly error?: undefined } | { readonly status?: undefined; readonly error: Error }
-
-export interface RetryContext {
-  readonly policy: RetryPolicyConfig
-  readonly method: string
-  readonly service: string
-  /** Tries made so far (1 after the first). */
-  readonly tries: number
-  /** The request body can be sent again: no body, a buffered one, or a stream nobody read yet. */
-  readonly bodyReplayable: boolean
-}
-
-export interface RetryDecision {
-  readonly retry: boolean
-  readonly reason: string
-}
-
-export type RetryDecider = (ctx: RetryContext, outcome: TryOutcome) => RetryDecision
-
-/** The retry condition an outcome falls under, or undefined when it is never retried. */
-export function retryCondition(outcome: TryOutcome): RetryCondition | undefined {
-  if (outcome.error === undefined) return outcome.status
-  const e = outcome.error
-  if (e instanceof UpstreamConnectError) return 'connect-failure'
-  if (e instanceof UpstreamResetError) return 'reset'
-  if (e instanceof UpstreamTimeoutError) return 'timeout'
-  return undefined
-}
-
-/** Did the failed try leave the endpoint untouched (nothing of the request reached it)? */
-export function neverReachedEndpoint(outcome: TryOutcome): boolean {
-  const e = outcome.error
-  return e instanceof UpstreamConnectError || (e instanceof UpstreamResetError && e.beforeWrite)
-}
-
-const decision = (retry: boolean, reason: string): RetryDecision => ({ retry, reason })
-const ATTEMPTS_EXHAUSTED = decision(false, 'attempts exhausted')
-const NOT_RETRYABLE = decision(false, 'outcome is not retryable')
-const BODY_GONE = decision(false, 'request body was streamed and cannot be replayed')
-const RETRY = decision(true, 'retryable')
-
-export const decideRetry: RetryDecider = (ctx, outcome) => {
-  if (ctx.tries >= ctx.policy.attempts) return ATTEMPTS_EXHAUSTED
-  const cond = retryCondition(outcome)
-  if (cond === undefined) return NOT_RETRYABLE
-  if (!ctx.policy.on.includes(cond)) return decision(false, `${String(cond)} is not in retries.on`)
-  if (!ctx.bodyReplayable) return BODY_GONE
-  if (!neverReachedEndpoint(outcome) && !ctx.policy.methods.includes(ctx.method)) {
-    return decision(false, `method ${ctx.method} is not retried`)
-  }
-  return RETRY
-}
+import { decideRetry, retriesMethod, type RetryDecider } from '../pipeline/retry-rules.js'
 
 export interface Retry {
   readonly policy: RetryPolicyConfig
@@ -74,7 +14,10 @@ export interface Retry {
   readonly enabled: boolean
   /** Should the request body be read into memory first so that it can be replayed? */
   shouldBuffer(method: string, contentLength: number): boolean
-  /** Is a response with this status worth asking `decide` about (fast pre-check)? */
+  /**
+   * Is a response with this status worth asking `decide` about (fast pre-check)? A status is only
+   * ever retried when it is in `on` and more than one try is allowed.
+   */
   retriesStatus(status: number): boolean
   decide: RetryDecider
   /** Exponential backoff with full jitter before try `tries + 1`. */
@@ -88,7 +31,7 @@ export function createRetry(policy: RetryPolicyConfig, random: Random, decide: R
     policy,
     enabled,
     shouldBuffer: (method, contentLength) =>
-      enabled && contentLength > 0 && contentLength <= policy.maxBufferedBody && policy.methods.includes(method),
+      enabled && contentLength > 0 && contentLength <= policy.maxBufferedBody && retriesMethod(policy, method),
     retriesStatus: (status) => enabled && statuses.has(status),
     decide,
     backoffMs: (tries) => {

@@ -13,7 +13,8 @@ import type { Endpoint } from '../endpoint/endpoint.js'
 import type { ServiceEndpoints } from '../endpoint/service-endpoints.js'
 import type { ExplainFacts } from './explain.js'
 import type { Send } from '../pipeline/pipeline.js'
-import { createRetry, type Retry, type RetryDecider } from './retry.js'
+import type { RetryDecider } from '../pipeline/retry-rules.js'
+import { createRetry, type Retry } from './retry.js'
 import { RouteTable } from './routes.js'
 
 export interface RouteTarget {
@@ -72,7 +73,7 @@ export interface TargetDeps {
   /** The per-try pipeline (layers around the transport). */
   readonly send: Send
   readonly random: Random
-  /** Retry decider (default: proxy/retry.ts decideRetry). */
+  /** Retry decider (default: the retry rules' decideRetry, pipeline/retry-rules.ts). */
   readonly decide?: RetryDecider
   /** Facts plugins add to `explain` answers. */
   readonly explainFacts?: ExplainFacts

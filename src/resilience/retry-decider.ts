@@ -1,7 +1,7 @@
 /**
- * Retries with a budget: the data plane's RetryDecider built from the resilience retry policy
- * (retry-policy.ts: safety and policy) and the service's retry budget (retry-budget.ts: how many).
- * `budgetLayer` counts every original request (try 1) into the budget.
+ * Retries with a budget: the data plane's RetryDecider built from the one set of retry rules
+ * (pipeline/retry-rules.ts: safety and policy) and the service's retry budget (retry-budget.ts:
+ * how many). `budgetLayer` counts every original request (try 1) into the budget.
  *
  * A try refused by a breaker (BreakerOpenError: nothing was sent) goes to another endpoint like the
  * keep-alive race: any method, one try beyond `attempts`, not charged to the budget.
@@ -10,29 +10,20 @@
  */
 import { BreakerOpenError } from '../errors.js'
 import type { Layer } from '../pipeline/pipeline.js'
-import type { RetryDecider, RetryDecision } from '../proxy/retry.js'
+import { bodyReplayable, decideRetry, type RetryDecider, type RetryDecision } from '../pipeline/retry-rules.js'
 import type { ResilienceEventHub } from './events.js'
-import { decideRetry } from './retry-policy.js'
 import type { ServiceResilience } from './service-resilience.js'
 
-const BUDGET_EXHAUSTED: RetryDecision = Object.freeze({ retry: false, reason: 'retry budget exhausted' })
-const REFUSED_BY_BREAKER: RetryDecision = Object.freeze({ retry: true, reason: 'breaker refused the endpoint: another one' })
-const NO_MORE_ENDPOINTS: RetryDecision = Object.freeze({ retry: false, reason: 'breakers refused every try' })
+const BUDGET_EXHAUSTED: RetryDecision = Object.freeze({ retry: false, reason: 'retry budget exhausted', budgeted: false })
+const REFUSED_BY_BREAKER: RetryDecision = Object.freeze({ retry: true, reason: 'breaker refused the endpoint: another one', budgeted: false })
+const NO_MORE_ENDPOINTS: RetryDecision = Object.freeze({ retry: false, reason: 'breakers refused every try', budgeted: false })
 
 export function budgetedRetryDecider(services: (name: string) => ServiceResilience | undefined, events: ResilienceEventHub): RetryDecider {
   return (ctx, outcome) => {
-    const error = outcome.error
-    if (error instanceof BreakerOpenError) {
-      return ctx.bodyReplayable && ctx.tries <= ctx.policy.attempts ? REFUSED_BY_BREAKER : NO_MORE_ENDPOINTS
+    if (outcome instanceof BreakerOpenError) {
+      return bodyReplayable(ctx.body) && ctx.tries <= ctx.policy.attempts ? REFUSED_BY_BREAKER : NO_MORE_ENDPOINTS
     }
-    const d = decideRetry(ctx.policy, {
-      method: ctx.method,
-      tries: ctx.tries,
-      outcome: error !== undefined ? error : outcome.status!,
-      // a replayable body is either absent, buffered, or a stream nobody has read yet
-      bodySent: !ctx.bodyReplayable,
-      bodyBuffered: false,
-    })
+    const d = decideRetry(ctx, outcome)
     if (!d.retry) return d
     if (d.budgeted) {
       const budget = services(ctx.service)?.budget

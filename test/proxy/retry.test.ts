@@ -1,7 +1,10 @@
+/**
+ * The retry loop: backoff and buffering (createRetry), and retries against real upstreams. The
+ * rules themselves are tested in test/pipeline/retry-rules.test.ts.
+ */
 import t from 'tap'
-import { createRetry, decideRetry, type RetryContext } from '../../src/proxy/retry.js'
+import { createRetry } from '../../src/proxy/retry.js'
 import type { RetryPolicyConfig } from '../../src/config/types.js'
-import { BadRequestError, UpstreamConnectError, UpstreamResetError, UpstreamTimeoutError } from '../../src/errors.js'
 import { seededRandom } from '../../src/clock.js'
 import { json, request, startUpstream, type Handler } from '../helpers/upstream.js'
 import { oneListener, startSidecar } from '../helpers/sidecar.js'
@@ -16,22 +19,6 @@ const policy = (over: Partial<RetryPolicyConfig> = {}): RetryPolicyConfig => ({
   maxBufferedBody: 65536,
   ...over,
 })
-const ctx = (over: Partial<RetryContext> = {}): RetryContext => ({ policy: policy(), method: 'GET', service: 's', tries: 1, bodyReplayable: true, ...over })
-
-t.test('retry decisions', async (t) => {
-  t.ok(decideRetry(ctx(), { status: 503 }).retry, '503 listed')
-  t.notOk(decideRetry(ctx(), { status: 500 }).retry, '500 not listed')
-  t.notOk(decideRetry(ctx({ tries: 3 }), { status: 503 }).retry, 'attempts exhausted')
-  t.ok(decideRetry(ctx(), { error: new UpstreamTimeoutError('x', 1) }).retry)
-  t.notOk(decideRetry(ctx({ method: 'POST' }), { status: 503 }).retry, 'POST reached the endpoint: not retried')
-  t.ok(decideRetry(ctx({ method: 'POST' }), { error: new UpstreamConnectError('x') }).retry, 'a connect failure is safe for any method')
-  t.ok(decideRetry(ctx({ method: 'POST' }), { error: new UpstreamResetError('x', true) }).retry, 'reset before write is safe')
-  t.notOk(decideRetry(ctx({ method: 'POST' }), { error: new UpstreamResetError('x', false) }).retry, 'reset after write is not, for POST')
-  t.notOk(decideRetry(ctx({ bodyReplayable: false }), { error: new UpstreamConnectError('x') }).retry, 'a consumed stream is never replayed')
-  t.notOk(decideRetry(ctx(), { error: new BadRequestError('x') }).retry, 'client errors are not retried')
-  t.notOk(decideRetry(ctx({ policy: policy({ on: ['reset'] }) }), { error: new UpstreamConnectError('x') }).retry, 'only conditions in on')
-})
-
 t.test('backoff: full jitter under an exponential cap; buffering only for retryable small bodies', async (t) => {
   const r = createRetry(policy(), seededRandom(1))
   for (let i = 1; i <= 6; i++) {

@@ -9,7 +9,7 @@ import type { Endpoint } from '../../src/endpoint/endpoint.js'
 import { ServiceEndpoints } from '../../src/endpoint/service-endpoints.js'
 import { BreakerOpenError, OverloadedError, UpstreamConnectError, UpstreamResetError } from '../../src/errors.js'
 import { compose, type Attempt, type Send, type UpstreamResponse } from '../../src/pipeline/pipeline.js'
-import type { RetryContext } from '../../src/proxy/retry.js'
+import type { RetryContext } from '../../src/pipeline/retry-rules.js'
 import { breakerLayer } from '../../src/resilience/breaker-layer.js'
 import { ResilienceEventHub, type BreakerTransition } from '../../src/resilience/events.js'
 import { limitLayer } from '../../src/resilience/limit-layer.js'
@@ -163,7 +163,7 @@ const policy = (over: Partial<RetryPolicyConfig> = {}): RetryPolicyConfig => ({
   maxBufferedBody: 1024,
   ...over,
 })
-const ctx = (over: Partial<RetryContext> = {}): RetryContext => ({ policy: policy(), method: 'GET', service: 'svc', tries: 1, bodyReplayable: true, ...over })
+const ctx = (over: Partial<RetryContext> = {}): RetryContext => ({ policy: policy(), method: 'GET', service: 'svc', tries: 1, body: 'none', ...over })
 
 t.test('budgeted retry decider: policy first, then the budget; events for retries and refusals', async (t) => {
   const { s, lookup, events, eps } = setup({ retryBudget: { ratio: 0.5, minPerSecond: 0 } })
@@ -177,15 +177,14 @@ t.test('budgeted retry decider: policy first, then the budget; events for retrie
   await count(attempt(eps[0]!, 1))
   t.equal(s.budget.stats().requests, 2, 'only first tries are requests')
 
-  t.equal(decide(ctx(), { status: 503 }).retry, true, 'one retry allowed: 0.5 × 2 requests')
-  t.same(decide(ctx(), { status: 503 }), { retry: false, reason: 'retry budget exhausted' })
+  t.equal(decide(ctx(), 503).retry, true, 'one retry allowed: 0.5 × 2 requests')
+  t.same(decide(ctx(), 503), { retry: false, reason: 'retry budget exhausted', budgeted: false })
   t.same(refused, [2])
-  t.equal(decide(ctx(), { error: new UpstreamResetError('x', true) }).retry, true, 'the keep-alive race is not budgeted')
-  t.equal(decide(ctx({ tries: 3 }), { error: new UpstreamResetError('x', true) }).retry, true, 'and gets one try beyond attempts')
-  t.equal(decide(ctx({ method: 'POST', bodyReplayable: false }), { error: new UpstreamConnectError('x') }).retry, false, 'a streamed body is never replayed')
-  t.equal(decide(ctx(), { status: 500 }).retry, false, 'not in retries.on')
-  t.equal(decide(ctx({ tries: 3 }), { error: new BreakerOpenError('x') }).retry, true, 'a breaker refusal moves on (nothing was sent)')
-  t.equal(decide(ctx({ tries: 4 }), { error: new BreakerOpenError('x') }).retry, false)
+  t.equal(decide(ctx(), new UpstreamResetError('x', true)).retry, true, 'the keep-alive race is not budgeted')
+  t.equal(decide(ctx({ tries: 3 }), new UpstreamResetError('x', true)).retry, true, 'and gets one try beyond attempts')
+  t.equal(decide(ctx({ tries: 3 }), new BreakerOpenError('x')).retry, true, 'a breaker refusal moves on (nothing was sent)')
+  t.equal(decide(ctx({ tries: 4 }), new BreakerOpenError('x')).retry, false)
+  t.equal(decide(ctx({ method: 'POST', body: 'streamed' }), new BreakerOpenError('x')).retry, false, 'but never replays a consumed stream')
   t.same(retries, ['status 503:true', 'reset before write (keep-alive race):false', 'reset before write (keep-alive race):false'])
   s.stop()
 })

@@ -1,0 +1,106 @@
+/**
+ * The retry rules, in one place: whether a failed try may be tried again, as a pure function of
+ * the route's RetryPolicyConfig and what happened. The retry loop (proxy/call.ts) asks after every
+ * failed try; without the resilience plugin `decideRetry` is the decider, with it the plugin wraps
+ * `decideRetry` in its retry budget and breaker-refusal rule (resilience/retry-decider.ts). Either
+ * way the safety decisions are these. Backoff, buffering and the choice of another endpoint are
+ * the loop's business (proxy/retry.ts).
+ *
+ * Rules, in order:
+ *  1. the client went away: never. A body that was streamed upstream and not buffered cannot be
+ *     sent again: never.
+ *  2. a reset before any byte was written (the keep-alive race): safe for any method and body,
+ *     allowed one try beyond `attempts` (so even `attempts: 1` survives the race) and not charged
+ *     to the retry budget.
+ *  3. `attempts` tries done: stop.
+ *  4. the outcome must be one of the route's `on` conditions (statuses, connect-failure, reset,
+ *     timeout).
+ *  5. a connect failure never reached the endpoint: safe for any method.
+ *  6. otherwise the request reached the endpoint: the method must be in `methods` (idempotent ones
+ *     by default). So a POST whose body reached the endpoint is replayed only when POST is listed
+ *     and the body was buffered.
+ *
+ * The route's overall deadline is not a rule here: its timer cancels the call (and any pending
+ * backoff) itself, so no decision is ever asked after it.
+ */
+import type { RetryCondition, RetryPolicyConfig } from '../config/types.js'
+import { ClientAbortedError, UpstreamConnectError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js'
+import type { AttemptOutcome } from './failure-classifier.js'
+
+/**
+ * The request body as the next try would find it: `none`, `buffered` in memory, a stream nobody
+ * has read yet (`unread`), or a stream a try has already consumed (`streamed`: cannot be replayed).
+ */
+export type BodyState = 'none' | 'buffered' | 'unread' | 'streamed'
+
+/** What the decider knows about the request after a failed try. */
+export interface RetryContext {
+  readonly policy: RetryPolicyConfig
+  /** Request method (any case). */
+  readonly method: string
+  readonly service: string
+  /** How many tries have been made, this one included (1 after the first try). */
+  readonly tries: number
+  readonly body: BodyState
+}
+
+export interface RetryDecision {
+  readonly retry: boolean
+  readonly reason: string
+  /** The retry must take a token from the retry budget (false for the keep-alive race). */
+  readonly budgeted: boolean
+}
+
+/** Decides after a failed try (its status or typed error) whether to try again. */
+export type RetryDecider = (ctx: RetryContext, outcome: AttemptOutcome) => RetryDecision
+
+const no = (reason: string): RetryDecision => Object.freeze({ retry: false, reason, budgeted: false })
+const yes = (reason: string, budgeted = true): RetryDecision => Object.freeze({ retry: true, reason, budgeted })
+
+const CLIENT_ABORTED = no('client aborted')
+const BODY_STREAMED = no('request body already streamed upstream and not buffered')
+const ATTEMPTS_EXHAUSTED = no('attempts exhausted')
+const RETRIES_DISABLED = no('retries disabled (attempts: 1)')
+const KEEP_ALIVE_RACE = yes('reset before write (keep-alive race)', false)
+const CONNECT_FAILURE = yes('connect failure')
+
+/** The body can be sent again on another try (none, buffered, or a stream nobody read yet). */
+export function bodyReplayable(body: BodyState): boolean {
+  return body !== 'streamed'
+}
+
+/** The `on` condition an outcome matches, or undefined when no condition can match it. */
+export function retryCondition(outcome: AttemptOutcome): RetryCondition | undefined {
+  if (typeof outcome === 'number') return outcome
+  if (outcome instanceof UpstreamConnectError) return 'connect-failure'
+  if (outcome instanceof UpstreamResetError) return 'reset'
+  if (outcome instanceof UpstreamTimeoutError) return 'timeout'
+  return undefined
+}
+
+/** The keep-alive race: a reused idle socket closed before any byte of the request was written. */
+export function isKeepAliveRace(outcome: AttemptOutcome): boolean {
+  return outcome instanceof UpstreamResetError && outcome.beforeWrite
+}
+
+/** The route retries requests of this method once they reached the endpoint (`methods`, any case). */
+export function retriesMethod(policy: RetryPolicyConfig, method: string): boolean {
+  for (const m of policy.methods) if (m === method || m.toUpperCase() === method.toUpperCase()) return true
+  return false
+}
+
+/** The production rules (see the module comment). Pure; usable as a RetryDecider as it is. */
+export const decideRetry: RetryDecider = (ctx, outcome) => {
+  const { policy } = ctx
+  if (outcome instanceof ClientAbortedError) return CLIENT_ABORTED
+  if (!bodyReplayable(ctx.body)) return BODY_STREAMED
+  // the keep-alive race: which requests it may replay is decided on this one line
+  if (isKeepAliveRace(outcome)) return ctx.tries <= policy.attempts ? KEEP_ALIVE_RACE : ATTEMPTS_EXHAUSTED
+  if (ctx.tries >= policy.attempts) return policy.attempts <= 1 ? RETRIES_DISABLED : ATTEMPTS_EXHAUSTED
+  const cond = retryCondition(outcome)
+  if (cond === undefined) return no(`${outcome instanceof Error ? outcome.name : String(outcome)} is not retryable`)
+  if (!policy.on.includes(cond)) return no(typeof cond === 'number' ? `status ${cond} not in retry conditions` : `${cond} not in retry conditions`)
+  if (cond === 'connect-failure') return CONNECT_FAILURE
+  if (!retriesMethod(policy, ctx.method)) return no(`method ${ctx.method.toUpperCase()} is not retried`)
+  return yes(typeof cond === 'number' ? `status ${cond}` : cond)
+}
