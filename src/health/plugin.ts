@@ -28,7 +28,7 @@ import { History, historyOptions, serviceOfId, type ServiceSummary } from './his
 import { historyLayer } from './history-layer.js'
 import { LocalServiceHealth } from './local-services.js'
 import { EndpointStateTracker } from './state-tracker.js'
-import { Ticker } from './ticker.js'
+import { Ticker } from '../ticker.js'
 import { WebhookNotifier } from './webhook.js'
 
 export type { EndpointTransition, HealthEvents } from './events.js'
@@ -116,7 +116,7 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
   // a change of active health that leaves the eligible set alone (panic mode) is recorded at once too
   monitor.on({ transition: () => tracker.sweep() })
   const onError = (what: string) => (err: unknown) => logger.error({ err }, `${what} failed`)
-  const sweeper = new Ticker(clock, deps.sweepIntervalMs ?? 1_000, () => tracker.sweep(), onError('endpoint state sweep'))
+  const sweeper = new Ticker({ clock, interval: deps.sweepIntervalMs ?? 1_000, run: () => tracker.sweep(), onError: onError('endpoint state sweep') })
 
   const webhooks = new WebhookNotifier({ webhooks: config.alerts.webhooks, clock, random, logger })
   const alerts = new AlertEvaluator({
