@@ -14,7 +14,7 @@ import { StaticDiscovery } from './discovery/static.js'
 import { AlwaysHealthy, type HealthSource } from './health/health-source.js'
 import { EndpointRegistry } from './discovery/registry.js'
 import { compose, type Layer } from './pipeline/pipeline.js'
-import { endpointStats, type EndpointStatsOptions } from './pipeline/endpoint-stats.js'
+import { endpointStats, tryCounter, type EndpointStatsOptions } from './pipeline/endpoint-stats.js'
 import type { ExplainFacts } from './proxy/explain.js'
 import { Forwarder } from './proxy/forwarder.js'
 import { Listener } from './proxy/listener.js'
@@ -106,6 +106,8 @@ export class Sidecar implements Startable {
     this.upgrades = new HttpProxyUpgrades()
 
     const send = compose([...(options.layers ?? []), endpointStats(clock, options.endpointStats)], transport.send)
+    // upgrades bypass the pipeline; they are counted on the endpoint stats by the same rules
+    const tries = tryCounter(options.endpointStats)
     const strategies = options.strategies ?? builtinStrategies()
     const requestIds = new RequestIds(options.requestIdPrefix)
     const observerList = [...(this.logs.access ? [accessLog(this.logs.access, () => clock.wallNow())] : []), ...(options.observers ?? [])]
@@ -125,7 +127,7 @@ export class Sidecar implements Startable {
     }
     this.makeListener = (l, cfg) => {
       const routes = this.routeTable(l, cfg)
-      const forwarder = new Forwarder({ listener: l.name, routes, requestIds, clock, observe, upgrades: this.upgrades })
+      const forwarder = new Forwarder({ listener: l.name, routes, requestIds, clock, observe, upgrades: this.upgrades, tries })
       return new Listener({ config: l, limits: cfg.limits, forwarder, logger: logger.child({ component: 'listener' }) })
     }
     this.listeners = config.listeners.map((l) => this.makeListener(l, config))

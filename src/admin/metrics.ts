@@ -12,6 +12,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { BreakerState } from '../endpoint/endpoint.js'
+import { Listeners } from '../listeners.js'
 import type { AdminSource, EndpointView, MemberView, NodeView } from './view.js'
 import { BREAKER_STATES, ENDPOINT_STATES, MEMBER_STATES } from './view.js'
 import { DEFAULT_DURATION_BUCKETS, RouteMetrics, durationCollector, requestsCollector } from './request-metrics.js'
@@ -59,7 +60,8 @@ export class Metrics {
   private readonly routes = new Map<string, RouteMetrics>()
   private readonly gossipTypes = new Set<string>()
   private scrape: ScrapeState | undefined
-  private readonly beforeScrape: (() => void)[] = []
+  /** Read at every scrape; one that throws (a source that cannot be read) leaves its counters where they were. */
+  private readonly beforeScrape = new Listeners<[]>()
 
   private readonly retries: Counter<'service'>
   private readonly budgetExhausted: Counter<'service'>
@@ -272,7 +274,7 @@ export class Metrics {
    */
   followGossip(read: () => GossipCounterView): void {
     let last: GossipCounterView | undefined
-    this.beforeScrape.push(() => {
+    this.beforeScrape.add(() => {
       const now = read()
       for (const [direction, byType] of [['in', now.messagesIn], ['out', now.messagesOut]] as const) {
         const prev = direction === 'in' ? last?.messagesIn : last?.messagesOut
@@ -305,13 +307,7 @@ export class Metrics {
 
   /** The exposition text; the source is read once per scrape. */
   async text(): Promise<string> {
-    for (const f of this.beforeScrape) {
-      try {
-        f()
-      } catch {
-        // a source that cannot be read leaves its counters where they were
-      }
-    }
+    this.beforeScrape.emit()
     this.scrape = this.readSource()
     try {
       return await this.registry.metrics()

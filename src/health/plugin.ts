@@ -22,7 +22,8 @@ import type { Plugin, PluginDeps } from '../plugin.js'
 import type { Sidecar } from '../sidecar.js'
 import { ActiveMonitor } from './active-monitor.js'
 import { AlertEvaluator } from './alerts.js'
-import { HealthListeners, type HealthEvents } from './events.js'
+import type { HealthEvents } from './events.js'
+import { EventHub } from '../listeners.js'
 import type { HealthSource } from './health-source.js'
 import { History, historyOptions, serviceOfId, type ServiceSummary } from './history.js'
 import { historyLayer } from './history-layer.js'
@@ -84,21 +85,21 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
   let config = deps.config
   let sidecar: Sidecar | undefined
   const services = () => (sidecar?.config ?? config).services
-  const listeners = new HealthListeners(logger)
+  const listeners = new EventHub<HealthEvents>((err, event) => logger.error({ err, event }, 'health event listener failed'))
 
   const monitor = new ActiveMonitor({ configFor: (ep) => services()[ep.service]?.healthCheck, clock, random, logger })
   const history = new History(historyOptions(config.health, clock, config.alerts))
   monitor.on({
     checked: (c) => {
       history.recordCheck(c.endpoint, c.ok, c.at)
-      listeners.checked(c)
+      listeners.emit('checked', c)
     },
   })
 
   const record = (ep: Endpoint | string, from: string, to: string, reason: string, now: number) => {
     const id = typeof ep === 'string' ? ep : ep.id
     history.transition(ep, from, to, reason, now)
-    listeners.transition({ endpoint: id, service: serviceOfId(id), from, to, reason, at: wallOf(clock, now) })
+    listeners.emit('transition', { endpoint: id, service: serviceOfId(id), from, to, reason, at: wallOf(clock, now) })
     logger.debug({ endpoint: id, from, to, reason }, 'endpoint state changed')
   }
   const tracker = new EndpointStateTracker(record, () => clock.now())
@@ -129,7 +130,7 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
     targets: { services: () => (sidecar ? sidecar.registry.services().map((s) => ({ name: s.name, endpoints: s.snapshot.all })) : []) },
     notify: (a) => {
       webhooks.notify(a)
-      listeners.alert(a)
+      listeners.emit('alert', a)
     },
   })
   const local = new LocalServiceHealth(config.local.services, { clock, random, logger })

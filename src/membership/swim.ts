@@ -15,13 +15,14 @@ import { BroadcastQueue } from './broadcast-queue.js'
 import { encodeMessage, type HealthReport, type Message, type PushPull } from './codec.js'
 import { GossipCounters } from './counters.js'
 import { Envelope } from './envelope.js'
-import { MembershipListeners, toInfo, type GossipLogger, type MemberInfo, type MembershipEvents, type MembershipOptions } from './api.js'
+import { toInfo, type GossipLogger, type MemberInfo, type MembershipEvents, type MembershipOptions } from './api.js'
 import { aliveClaim, decide, EMPTY_META, isLive, sameMeta, type Claim, type Member, type MemberState, type NodeMeta } from './member.js'
 import { MemberTable } from './member-table.js'
 import { MeshHealth } from './mesh-health.js'
 import { AckTable, Prober, relayPingReq } from './probe.js'
 import { AntiEntropy, pushPullIntervalMs, remoteClaims } from './push-pull.js'
 import { Ticker } from '../ticker.js'
+import { EventHub } from '../listeners.js'
 import { Backoff, dnsLookup, JoinRetry, joinSeeds, type Lookup } from './seeds.js'
 import { Suspicions, suspicionTimeouts } from './suspicion.js'
 import { advertisedAddress, formatAddress, type GossipTransport, type HostPort } from './transport.js'
@@ -48,7 +49,7 @@ export class Membership implements Startable {
   private readonly acks: AckTable
   private readonly prober: Prober
   private readonly mesh: MeshHealth
-  private readonly listeners: MembershipListeners
+  private readonly listeners: EventHub<MembershipEvents>
   private readonly joinRetry: JoinRetry
   private readonly suspicions: Suspicions
   /** The protocol's periodic loops (gossip, push-pull, reaping, health refresh), armed by start(). */
@@ -73,7 +74,7 @@ export class Membership implements Startable {
     this.log = options.logger
     this.transport = options.transport
     this.meta = options.meta ?? EMPTY_META
-    this.listeners = new MembershipListeners(this.log)
+    this.listeners = new EventHub<MembershipEvents>((err, event) => this.log.error({ err, event }, 'membership listener failed'))
     this.counters = new GossipCounters(options.observer)
     this.envelope = new Envelope({ keys: cfg.keys, cluster: cfg.cluster, wallNow: () => this.clock.wallNow(), replayWindowMs: options.replayWindowMs })
     this.table = new MemberTable(this.name, this.random)
@@ -112,7 +113,7 @@ export class Membership implements Startable {
   // ------------------------------------------------------------------ public API
 
   on<E extends keyof MembershipEvents>(event: E, fn: MembershipEvents[E]): () => void {
-    return this.listeners.on(event, fn)
+    return this.listeners.listen(event, fn)
   }
 
   /** Binds the transport, then joins the seeds: resolves after the first attempt (retries go on with backoff). */
@@ -462,8 +463,8 @@ export class Membership implements Startable {
   private announce(prev: Member | undefined, next: Member, reason: string): void {
     if (prev === undefined || prev.state !== next.state) {
       this.log.info({ member: next.name, from: prev?.state ?? 'unknown', to: next.state, incarnation: next.incarnation, reason }, 'member state changed')
-      if (this.listeners.has('change')) this.listeners.emit('change', toInfo(next, this.name), prev && toInfo(prev, this.name))
-    } else if (this.listeners.has('update')) {
+      if (this.listeners.wants('change')) this.listeners.emit('change', toInfo(next, this.name), prev && toInfo(prev, this.name))
+    } else if (this.listeners.wants('update')) {
       this.listeners.emit('update', toInfo(next, this.name), toInfo(prev, this.name))
     }
   }

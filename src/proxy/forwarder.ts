@@ -13,7 +13,8 @@ import { Call, type CallHost } from './call.js'
 import { sendError, sendRawError } from './error-response.js'
 import { upstreamRequestHeaders } from './headers.js'
 import type { UpstreamRequest } from '../pipeline/pipeline.js'
-import { pathOnly, type RequestObserver } from './request-record.js'
+import { pathOnly, requestRecord, type RequestObserver } from './request-record.js'
+import { tryCounter, type TryCounter } from '../pipeline/endpoint-stats.js'
 import type { RequestIds } from './request-id.js'
 import type { RouteTable } from './routes.js'
 import { pickEndpoint, type RouteTarget } from './targets.js'
@@ -28,6 +29,8 @@ export interface ForwarderOptions {
   readonly observe?: RequestObserver
   /** Forwards Upgrade requests (WebSocket); without it they are refused with 501. */
   readonly upgrades?: UpgradeTransport
+  /** Counts upgrades on the endpoint stats, as the endpoint-stats layer counts other tries (default: tryCounter()). */
+  readonly tries?: TryCounter
 }
 
 /** Where an upgrade request goes. */
@@ -46,6 +49,7 @@ export class Forwarder implements CallHost {
   private readonly requestIds: RequestIds
   private readonly observe: RequestObserver | undefined
   private readonly upgrades: UpgradeTransport | undefined
+  private readonly tries: TryCounter
   private idleWaiters: (() => void)[] = []
 
   constructor(options: ForwarderOptions) {
@@ -55,6 +59,7 @@ export class Forwarder implements CallHost {
     this.clock = options.clock
     this.observe = options.observe
     this.upgrades = options.upgrades
+    this.tries = options.tries ?? tryCounter()
   }
 
   /** Swaps the route table (config reload); requests in flight keep their targets. */
@@ -122,21 +127,23 @@ export class Forwarder implements CallHost {
     const started = this.clock.now()
     const requestId = incomingRequestId(req.rawHeaders) ?? this.requestIds.next()
     const record = (status: number, target: RouteTarget | undefined, endpoint: Endpoint | undefined, code: string | undefined) =>
-      this.observe?.({
-        listener: this.listener,
-        method: req.method ?? 'GET',
-        path: pathOnly(req.url ?? '/'),
-        route: target?.route.name,
-        service: target?.route.service,
-        endpoint: endpoint?.address,
-        status,
-        durationMs: roundMs(this.clock.now() - started),
-        bytesIn: (socket as Socket).bytesRead ?? 0,
-        bytesOut: (socket as Socket).bytesWritten ?? 0,
-        attempts: endpoint === undefined ? 0 : 1,
-        requestId,
-        code,
-      })
+      this.observe?.(
+        requestRecord({
+          listener: this.listener,
+          method: req.method,
+          url: req.url ?? '/',
+          route: target?.route,
+          endpoint: endpoint?.address,
+          status,
+          startedAt: started,
+          endedAt: this.clock.now(),
+          bytesIn: (socket as Socket).bytesRead ?? 0,
+          bytesOut: (socket as Socket).bytesWritten ?? 0,
+          attempts: endpoint === undefined ? 0 : 1,
+          requestId,
+          code,
+        }),
+      )
     const resolved: UpgradeTarget | CommyError =
       this.draining ? new DrainingError()
       : this.upgrades === undefined ? new CommyError('COMMY_ERR_BAD_REQUEST', 'upgrade is not supported', 501)
@@ -147,16 +154,12 @@ export class Forwarder implements CallHost {
       return
     }
     const { target, endpoint } = resolved
-    endpoint.requests++
-    endpoint.inFlight++
+    this.tries.begin(endpoint)
     this.upgrades!.forward(req, socket, head, endpoint, {
       failed: (err) => sendRawError(socket, err, requestId, target.route.service),
       closed: (err) => {
-        endpoint.inFlight--
-        if (err !== undefined) {
-          endpoint.failures++
-          endpoint.consecutiveFailures++
-        }
+        this.tries.end(endpoint)
+        this.tries.outcome(endpoint, err ?? 101)
         record(err === undefined ? 101 : err.status, target, endpoint, err?.code)
       },
     })
@@ -178,23 +181,24 @@ export class Forwarder implements CallHost {
       this.done()
       return
     }
-    const route = call.target.route
-    this.observe({
-      listener: this.listener,
-      method: call.upstream.method,
-      path: pathOnly(call.upstream.path),
-      route: route.name,
-      service: route.service,
-      endpoint: call.endpoint?.address,
-      status: call.status,
-      durationMs: roundMs(this.clock.now() - call.startedAt),
-      bytesIn: call.bytesIn,
-      bytesOut: call.bytesOut,
-      attempts: call.tries,
-      requestId: call.upstream.requestId,
-      code: call.code,
-      explain: call.explained,
-    })
+    this.observe(
+      requestRecord({
+        listener: this.listener,
+        method: call.upstream.method,
+        url: call.upstream.path,
+        route: call.target.route,
+        endpoint: call.endpoint?.address,
+        status: call.status,
+        startedAt: call.startedAt,
+        endedAt: this.clock.now(),
+        bytesIn: call.bytesIn,
+        bytesOut: call.bytesOut,
+        attempts: call.tries,
+        requestId: call.upstream.requestId,
+        code: call.code,
+        explain: call.explained,
+      }),
+    )
     this.done()
   }
 
@@ -202,21 +206,23 @@ export class Forwarder implements CallHost {
     const started = this.clock.now()
     const requestId = incomingRequestId(req.rawHeaders) ?? this.requestIds.next()
     sendError(res, err, requestId, undefined, !this.draining)
-    this.observe?.({
-      listener: this.listener,
-      method: req.method ?? 'GET',
-      path: pathOnly(path),
-      route: undefined,
-      service: undefined,
-      endpoint: undefined,
-      status: err.status,
-      durationMs: roundMs(this.clock.now() - started),
-      bytesIn: 0,
-      bytesOut: 0,
-      attempts: 0,
-      requestId,
-      code: err.code,
-    })
+    this.observe?.(
+      requestRecord({
+        listener: this.listener,
+        method: req.method,
+        url: path,
+        route: undefined,
+        endpoint: undefined,
+        status: err.status,
+        startedAt: started,
+        endedAt: this.clock.now(),
+        bytesIn: 0,
+        bytesOut: 0,
+        attempts: 0,
+        requestId,
+        code: err.code,
+      }),
+    )
     this.done()
   }
 
@@ -230,10 +236,6 @@ export class Forwarder implements CallHost {
 }
 
 function noop(): void {}
-
-export function roundMs(ms: number): number {
-  return Math.round(ms * 100) / 100
-}
 
 function incomingRequestId(raw: readonly string[]): string | undefined {
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'x-request-id' && raw[i + 1] !== '') return raw[i + 1]
