@@ -11,7 +11,7 @@
  * and `forgetEndpoint()` drops the series of an endpoint that left.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { BreakerState } from '../endpoint/endpoint.js'
+import type { BreakerKind } from '../endpoint/endpoint.js'
 import { Listeners } from '../listeners.js'
 import type { AdminSource, EndpointView, MemberView, NodeView } from './view.js'
 import { BREAKER_STATES, ENDPOINT_STATES, MEMBER_STATES } from './view.js'
@@ -43,7 +43,7 @@ export interface GossipCounterView {
   readonly drops: { readonly auth: number }
 }
 
-const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 }
+const BREAKER_VALUE: Readonly<Record<BreakerKind, number>> = { closed: 0, 'half-open': 1, open: 2 }
 const MAX_GOSSIP_TYPES = 32
 
 interface ScrapeState {
@@ -227,7 +227,7 @@ export class Metrics {
     this.budgetExhausted.inc({ service })
   }
 
-  breakerTransition(service: string, endpoint: string, to: BreakerState): void {
+  breakerTransition(service: string, endpoint: string, to: BreakerKind): void {
     this.breakerTransitions.inc({ service, endpoint, to })
   }
 

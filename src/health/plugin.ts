@@ -16,7 +16,7 @@
  * checked services started, new services observed. History settings need a restart.
  */
 import type { Clock } from '../clock.js'
-import type { BreakerState, Endpoint } from '../endpoint/endpoint.js'
+import type { BreakerKind, Endpoint } from '../endpoint/endpoint.js'
 import type { ServiceEndpoints } from '../endpoint/service-endpoints.js'
 import type { Plugin, PluginDeps } from '../plugin.js'
 import type { Sidecar } from '../sidecar.js'
@@ -38,8 +38,8 @@ export type { EndpointTransition, HealthEvents } from './events.js'
 export interface BreakerTransitionEvent {
   /** Endpoint id (`service~host:port`). */
   readonly endpointId: string
-  readonly from: BreakerState
-  readonly to: BreakerState
+  readonly from: BreakerKind
+  readonly to: BreakerKind
   readonly reason: string
 }
 

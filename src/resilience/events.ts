@@ -4,7 +4,7 @@
  * Subscribers (the plugin's own logger, the admin API, health history) register an object of
  * callbacks with `on()`; a throwing subscriber never breaks the data path.
  */
-import type { BreakerState } from '../endpoint/endpoint.js'
+import type { BreakerKind } from '../endpoint/endpoint.js'
 import type { RetryBudgetStats } from './retry-budget.js'
 import { EventHub } from '../listeners.js'
 
@@ -14,8 +14,8 @@ export interface BreakerTransition {
   readonly endpoint: string
   /** Endpoint id (`service~host:port`), as in the admin API. */
   readonly endpointId: string
-  readonly from: BreakerState
-  readonly to: BreakerState
+  readonly from: BreakerKind
+  readonly to: BreakerKind
   readonly reason: string
 }
 
