@@ -25,14 +25,13 @@
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import { getHeapStatistics } from 'node:v8'
-import { seededRandom, type Random } from '../src/clock.js'
+import { ManualClock, seededRandom, type Random } from '../src/clock.js'
 import { parseConfig } from '../src/config/load.js'
 import type { GossipConfig } from '../src/config/types.js'
 import { detectionBound } from '../src/membership/bounds.js'
 import { MemoryNetwork } from '../src/membership/memory-network.js'
 import { EMPTY_META, type Member } from '../src/membership/member.js'
 import { Membership, type GossipLogger } from '../src/membership/swim.js'
-import { VirtualClock } from '../src/membership/virtual-clock.js'
 
 // 5,000 members × 5,000-entry tables need more than the default heap: re-run with a larger one
 if (getHeapStatistics().heap_size_limit < 6e9 && !process.env.GOSSIP_SIM_CHILD) {
@@ -70,7 +69,7 @@ interface SimOptions {
 
 /** n members that all know each other from the start (as after a join), on one virtual clock. */
 class Sim {
-  readonly clock = new VirtualClock(1_700_000_000_000)
+  readonly clock = new ManualClock(1_700_000_000_000)
   readonly network: MemoryNetwork
   readonly nodes: Membership[] = []
   readonly names: string[] = []

@@ -29,48 +29,108 @@ export const systemClock: Clock = {
 }
 
 /**
- * A clock moved by hand, for unit tests and the gossip simulator.
- * `advance(ms)` fires due timers in time order.
+ * A clock moved by hand, for unit tests, the gossip simulator and the in-memory network: time moves
+ * only when `advance`/`advanceTo` is called, and due timers fire in time order (ties in scheduling
+ * order; a timer set while advancing fires in the same call when due). A binary heap keeps this
+ * O(log n) per timer, so thousands of simulated nodes with several timers each stay cheap.
  */
+interface Entry {
+  at: number
+  seq: number
+  fn: (() => void) | undefined
+}
+
 export class ManualClock implements Clock {
   private t: number
   private seq = 0
-  private readonly timers = new Map<number, { at: number; fn: () => void }>()
+  private live = 0
+  private readonly heap: Entry[] = []
+
   constructor(start = 0) {
     this.t = start
   }
+
   now(): number {
     return this.t
   }
+
   wallNow(): number {
     return this.t
   }
+
   setTimer(fn: () => void, ms: number): Timer {
-    const id = ++this.seq
-    this.timers.set(id, { at: this.t + Math.max(0, ms), fn })
-    return { cancel: () => void this.timers.delete(id) }
-  }
-  advance(ms: number): void {
-    const end = this.t + ms
-    for (;;) {
-      let nextId = -1
-      let nextAt = Infinity
-      for (const [id, tm] of this.timers) {
-        if (tm.at <= end && (tm.at < nextAt || (tm.at === nextAt && id < nextId))) {
-          nextAt = tm.at
-          nextId = id
+    const e: Entry = { at: this.t + Math.max(0, ms), seq: ++this.seq, fn }
+    this.push(e)
+    this.live++
+    return {
+      cancel: () => {
+        if (e.fn !== undefined) {
+          e.fn = undefined
+          this.live--
         }
-      }
-      if (nextId < 0) break
-      const tm = this.timers.get(nextId)!
-      this.timers.delete(nextId)
-      this.t = Math.max(this.t, tm.at)
-      tm.fn()
+      },
     }
-    this.t = end
   }
+
+  /** Timers not yet fired or cancelled. */
   pending(): number {
-    return this.timers.size
+    return this.live
+  }
+
+  /** Moves time forward by `ms`, firing every timer due on the way. */
+  advance(ms: number): void {
+    this.advanceTo(this.t + ms)
+  }
+
+  advanceTo(end: number): void {
+    const heap = this.heap
+    while (heap.length > 0 && heap[0]!.at <= end) {
+      const e = this.pop()
+      const fn = e.fn
+      if (fn === undefined) continue
+      e.fn = undefined
+      this.live--
+      if (e.at > this.t) this.t = e.at
+      fn()
+    }
+    if (end > this.t) this.t = end
+  }
+
+  private less(a: Entry, b: Entry): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq)
+  }
+
+  private push(e: Entry): void {
+    const heap = this.heap
+    heap.push(e)
+    let i = heap.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (!this.less(heap[i]!, heap[p]!)) break
+      ;[heap[i], heap[p]] = [heap[p]!, heap[i]!]
+      i = p
+    }
+  }
+
+  private pop(): Entry {
+    const heap = this.heap
+    const top = heap[0]!
+    const last = heap.pop()!
+    if (heap.length > 0) {
+      heap[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < heap.length && this.less(heap[l]!, heap[m]!)) m = l
+        if (r < heap.length && this.less(heap[r]!, heap[m]!)) m = r
+        if (m === i) break
+        ;[heap[i], heap[m]] = [heap[m]!, heap[i]!]
+        i = m
+      }
+    }
+    return top
   }
 }
 

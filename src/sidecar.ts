@@ -15,7 +15,7 @@ import { StaticDiscovery } from './discovery/static.js'
 import { AlwaysHealthy, type HealthSource } from './health/health-source.js'
 import { EndpointRegistry } from './discovery/registry.js'
 import { compose, type Layer } from './pipeline/pipeline.js'
-import { endpointStats, type EndpointStatsOptions } from './pipeline/endpoint-stats.js'
+import { endpointStats, tryCounter, type EndpointStatsOptions } from './pipeline/endpoint-stats.js'
 import type { RetryDecider } from './pipeline/retry-rules.js'
 import type { ExplainFacts } from './proxy/explain.js'
 import { Forwarder } from './proxy/forwarder.js'
@@ -107,6 +107,8 @@ export class Sidecar implements Startable {
     this.upgrades = new HttpProxyUpgrades()
 
     const send = compose([...(options.layers ?? []), endpointStats(clock, options.endpointStats)], transport.send)
+    // upgrades bypass the pipeline; they are counted on the endpoint stats by the same rules
+    const tries = tryCounter(options.endpointStats)
     const strategies = options.strategies ?? builtinStrategies()
     const requestIds = new RequestIds(options.requestIdPrefix)
     const observerList = [...(this.logs.access ? [accessLog(this.logs.access, () => clock.wallNow())] : []), ...(options.observers ?? [])]
@@ -129,7 +131,7 @@ export class Sidecar implements Startable {
       const routes = this.routeTable(l, cfg)
       const onInternalError = (err: InternalError, requestId: string) =>
         proxyLog.error({ err, listener: l.name, requestId }, 'internal error: answered 500 COMMY_ERR_INTERNAL')
-      const forwarder = new Forwarder({ listener: l.name, routes, requestIds, clock, observe, upgrades: this.upgrades, onInternalError })
+      const forwarder = new Forwarder({ listener: l.name, routes, requestIds, clock, observe, upgrades: this.upgrades, onInternalError, tries })
       return new Listener({ config: l, limits: cfg.limits, forwarder, logger: logger.child({ component: 'listener' }) })
     }
     this.listeners = config.listeners.map((l) => this.makeListener(l, config))

@@ -1,10 +1,11 @@
 /**
  * Server-sent events for the dashboard: every `intervalMs` one snapshot is built and serialised,
- * then written to every open stream. The timer runs only while someone listens. A client that
+ * then written to every open stream. The ticker runs only while someone listens. A client that
  * stops reading (buffer over `maxBufferedBytes`) is dropped rather than buffered without bound.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Clock, Timer } from '../clock.js'
+import type { Clock } from '../clock.js'
+import { Ticker } from '../ticker.js'
 
 export interface EventStreamOptions {
   readonly intervalMs?: number
@@ -16,23 +17,22 @@ export interface EventStreamOptions {
 
 export class EventStream {
   private readonly build: () => unknown
-  private readonly clock: Clock
+  private readonly ticker: Ticker
   private readonly intervalMs: number
   private readonly maxClients: number
   private readonly maxBuffered: number
   private readonly onError: (err: unknown) => void
   private readonly clients = new Set<ServerResponse>()
-  private timer: Timer | undefined
   private seq = 0
   private stopped = false
 
   constructor(build: () => unknown, clock: Clock, options: EventStreamOptions = {}) {
     this.build = build
-    this.clock = clock
     this.intervalMs = options.intervalMs ?? 1000
     this.maxClients = options.maxClients ?? 32
     this.maxBuffered = options.maxBufferedBytes ?? 1 << 20
     this.onError = options.onError ?? (() => {})
+    this.ticker = new Ticker({ clock, interval: this.intervalMs, run: () => this.tick() })
   }
 
   get size(): number {
@@ -52,20 +52,20 @@ export class EventStream {
     this.clients.add(res)
     const remove = () => {
       this.clients.delete(res)
-      if (this.clients.size === 0) this.cancel()
+      if (this.clients.size === 0) this.ticker.stop()
     }
     req.on('close', remove)
     res.on('close', remove)
     const frame = this.frame()
     if (frame !== undefined) res.write(frame)
-    if (!this.timer) this.schedule()
+    this.ticker.start()
     return true
   }
 
   /** Ends every stream and the timer; harmless twice. */
   stop(): void {
     this.stopped = true
-    this.cancel()
+    this.ticker.stop()
     for (const res of this.clients) res.end()
     this.clients.clear()
   }
@@ -79,18 +79,8 @@ export class EventStream {
     }
   }
 
-  private schedule(): void {
-    this.timer = this.clock.setTimer(() => this.tick(), this.intervalMs)
-  }
-
-  private cancel(): void {
-    this.timer?.cancel()
-    this.timer = undefined
-  }
-
   private tick(): void {
-    this.timer = undefined
-    if (this.stopped || this.clients.size === 0) return
+    if (this.stopped || this.clients.size === 0) return this.ticker.stop()
     const frame = this.frame()
     if (frame !== undefined) {
       for (const res of this.clients) {
@@ -98,6 +88,6 @@ export class EventStream {
         else res.write(frame)
       }
     }
-    if (this.clients.size > 0) this.schedule()
+    if (this.clients.size === 0) this.ticker.stop()
   }
 }

@@ -11,7 +11,8 @@
  * and `forgetEndpoint()` drops the series of an endpoint that left.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { BreakerState } from '../endpoint/endpoint.js'
+import type { BreakerKind } from '../endpoint/endpoint.js'
+import { Listeners } from '../listeners.js'
 import type { AdminSource, EndpointView, MemberView, NodeView } from './view.js'
 import { BREAKER_STATES, ENDPOINT_STATES, MEMBER_STATES } from './view.js'
 import { DEFAULT_DURATION_BUCKETS, RouteMetrics, durationCollector, requestsCollector } from './request-metrics.js'
@@ -42,7 +43,7 @@ export interface GossipCounterView {
   readonly drops: { readonly auth: number }
 }
 
-const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 }
+const BREAKER_VALUE: Readonly<Record<BreakerKind, number>> = { closed: 0, 'half-open': 1, open: 2 }
 const MAX_GOSSIP_TYPES = 32
 
 interface ScrapeState {
@@ -59,7 +60,8 @@ export class Metrics {
   private readonly routes = new Map<string, RouteMetrics>()
   private readonly gossipTypes = new Set<string>()
   private scrape: ScrapeState | undefined
-  private readonly beforeScrape: (() => void)[] = []
+  /** Read at every scrape; one that throws (a source that cannot be read) leaves its counters where they were. */
+  private readonly beforeScrape = new Listeners<[]>()
 
   private readonly retries: Counter<'service'>
   private readonly budgetExhausted: Counter<'service'>
@@ -225,7 +227,7 @@ export class Metrics {
     this.budgetExhausted.inc({ service })
   }
 
-  breakerTransition(service: string, endpoint: string, to: BreakerState): void {
+  breakerTransition(service: string, endpoint: string, to: BreakerKind): void {
     this.breakerTransitions.inc({ service, endpoint, to })
   }
 
@@ -272,7 +274,7 @@ export class Metrics {
    */
   followGossip(read: () => GossipCounterView): void {
     let last: GossipCounterView | undefined
-    this.beforeScrape.push(() => {
+    this.beforeScrape.add(() => {
       const now = read()
       for (const [direction, byType] of [['in', now.messagesIn], ['out', now.messagesOut]] as const) {
         const prev = direction === 'in' ? last?.messagesIn : last?.messagesOut
@@ -305,13 +307,7 @@ export class Metrics {
 
   /** The exposition text; the source is read once per scrape. */
   async text(): Promise<string> {
-    for (const f of this.beforeScrape) {
-      try {
-        f()
-      } catch {
-        // a source that cannot be read leaves its counters where they were
-      }
-    }
+    this.beforeScrape.emit()
     this.scrape = this.readSource()
     try {
       return await this.registry.metrics()

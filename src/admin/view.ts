@@ -4,16 +4,16 @@
  * composition root adapts the real components (endpoint registry, membership, health history,
  * alerts) to these; tests use a fake. Every time shown here is wall-clock epoch milliseconds.
  */
-import type { BreakerState, EndpointState } from '../endpoint/endpoint.js'
+import type { BreakerKind, EndpointState } from '../endpoint/endpoint.js'
 import type { EndpointHistory, HistoryBucket } from '../health/history.js'
 import type { TransitionRecord } from '../health/series.js'
 
-export type { BreakerState, EndpointState }
+export type { BreakerKind, EndpointState }
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
 
 export const ENDPOINT_STATES: readonly EndpointState[] = Object.freeze(['healthy', 'unhealthy', 'ejected', 'draining'])
 export const MEMBER_STATES: readonly MemberState[] = Object.freeze(['alive', 'suspect', 'dead', 'left'])
-export const BREAKER_STATES: readonly BreakerState[] = Object.freeze(['closed', 'half-open', 'open'])
+export const BREAKER_STATES: readonly BreakerKind[] = Object.freeze(['closed', 'half-open', 'open'])
 
 export interface NodeView {
   readonly name: string
@@ -71,7 +71,7 @@ export interface EndpointView {
   /** Why it is in that state ('ok' when healthy). */
   readonly reason: string
   readonly eligible: boolean
-  readonly breaker: BreakerState
+  readonly breaker: BreakerKind
   readonly inFlight: number
   /** Peak-EWMA latency in ms; null before the first response. */
   readonly ewmaLatencyMs: number | null

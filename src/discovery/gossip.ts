@@ -7,6 +7,7 @@
  * member offered before or offers now, so other services' pools are untouched.
  */
 import type { LocalServiceConfig } from '../config/types.js'
+import { Listeners } from '../listeners.js'
 import type { EndpointInfo } from '../endpoint/endpoint.js'
 import type { NodeMeta, ServiceHealth } from '../membership/member.js'
 import type { MemberInfo, MembershipEvents } from '../membership/swim.js'
@@ -49,7 +50,7 @@ export class GossipDiscovery implements DiscoverySource {
   private readonly byMember = new Map<string, Contribution>()
   /** service -> member -> endpoints */
   private readonly byService = new Map<string, Map<string, EndpointInfo[]>>()
-  private readonly listeners = new Set<DiscoveryListener>()
+  private readonly listeners = new Listeners<[DiscoveryUpdate]>()
   private readonly unsubscribe: (() => void)[] = []
   private readonly includeSelf: boolean
   private started = false
@@ -79,9 +80,9 @@ export class GossipDiscovery implements DiscoverySource {
   }
 
   subscribe(listener: DiscoveryListener): () => void {
-    this.listeners.add(listener)
+    const off = this.listeners.add(listener)
     for (const u of this.current()) listener(u)
-    return () => void this.listeners.delete(listener)
+    return off
   }
 
   /** Every service with at least one endpoint, as the listeners last heard it. */
@@ -116,7 +117,7 @@ export class GossipDiscovery implements DiscoverySource {
       } else members?.delete(member)
       const u = this.update(s)
       if (members !== undefined && members.size === 0) this.byService.delete(s)
-      for (const l of this.listeners) l(u)
+      this.listeners.emit(u)
     }
   }
 

@@ -8,6 +8,7 @@ import type { ServiceConfig } from '../config/types.js'
 import type { DiscoverySource, DiscoveryUpdate } from './discovery.js'
 import type { HealthSource } from '../health/health-source.js'
 import type { Startable } from '../lifecycle.js'
+import { EventHub } from '../listeners.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import { ServiceEndpoints, type ServiceEndpointsOptions } from '../endpoint/service-endpoints.js'
 
@@ -33,7 +34,7 @@ export type EndpointsView = Pick<EndpointRegistry, 'service' | 'services' | 'end
 export class EndpointRegistry implements Startable {
   private readonly byName = new Map<string, ServiceEndpoints>()
   private readonly unsubscribers: (() => void)[] = []
-  private readonly listeners = new Set<RegistryEvents>()
+  private readonly listeners = new EventHub<RegistryEvents>()
   private readonly options: RegistryOptions
   private started = false
 
@@ -59,8 +60,7 @@ export class EndpointRegistry implements Startable {
   }
 
   on(events: RegistryEvents): () => void {
-    this.listeners.add(events)
-    return () => void this.listeners.delete(events)
+    return this.listeners.on(events)
   }
 
   /** Subscribes to every source (each replays what it knows), then marks services started (slow start applies from now on). */
@@ -127,11 +127,11 @@ export class EndpointRegistry implements Startable {
     s.on({
       added: (ep) => {
         health.watch(ep, () => s.refresh())
-        for (const l of this.listeners) l.added?.(ep)
+        this.listeners.emit('added', ep)
       },
       removed: (ep) => {
         health.unwatch(ep)
-        for (const l of this.listeners) l.removed?.(ep)
+        this.listeners.emit('removed', ep)
       },
     })
     this.byName.set(cfg.name, s)

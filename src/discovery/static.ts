@@ -1,11 +1,12 @@
 import type { ServiceConfig } from '../config/types.js'
+import { Listeners } from '../listeners.js'
 import type { DiscoveryListener, DiscoverySource, DiscoveryUpdate } from './discovery.js'
 
 /** Endpoints listed in sidecar.yaml. `update()` replaces them on hot reload. */
 export class StaticDiscovery implements DiscoverySource {
   readonly name = 'static'
   private state: DiscoveryUpdate[] = []
-  private readonly listeners = new Set<DiscoveryListener>()
+  private readonly listeners = new Listeners<[DiscoveryUpdate]>()
 
   constructor(services: Readonly<Record<string, ServiceConfig>>) {
     this.state = toUpdates(services)
@@ -17,9 +18,9 @@ export class StaticDiscovery implements DiscoverySource {
   }
 
   subscribe(listener: DiscoveryListener): () => void {
-    this.listeners.add(listener)
+    const off = this.listeners.add(listener)
     for (const u of this.state) listener(u)
-    return () => void this.listeners.delete(listener)
+    return off
   }
 
   /** New config: publishes every service (removed ones with no endpoints). */
@@ -28,7 +29,7 @@ export class StaticDiscovery implements DiscoverySource {
     const names = new Set(next.map((u) => u.service))
     const gone = this.state.filter((u) => !names.has(u.service)).map((u) => ({ service: u.service, endpoints: [] }))
     this.state = next
-    for (const l of this.listeners) for (const u of [...gone, ...next]) l(u)
+    for (const u of [...gone, ...next]) this.listeners.emit(u)
   }
 }
 

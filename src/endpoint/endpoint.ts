@@ -5,7 +5,20 @@
  */
 import { PeakEwma } from './ewma.js'
 
-export type BreakerState = 'closed' | 'open' | 'half-open'
+/** A circuit breaker's state names (what the admin API, metrics and events show). */
+export type BreakerKind = 'closed' | 'open' | 'half-open'
+/**
+ * A circuit breaker's state; each one says since when (clock ms) and why it was entered.
+ * Only resilience/breaker-state.ts `nextBreaker()` moves it; the endpoint carries the current one.
+ */
+export type BreakerState =
+  | { readonly kind: 'closed'; readonly since: number; readonly reason: string }
+  | { readonly kind: 'open'; readonly since: number; readonly reason: string }
+  /** `trial`: the id of the one trial request in flight (no other request goes here until it reports); 0 = none yet. */
+  | { readonly kind: 'half-open'; readonly since: number; readonly reason: string; readonly trial: number }
+
+/** The state of a breaker that never opened (and of an endpoint without one). */
+export const BREAKER_CLOSED: BreakerState = Object.freeze({ kind: 'closed', since: 0, reason: 'initial state' })
 export type ActiveHealth = 'unknown' | 'healthy' | 'unhealthy'
 /** What the admin API shows for an endpoint. */
 export type EndpointState = 'healthy' | 'unhealthy' | 'ejected' | 'draining'
@@ -63,9 +76,7 @@ export class Endpoint {
   // ---- health inputs (each written by its own mechanism) ----
   activeHealth: ActiveHealth = 'unknown'
   activeReason = ''
-  breaker: BreakerState = 'closed'
-  /** Half-open with its one trial request in flight: no other request goes here until it reports. */
-  breakerTrial = false
+  breaker: BreakerState = BREAKER_CLOSED
   ejectedUntil = 0
   ejectionReason = ''
   /** Multiplier in (0, 1] from mesh-wide passive health (gossip quorum); 1 = no reports. */
@@ -107,9 +118,10 @@ export class Endpoint {
     if (this.weight <= 0) return { eligible: false, state: 'draining', reason: 'weight 0 (draining)' }
     if (this.activeHealth === 'unhealthy') return { eligible: false, state: 'unhealthy', reason: this.activeReason || 'health check failing' }
     if (this.ejectedUntil > now) return { eligible: false, state: 'ejected', reason: this.ejectionReason || 'ejected by outlier detection' }
-    if (this.breaker === 'open') return { eligible: false, state: 'ejected', reason: 'circuit breaker open' }
-    if (this.breakerTrial && this.breaker === 'half-open') return { eligible: false, state: 'ejected', reason: 'circuit breaker half-open: trial request in flight' }
-    return { eligible: true, state: 'healthy', reason: this.breaker === 'half-open' ? 'breaker half-open (trial)' : 'ok' }
+    const b = this.breaker
+    if (b.kind === 'open') return { eligible: false, state: 'ejected', reason: 'circuit breaker open' }
+    if (b.kind === 'half-open' && b.trial !== 0) return { eligible: false, state: 'ejected', reason: 'circuit breaker half-open: trial request in flight' }
+    return { eligible: true, state: 'healthy', reason: b.kind === 'half-open' ? 'breaker half-open (trial)' : 'ok' }
   }
 
   hasTags(required: readonly string[]): boolean {

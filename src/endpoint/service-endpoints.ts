@@ -4,6 +4,7 @@
  * mechanisms change an Endpoint's fields and call `refresh()`. Each change publishes a new
  * immutable snapshot; balancers read `snapshot.eligible` on every pick.
  */
+import { EventHub } from '../listeners.js'
 import { Endpoint, endpointKey, type EndpointInfo, type EndpointSource } from './endpoint.js'
 
 export interface ServiceEndpointsOptions {
@@ -39,7 +40,7 @@ export class ServiceEndpoints {
   private readonly byKey = new Map<string, Endpoint>()
   /** Which sources announce each key (an endpoint stays while any source has it). */
   private readonly sourcesOf = new Map<string, Map<EndpointSource, EndpointInfo>>()
-  private readonly listeners: ServiceEndpointsEvents[] = []
+  private readonly listeners = new EventHub<ServiceEndpointsEvents>()
   private started = false
   private snap: EndpointSnapshot = { all: [], eligible: [], panic: false, version: 0 }
   private tagCache = new Map<string, readonly Endpoint[]>()
@@ -68,11 +69,7 @@ export class ServiceEndpoints {
   }
 
   on(listener: ServiceEndpointsEvents): () => void {
-    this.listeners.push(listener)
-    return () => {
-      const i = this.listeners.indexOf(listener)
-      if (i >= 0) this.listeners.splice(i, 1)
-    }
+    return this.listeners.on(listener)
   }
 
   get(address: string): Endpoint | undefined {
@@ -118,8 +115,8 @@ export class ServiceEndpoints {
       }
       this.applyInfo(ep, srcs)
     }
-    for (const ep of removed) for (const l of this.listeners) l.removed?.(ep)
-    for (const ep of added) for (const l of this.listeners) l.added?.(ep)
+    for (const ep of removed) this.listeners.emit('removed', ep)
+    for (const ep of added) this.listeners.emit('added', ep)
     this.refresh()
   }
 
@@ -173,7 +170,7 @@ export class ServiceEndpoints {
     this.snap = Object.freeze({ all: Object.freeze(all), eligible: Object.freeze(healthy), panic, version: prev.version + 1 })
     this.tagCache = new Map()
     this.anyZone = anyZone
-    for (const l of this.listeners) l.snapshot?.(this.snap, prev)
+    this.listeners.emit('snapshot', this.snap, prev)
   }
 
   /**

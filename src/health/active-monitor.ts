@@ -16,6 +16,7 @@
 import type { Logger } from 'pino'
 import { Agent, type Dispatcher } from 'undici'
 import type { Clock, Random, Timer } from '../clock.js'
+import { EventHub } from '../listeners.js'
 import type { HealthCheckConfig, ServiceConfig } from '../config/types.js'
 import type { ActiveHealth, Endpoint } from '../endpoint/endpoint.js'
 import { createHealthCheck } from './check-factory.js'
@@ -76,18 +77,18 @@ export class ActiveMonitor implements HealthSource {
   private readonly options: ActiveMonitorOptions
   private readonly sessions = new Map<Endpoint, Session>()
   private readonly checks = new WeakMap<HealthCheckConfig, HealthCheck>()
-  private listeners: readonly MonitorListener[] = []
+  private readonly listeners: EventHub<MonitorListener>
   private agent: Agent | undefined
   private state: 'new' | 'running' | 'stopped' = 'new'
   private stopping: Promise<void> | undefined
 
   constructor(options: ActiveMonitorOptions) {
     this.options = options
+    this.listeners = new EventHub<MonitorListener>((err, event) => options.logger?.error({ err }, `health ${event === 'checked' ? 'check' : 'transition'} listener failed`))
   }
 
   on(listener: MonitorListener): () => void {
-    this.listeners = [...this.listeners, listener]
-    return () => void (this.listeners = this.listeners.filter((l) => l !== listener))
+    return this.listeners.on(listener)
   }
 
   start(): void {
@@ -196,23 +197,11 @@ export class ActiveMonitor implements HealthSource {
     } catch (err) {
       this.options.logger?.error({ err, endpoint: s.ep.id }, 'health change callback failed')
     }
-    for (const l of this.listeners) {
-      try {
-        l.transition?.(t)
-      } catch (err) {
-        this.options.logger?.error({ err }, 'health transition listener failed')
-      }
-    }
+    this.listeners.emit('transition', t)
   }
 
   private emitChecked(c: CheckOutcome): void {
-    for (const l of this.listeners) {
-      try {
-        l.checked?.(c)
-      } catch (err) {
-        this.options.logger?.error({ err }, 'health check listener failed')
-      }
-    }
+    this.listeners.emit('checked', c)
   }
 
   private kill(s: Session): void {

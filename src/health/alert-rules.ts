@@ -95,8 +95,8 @@ const endpointUnhealthy: RuleCheck = (_rule, svc, ctx) =>
 
 const breakerOpen: RuleCheck = (_rule, svc) =>
   svc.endpoints.map((ep) => {
-    const on = ep.breaker === 'open'
-    return { service: svc.name, endpoint: ep.id, signal: on ? 'on' : 'off', value: on ? 1 : 0, threshold: 0, summary: `${ep.address} circuit breaker ${ep.breaker}` }
+    const on = ep.breaker.kind === 'open'
+    return { service: svc.name, endpoint: ep.id, signal: on ? 'on' : 'off', value: on ? 1 : 0, threshold: 0, summary: `${ep.address} circuit breaker ${ep.breaker.kind}` }
   })
 
 const noHealthyEndpoint: RuleCheck = (_rule, svc, ctx) => {

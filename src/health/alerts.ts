@@ -11,7 +11,7 @@ import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { AlertKind, AlertRuleConfig, AlertsConfig } from '../config/types.js'
 import type { Startable } from '../lifecycle.js'
-import { Ticker } from './ticker.js'
+import { Ticker } from '../ticker.js'
 import { OK, stepAlert, type AlertPhase } from './alert-state.js'
 import { RULE_CHECKS, timingOf, type AlertService, type Observation, type WindowSource } from './alert-rules.js'
 
@@ -72,9 +72,12 @@ export class AlertEvaluator implements Startable {
   constructor(options: AlertEvaluatorOptions) {
     this.o = options
     this.config = options.config
-    this.ticker = new Ticker(options.clock, options.intervalMs ?? 5_000, () => this.evaluate(), (err) =>
-      options.logger.error({ err }, 'alert evaluation failed'),
-    )
+    this.ticker = new Ticker({
+      clock: options.clock,
+      interval: options.intervalMs ?? 5_000,
+      run: () => this.evaluate(),
+      onError: (err) => options.logger.error({ err }, 'alert evaluation failed'),
+    })
   }
 
   /**

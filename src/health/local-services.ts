@@ -9,6 +9,7 @@ import type { Clock, Random } from '../clock.js'
 import type { LocalServiceConfig } from '../config/types.js'
 import { Endpoint, type ActiveHealth } from '../endpoint/endpoint.js'
 import type { Startable } from '../lifecycle.js'
+import { Listeners } from '../listeners.js'
 import { ActiveMonitor, type MonitorListener } from './active-monitor.js'
 import type { HealthCheck } from './check.js'
 import type { HealthCheckConfig } from '../config/types.js'
@@ -39,10 +40,11 @@ export class LocalServiceHealth implements Startable {
   private configs = new Map<string, HealthCheckConfig | undefined>()
   private readonly endpoints = new Map<string, Endpoint>()
   private readonly since = new Map<string, number>()
-  private listeners: readonly LocalStatusListener[] = []
+  private readonly listeners: Listeners<[LocalServiceStatus]>
 
   constructor(services: readonly LocalServiceConfig[], deps: LocalServiceHealthDeps) {
     this.clock = deps.clock
+    this.listeners = new Listeners((err) => deps.logger?.error({ err }, 'local service status listener failed'))
     this.monitor = new ActiveMonitor({
       configFor: (ep) => this.configs.get(ep.service),
       clock: deps.clock,
@@ -94,13 +96,12 @@ export class LocalServiceHealth implements Startable {
   private emit(name: string): void {
     const st = this.status(name)
     if (!st) return
-    for (const l of this.listeners) l(st)
+    this.listeners.emit(st)
   }
 
   /** Told on every change of a local service's health. */
   onChange(listener: LocalStatusListener): () => void {
-    this.listeners = [...this.listeners, listener]
-    return () => void (this.listeners = this.listeners.filter((l) => l !== listener))
+    return this.listeners.add(listener)
   }
 
   /** Transition and check events of the underlying monitor (for history and logs). */

@@ -1,7 +1,7 @@
 /**
  * Membership's public shapes: what it takes (options, a pino-compatible logger), what it tells
- * (member info, the event table), and a small typed listener registry (a listener that throws
- * is logged, never breaks the protocol).
+ * (member info, the event table; Membership fans it out with commy's EventHub: a listener that
+ * throws is logged, never breaks the protocol).
  */
 import type { Clock, Random } from '../clock.js'
 import type { GossipConfig } from '../config/types.js'
@@ -78,34 +78,5 @@ export function toInfo(m: Member, self: string): MemberInfo {
     adminAddress: m.adminAddress === '' ? undefined : m.adminAddress,
     meta: m.meta,
     self: m.name === self,
-  }
-}
-
-type Sets = { [E in keyof MembershipEvents]: Set<MembershipEvents[E]> }
-
-export class MembershipListeners {
-  private readonly sets: Sets = { change: new Set(), update: new Set(), forget: new Set(), 'mesh-health': new Set(), joined: new Set() }
-
-  constructor(private readonly log: GossipLogger) {}
-
-  on<E extends keyof MembershipEvents>(event: E, fn: MembershipEvents[E]): () => void {
-    const set = this.sets[event] as Set<MembershipEvents[E]>
-    set.add(fn)
-    return () => void set.delete(fn)
-  }
-
-  /** True when someone listens (so callers skip building event payloads otherwise). */
-  has(event: keyof MembershipEvents): boolean {
-    return this.sets[event].size > 0
-  }
-
-  emit<E extends keyof MembershipEvents>(event: E, ...args: Parameters<MembershipEvents[E]>): void {
-    for (const fn of this.sets[event] as Set<(...a: Parameters<MembershipEvents[E]>) => void>) {
-      try {
-        fn(...args)
-      } catch (err) {
-        this.log.error({ err, event }, 'membership listener failed')
-      }
-    }
   }
 }

@@ -5,14 +5,13 @@
  * event-loop-blocked process) and crashes. Exchanges (push-pull) are reliable but still delayed
  * and cut by partitions; they need the caller to let promises settle between clock steps.
  */
-import type { Clock, Random, Timer } from '../clock.js'
+import type { Clock, ManualClock, Random, Timer } from '../clock.js'
 import type { GossipTransport, HostPort, TransportHandlers } from './transport.js'
 import { formatAddress } from './transport.js'
 import { GossipBindError, GossipExchangeError } from './errors.js'
-import type { VirtualClock } from './virtual-clock.js'
 
 export interface MemoryNetworkOptions {
-  readonly clock: VirtualClock
+  readonly clock: ManualClock
   readonly random: Random
   /** Probability a datagram is lost (0..1). */
   readonly loss?: number
@@ -118,7 +117,7 @@ export interface NetworkStats {
 }
 
 export class MemoryNetwork {
-  readonly clock: VirtualClock
+  readonly clock: ManualClock
   loss: number
   minDelayMs: number
   maxDelayMs: number

@@ -15,13 +15,14 @@ import { BroadcastQueue } from './broadcast-queue.js'
 import { encodeMessage, type HealthReport, type Message, type PushPull } from './codec.js'
 import { GossipCounters } from './counters.js'
 import { Envelope } from './envelope.js'
-import { MembershipListeners, toInfo, type GossipLogger, type MemberInfo, type MembershipEvents, type MembershipOptions } from './api.js'
+import { toInfo, type GossipLogger, type MemberInfo, type MembershipEvents, type MembershipOptions } from './api.js'
 import { aliveClaim, decide, EMPTY_META, isLive, sameMeta, type Claim, type Member, type MemberState, type NodeMeta } from './member.js'
 import { MemberTable } from './member-table.js'
 import { MeshHealth } from './mesh-health.js'
 import { AckTable, Prober, relayPingReq } from './probe.js'
 import { AntiEntropy, pushPullIntervalMs, remoteClaims } from './push-pull.js'
-import { Loops } from './loops.js'
+import { Ticker } from '../ticker.js'
+import { EventHub } from '../listeners.js'
 import { Backoff, dnsLookup, JoinRetry, joinSeeds, type Lookup } from './seeds.js'
 import { Suspicions, suspicionTimeouts } from './suspicion.js'
 import { advertisedAddress, formatAddress, type GossipTransport, type HostPort } from './transport.js'
@@ -48,10 +49,11 @@ export class Membership implements Startable {
   private readonly acks: AckTable
   private readonly prober: Prober
   private readonly mesh: MeshHealth
-  private readonly listeners: MembershipListeners
+  private readonly listeners: EventHub<MembershipEvents>
   private readonly joinRetry: JoinRetry
   private readonly suspicions: Suspicions
-  private readonly loops: Loops
+  /** The protocol's periodic loops (gossip, push-pull, reaping, health refresh), armed by start(). */
+  private loops: Ticker[] = []
   /** When we last told a gone member it is held gone (rate limit). */
   private readonly told = new Map<string, number>()
   private readonly options: MembershipOptions
@@ -72,7 +74,7 @@ export class Membership implements Startable {
     this.log = options.logger
     this.transport = options.transport
     this.meta = options.meta ?? EMPTY_META
-    this.listeners = new MembershipListeners(this.log)
+    this.listeners = new EventHub<MembershipEvents>((err, event) => this.log.error({ err, event }, 'membership listener failed'))
     this.counters = new GossipCounters(options.observer)
     this.envelope = new Envelope({ keys: cfg.keys, cluster: cfg.cluster, wallNow: () => this.clock.wallNow(), replayWindowMs: options.replayWindowMs })
     this.table = new MemberTable(this.name, this.random)
@@ -86,10 +88,6 @@ export class Membership implements Startable {
     this.health = cfg.lifeguard ? new Awareness(8, (score, delta) => this.log.debug({ score, delta }, 'local health score changed')) : new FixedHealth()
     this.acks = new AckTable(this.clock)
     this.suspicions = new Suspicions(this.clock, cfg.lifeguard ? cfg.probeTimeoutMs : 0)
-    this.loops = new Loops(this.clock, this.random, (loop, err) => {
-      this.counters.handlerErrors++
-      this.log.error({ err, loop }, 'gossip loop failed')
-    })
     this.mesh = new MeshHealth({
       self: this.name,
       quorum: cfg.healthQuorum,
@@ -115,7 +113,7 @@ export class Membership implements Startable {
   // ------------------------------------------------------------------ public API
 
   on<E extends keyof MembershipEvents>(event: E, fn: MembershipEvents[E]): () => void {
-    return this.listeners.on(event, fn)
+    return this.listeners.listen(event, fn)
   }
 
   /** Binds the transport, then joins the seeds: resolves after the first attempt (retries go on with backoff). */
@@ -242,12 +240,11 @@ export class Membership implements Startable {
     this.phase = 'running'
     this.announce(undefined, me, 'started')
     this.prober.start(this.random() * this.cfg.probeIntervalMs)
-    const loops = this.loops
     const syncMs = (): number => pushPullIntervalMs(this.cfg.pushPullIntervalMs, this.table.live) * (0.75 + 0.5 * this.random())
-    loops.every('gossip', () => this.cfg.gossipIntervalMs, () => this.gossip())
-    if (this.cfg.pushPullIntervalMs > 0) loops.every('push-pull', syncMs, () => this.antiEntropy())
-    loops.every('reap', () => Math.max(1000, Math.min(this.cfg.tombstoneTimeoutMs / 4, 30_000)), () => this.reap())
-    loops.every('health', () => 10 * this.cfg.probeIntervalMs, () => this.refreshHealth())
+    this.every('gossip', () => this.cfg.gossipIntervalMs, () => this.gossip())
+    if (this.cfg.pushPullIntervalMs > 0) this.every('push-pull', syncMs, () => this.antiEntropy())
+    this.every('reap', () => Math.max(1000, Math.min(this.cfg.tombstoneTimeoutMs / 4, 30_000)), () => this.reap())
+    this.every('health', () => 10 * this.cfg.probeIntervalMs, () => this.refreshHealth())
     this.log.info({ address: formatAddress(at), encrypted: this.envelope.encrypted, cluster: this.cfg.cluster, seeds: this.cfg.seeds }, 'gossip started')
     if (!this.envelope.encrypted) {
       const why = 'anyone who can reach the gossip port can read membership, join, or inject claims'
@@ -256,13 +253,25 @@ export class Membership implements Startable {
     await this.joinRetry.start()
   }
 
+  /** Arms a protocol loop: a random first phase, a fresh interval each round, a failing round counted and logged. */
+  private every(loop: string, interval: () => number, run: () => void): void {
+    const onError = (err: unknown): void => {
+      this.counters.handlerErrors++
+      this.log.error({ err, loop }, 'gossip loop failed')
+    }
+    const ticker = new Ticker({ clock: this.clock, interval, run, onError, phase: this.random })
+    this.loops.push(ticker)
+    ticker.start()
+  }
+
   private async doStop(graceful: boolean): Promise<void> {
     await this.starting?.catch(() => {})
     if (graceful && this.phase === 'running') await this.leave()
     this.phase = 'stopped'
     this.joinRetry.stop()
     this.prober.stop()
-    this.loops.stop()
+    for (const loop of this.loops) loop.stop()
+    this.loops = []
     this.suspicions.clear()
     this.acks.clear()
     this.queue.clear()
@@ -454,8 +463,8 @@ export class Membership implements Startable {
   private announce(prev: Member | undefined, next: Member, reason: string): void {
     if (prev === undefined || prev.state !== next.state) {
       this.log.info({ member: next.name, from: prev?.state ?? 'unknown', to: next.state, incarnation: next.incarnation, reason }, 'member state changed')
-      if (this.listeners.has('change')) this.listeners.emit('change', toInfo(next, this.name), prev && toInfo(prev, this.name))
-    } else if (this.listeners.has('update')) {
+      if (this.listeners.wants('change')) this.listeners.emit('change', toInfo(next, this.name), prev && toInfo(prev, this.name))
+    } else if (this.listeners.wants('update')) {
       this.listeners.emit('update', toInfo(next, this.name), toInfo(prev, this.name))
     }
   }

@@ -16,18 +16,19 @@
  * checked services started, new services observed. History settings need a restart.
  */
 import type { Clock } from '../clock.js'
-import type { BreakerState, Endpoint } from '../endpoint/endpoint.js'
+import type { BreakerKind, Endpoint } from '../endpoint/endpoint.js'
 import type { ServiceEndpoints } from '../endpoint/service-endpoints.js'
 import type { DataPlaneView, Plugin, PluginDeps } from './plugin.js'
 import { ActiveMonitor } from '../health/active-monitor.js'
 import { AlertEvaluator } from '../health/alerts.js'
-import { HealthListeners, type HealthEvents } from '../health/events.js'
+import type { HealthEvents } from '../health/events.js'
+import { EventHub } from '../listeners.js'
 import type { HealthSource } from '../health/health-source.js'
 import { History, historyOptions, serviceOfId, type ServiceSummary } from '../health/history.js'
 import { historyLayer } from '../health/history-layer.js'
 import { LocalServiceHealth } from '../health/local-services.js'
 import { EndpointStateTracker } from '../health/state-tracker.js'
-import { Ticker } from '../health/ticker.js'
+import { Ticker } from '../ticker.js'
 import { WebhookNotifier } from '../health/webhook.js'
 
 export type { EndpointTransition, HealthEvents } from '../health/events.js'
@@ -36,8 +37,8 @@ export type { EndpointTransition, HealthEvents } from '../health/events.js'
 export interface BreakerTransitionEvent {
   /** Endpoint id (`service~host:port`). */
   readonly endpointId: string
-  readonly from: BreakerState
-  readonly to: BreakerState
+  readonly from: BreakerKind
+  readonly to: BreakerKind
   readonly reason: string
 }
 
@@ -83,21 +84,21 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
   let config = deps.config
   let dataPlane: DataPlaneView | undefined
   const services = () => deps.currentConfig().services
-  const listeners = new HealthListeners(logger)
+  const listeners = new EventHub<HealthEvents>((err, event) => logger.error({ err, event }, 'health event listener failed'))
 
   const monitor = new ActiveMonitor({ configFor: (ep) => services()[ep.service]?.healthCheck, clock, random, logger })
   const history = new History(historyOptions(config.health, clock, config.alerts))
   monitor.on({
     checked: (c) => {
       history.recordCheck(c.endpoint, c.ok, c.at)
-      listeners.checked(c)
+      listeners.emit('checked', c)
     },
   })
 
   const record = (ep: Endpoint | string, from: string, to: string, reason: string, now: number) => {
     const id = typeof ep === 'string' ? ep : ep.id
     history.transition(ep, from, to, reason, now)
-    listeners.transition({ endpoint: id, service: serviceOfId(id), from, to, reason, at: wallOf(clock, now) })
+    listeners.emit('transition', { endpoint: id, service: serviceOfId(id), from, to, reason, at: wallOf(clock, now) })
     logger.debug({ endpoint: id, from, to, reason }, 'endpoint state changed')
   }
   const tracker = new EndpointStateTracker(record, () => clock.now())
@@ -115,7 +116,7 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
   // a change of active health that leaves the eligible set alone (panic mode) is recorded at once too
   monitor.on({ transition: () => tracker.sweep() })
   const onError = (what: string) => (err: unknown) => logger.error({ err }, `${what} failed`)
-  const sweeper = new Ticker(clock, deps.sweepIntervalMs ?? 1_000, () => tracker.sweep(), onError('endpoint state sweep'))
+  const sweeper = new Ticker({ clock, interval: deps.sweepIntervalMs ?? 1_000, run: () => tracker.sweep(), onError: onError('endpoint state sweep') })
 
   const webhooks = new WebhookNotifier({ webhooks: config.alerts.webhooks, clock, random, logger })
   const alerts = new AlertEvaluator({
@@ -128,7 +129,7 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
     targets: { services: () => (dataPlane ? dataPlane.endpoints.services().map((s) => ({ name: s.name, endpoints: s.snapshot.all })) : []) },
     notify: (a) => {
       webhooks.notify(a)
-      listeners.alert(a)
+      listeners.emit('alert', a)
     },
   })
   const local = new LocalServiceHealth(config.local.services, { clock, random, logger })

@@ -9,7 +9,7 @@
  * endpoint always among them); `omitted` says how many were left out.
  */
 import type { CandidateScore, PickExplanation } from '../balancer/balancer.js'
-import type { BreakerState, Endpoint, EndpointState } from '../endpoint/endpoint.js'
+import type { BreakerKind, Endpoint, EndpointState } from '../endpoint/endpoint.js'
 import type { EndpointSnapshot } from '../endpoint/service-endpoints.js'
 
 /** Scores and endpoints listed at most (each). */
@@ -24,7 +24,7 @@ export interface EndpointFact {
   /** Offered to the strategy (eligible, or everything in panic mode; minus endpoints a retry already tried). */
   readonly candidate: boolean
   readonly state: EndpointState
-  readonly breaker: BreakerState
+  readonly breaker: BreakerKind
   readonly inFlight: number
   /** Why it is not eligible (omitted when it is). */
   readonly reason?: string
@@ -62,7 +62,7 @@ export function explainRouting(
   const listed = capped(snapshot.all, (ep) => ep === picked)
   const endpoints = listed.map((ep): EndpointFact => {
     const e = ep.eligibility(now)
-    const fact = { address: ep.address, candidate: scored.has(ep.address), state: e.state, breaker: ep.breaker, inFlight: ep.inFlight }
+    const fact = { address: ep.address, candidate: scored.has(ep.address), state: e.state, breaker: ep.breaker.kind, inFlight: ep.inFlight }
     return e.eligible ? fact : { ...fact, reason: e.reason }
   })
   const omitted = { scores: pick.scores.length - scores.length, endpoints: snapshot.all.length - listed.length }

@@ -13,7 +13,8 @@ import { Call, type CallHost } from './call.js'
 import { sendError, sendRawError } from './error-response.js'
 import { upstreamRequestHeaders } from './headers.js'
 import type { UpstreamRequest } from '../pipeline/pipeline.js'
-import { pathOnly, type RequestObserver } from './request-record.js'
+import { pathOnly, requestRecord, type RequestObserver } from './request-record.js'
+import { tryCounter, type TryCounter } from '../pipeline/endpoint-stats.js'
 import type { RequestIds } from './request-id.js'
 import type { RouteTable } from './routes.js'
 import { pickEndpoint, type RouteTarget } from './targets.js'
@@ -30,6 +31,8 @@ export interface ForwarderOptions {
   readonly upgrades?: UpgradeTransport
   /** Told about bugs surfacing in a request (answered 500 COMMY_ERR_INTERNAL); the sidecar logs them. */
   readonly onInternalError?: (err: InternalError, requestId: string) => void
+  /** Counts upgrades on the endpoint stats, as the endpoint-stats layer counts other tries (default: tryCounter()). */
+  readonly tries?: TryCounter
 }
 
 /** Where an upgrade request goes. */
@@ -49,6 +52,7 @@ export class Forwarder implements CallHost {
   private readonly observe: RequestObserver | undefined
   private readonly upgrades: UpgradeTransport | undefined
   private readonly onInternalError: ((err: InternalError, requestId: string) => void) | undefined
+  private readonly tries: TryCounter
   private idleWaiters: (() => void)[] = []
 
   constructor(options: ForwarderOptions) {
@@ -59,6 +63,7 @@ export class Forwarder implements CallHost {
     this.observe = options.observe
     this.upgrades = options.upgrades
     this.onInternalError = options.onInternalError
+    this.tries = options.tries ?? tryCounter()
   }
 
   /** Swaps the route table (config reload); requests in flight keep their targets. */
@@ -126,21 +131,23 @@ export class Forwarder implements CallHost {
     const started = this.clock.now()
     const requestId = incomingRequestId(req.rawHeaders) ?? this.requestIds.next()
     const record = (status: number, target: RouteTarget | undefined, endpoint: Endpoint | undefined, code: string | undefined) =>
-      this.observe?.({
-        listener: this.listener,
-        method: req.method ?? 'GET',
-        path: pathOnly(req.url ?? '/'),
-        route: target?.route.name,
-        service: target?.route.service,
-        endpoint: endpoint?.address,
-        status,
-        durationMs: roundMs(this.clock.now() - started),
-        bytesIn: (socket as Socket).bytesRead ?? 0,
-        bytesOut: (socket as Socket).bytesWritten ?? 0,
-        attempts: endpoint === undefined ? 0 : 1,
-        requestId,
-        code,
-      })
+      this.observe?.(
+        requestRecord({
+          listener: this.listener,
+          method: req.method,
+          url: req.url ?? '/',
+          route: target?.route,
+          endpoint: endpoint?.address,
+          status,
+          startedAt: started,
+          endedAt: this.clock.now(),
+          bytesIn: (socket as Socket).bytesRead ?? 0,
+          bytesOut: (socket as Socket).bytesWritten ?? 0,
+          attempts: endpoint === undefined ? 0 : 1,
+          requestId,
+          code,
+        }),
+      )
     const resolved: UpgradeTarget | CommyError =
       this.draining ? new DrainingError()
       : this.upgrades === undefined ? new UpgradeUnsupportedError()
@@ -151,16 +158,12 @@ export class Forwarder implements CallHost {
       return
     }
     const { target, endpoint } = resolved
-    endpoint.requests++
-    endpoint.inFlight++
+    this.tries.begin(endpoint)
     this.upgrades!.forward(req, socket, head, endpoint, {
       failed: (err) => sendRawError(socket, err, requestId, target.route.service),
       closed: (err) => {
-        endpoint.inFlight--
-        if (err !== undefined) {
-          endpoint.failures++
-          endpoint.consecutiveFailures++
-        }
+        this.tries.end(endpoint)
+        this.tries.outcome(endpoint, err ?? 101)
         record(err === undefined ? 101 : err.status, target, endpoint, err?.code)
       },
     })
@@ -186,23 +189,24 @@ export class Forwarder implements CallHost {
       this.done()
       return
     }
-    const route = call.target.route
-    this.observe({
-      listener: this.listener,
-      method: call.upstream.method,
-      path: pathOnly(call.upstream.path),
-      route: route.name,
-      service: route.service,
-      endpoint: call.endpoint?.address,
-      status: call.status,
-      durationMs: roundMs(this.clock.now() - call.startedAt),
-      bytesIn: call.bytesIn,
-      bytesOut: call.bytesOut,
-      attempts: call.tries,
-      requestId: call.upstream.requestId,
-      code: call.code,
-      explain: call.explained,
-    })
+    this.observe(
+      requestRecord({
+        listener: this.listener,
+        method: call.upstream.method,
+        url: call.upstream.path,
+        route: call.target.route,
+        endpoint: call.endpoint?.address,
+        status: call.status,
+        startedAt: call.startedAt,
+        endedAt: this.clock.now(),
+        bytesIn: call.bytesIn,
+        bytesOut: call.bytesOut,
+        attempts: call.tries,
+        requestId: call.upstream.requestId,
+        code: call.code,
+        explain: call.explained,
+      }),
+    )
     this.done()
   }
 
@@ -210,21 +214,23 @@ export class Forwarder implements CallHost {
     const started = this.clock.now()
     const requestId = incomingRequestId(req.rawHeaders) ?? this.requestIds.next()
     sendError(res, err, requestId, undefined, !this.draining)
-    this.observe?.({
-      listener: this.listener,
-      method: req.method ?? 'GET',
-      path: pathOnly(path),
-      route: undefined,
-      service: undefined,
-      endpoint: undefined,
-      status: err.status,
-      durationMs: roundMs(this.clock.now() - started),
-      bytesIn: 0,
-      bytesOut: 0,
-      attempts: 0,
-      requestId,
-      code: err.code,
-    })
+    this.observe?.(
+      requestRecord({
+        listener: this.listener,
+        method: req.method,
+        url: path,
+        route: undefined,
+        endpoint: undefined,
+        status: err.status,
+        startedAt: started,
+        endedAt: this.clock.now(),
+        bytesIn: 0,
+        bytesOut: 0,
+        attempts: 0,
+        requestId,
+        code: err.code,
+      }),
+    )
     this.done()
   }
 
@@ -238,10 +244,6 @@ export class Forwarder implements CallHost {
 }
 
 function noop(): void {}
-
-export function roundMs(ms: number): number {
-  return Math.round(ms * 100) / 100
-}
 
 function incomingRequestId(raw: readonly string[]): string | undefined {
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'x-request-id' && raw[i + 1] !== '') return raw[i + 1]

@@ -26,6 +26,53 @@ export interface RequestRecord {
 
 export type RequestObserver = (record: RequestRecord) => void
 
+/** What a finished request's record is made from: the forwarder's calls, refusals and upgrades alike. */
+export interface FinishedRequest {
+  readonly listener: string
+  /** The request method (GET when the parser gave none). */
+  readonly method: string | undefined
+  /** The request target as forwarded; the query is dropped here. */
+  readonly url: string
+  readonly route: { readonly name: string; readonly service: string } | undefined
+  /** `host:port` of the endpoint that answered (or of the last try). */
+  readonly endpoint: string | undefined
+  readonly status: number
+  /** Clock ms when the request started and ended. */
+  readonly startedAt: number
+  readonly endedAt: number
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly attempts: number
+  readonly requestId: string
+  readonly code: string | undefined
+  readonly explain?: string | undefined
+}
+
+/** The one place a RequestRecord is built. */
+export function requestRecord(f: FinishedRequest): RequestRecord {
+  return {
+    listener: f.listener,
+    method: f.method ?? 'GET',
+    path: pathOnly(f.url),
+    route: f.route?.name,
+    service: f.route?.service,
+    endpoint: f.endpoint,
+    status: f.status,
+    durationMs: roundMs(f.endedAt - f.startedAt),
+    bytesIn: f.bytesIn,
+    bytesOut: f.bytesOut,
+    attempts: f.attempts,
+    requestId: f.requestId,
+    code: f.code,
+    explain: f.explain,
+  }
+}
+
+/** Milliseconds rounded to 1/100 (what records and logs show). */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100
+}
+
 /** Calls every observer; a failing observer does not stop the others. */
 export function observers(list: readonly RequestObserver[]): RequestObserver {
   if (list.length === 0) return () => {}

@@ -19,20 +19,29 @@
  * half-open and hand out exactly one trial admission. Its success closes the breaker (and starts a
  * fresh window); its failure re-opens it for another `resetTimeoutMs`; a neutral outcome gives the
  * trial back. A trial that never reports within `trialTimeoutMs` counts as failed. While the trial
- * is in flight the endpoint is out of picking (`Endpoint.breakerTrial`, then `changed()`), so other
+ * is in flight the endpoint is out of picking (`Endpoint.breaker.trial`, then `changed()`), so other
  * requests go elsewhere instead of being refused.
  *
  * Admissions are numbers so the hot path allocates nothing: 0 = rejected (falsy), 1 = admitted
  * while closed, >= 2 = the id of a half-open trial. Pass the admission back to `record()`: an
  * outcome of a request admitted before the breaker opened (a straggler) does not decide a trial.
+ *
+ * State. opossum's events stay in this file: its `open` (the error rate crossed the threshold),
+ * our timers and the trial's outcome become `BreakerEvent`s, and the one pure transition function
+ * (`nextBreaker()`, breaker-state.ts) gives the next `BreakerState` (a tagged union). The endpoint
+ * carries that state (`Endpoint.breaker`); everything else (events, admin, metrics, explain)
+ * reads it. A change of kind is told to the `stateChange` listeners (the resilience events, which
+ * log it once at info with old state, new state and reason).
  */
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
 import type { BreakerConfig } from '../config/types.js'
-import type { BreakerState, Endpoint } from '../endpoint/endpoint.js'
+import type { Endpoint } from '../endpoint/endpoint.js'
 import { BreakerOpenError } from '../errors.js'
 import type { Clock, Timer } from '../clock.js'
+import { Listeners } from '../listeners.js'
 import type { Verdict } from '../pipeline/failure-classifier.js'
+import { BREAKER_CLOSED, nextBreaker, percent, type BreakerEvent, type BreakerKind, type BreakerState } from './breaker-state.js'
 
 export type Admission = number
 export const REJECTED: Admission = 0
@@ -41,7 +50,8 @@ export const ADMITTED: Admission = 1
 export type StateChangeListener = (from: BreakerState, to: BreakerState, reason: string) => void
 
 export interface BreakerStats {
-  readonly state: BreakerState
+  /** The state's name (as the admin API shows it). */
+  readonly state: BreakerKind
   /** Outcomes recorded in the rolling window (successes + failures). */
   readonly fires: number
   readonly failures: number
@@ -116,12 +126,11 @@ export class EndpointBreaker implements Breaker {
   private readonly rotate = new EventEmitter()
   private readonly bucketMs: number
   private bucketStart: number
-  private current: BreakerState = 'closed'
-  private listeners: StateChangeListener[] = []
+  private current: BreakerState = BREAKER_CLOSED
+  private readonly listeners = new Listeners<[BreakerState, BreakerState, string]>()
   private resetTimer: Timer | undefined
   private trialTimer: Timer | undefined
-  private trialId = 1
-  private trialTaken = false
+  private lastTrial = 1
   private openedAt = 0
   private rejected = 0
   private stopped = false
@@ -146,13 +155,12 @@ export class EndpointBreaker implements Breaker {
       enableSnapshots: false,
       rotateBucketController: this.rotate,
     })
+    // the only opossum event we listen to, converted here into ours
     this.cb.on('open', () => {
-      if (this.current !== 'closed') return
       const s = this.cb.stats
-      this.toOpen(`${s.failures} of ${s.fires} requests failed (${pct(s.failures, s.fires)}%) in ${this.config.rollingCountTimeoutMs}ms`)
+      this.apply({ type: 'tripped', at: this.clock.now(), failures: s.failures, fires: s.fires, windowMs: this.config.rollingCountTimeoutMs })
     })
-    ep.breaker = 'closed'
-    ep.breakerTrial = false
+    ep.breaker = this.current
   }
 
   get state(): BreakerState {
@@ -160,18 +168,17 @@ export class EndpointBreaker implements Breaker {
   }
 
   admit(): Admission {
-    const state = this.current
-    if (state === 'closed') return ADMITTED
-    if (state === 'half-open' && !this.trialTaken) {
-      // the endpoint leaves picking until the trial reports (Endpoint.breakerTrial)
-      this.takeTrial(true)
-      this.changed()
-      this.trialId++
+    const s = this.current
+    if (s.kind === 'closed') return ADMITTED
+    if (s.kind === 'half-open' && s.trial === 0) {
+      // the endpoint leaves picking until the trial reports (Endpoint.eligibility)
+      const trial = ++this.lastTrial
+      this.apply({ type: 'trial-taken', trial })
       this.trialTimer = this.clock.setTimer(() => {
         this.trialTimer = undefined
-        if (this.current === 'half-open' && this.trialTaken) this.reopen(`trial request did not report within ${this.trialTimeoutMs}ms`)
+        this.apply({ type: 'trial-timed-out', trial, at: this.clock.now(), afterMs: this.trialTimeoutMs })
       }, this.trialTimeoutMs)
-      return this.trialId
+      return trial
     }
     this.rejected++
     return REJECTED
@@ -185,8 +192,8 @@ export class EndpointBreaker implements Breaker {
 
   record(verdict: Verdict, admission: Admission): void {
     if (this.stopped || admission === REJECTED) return
-    const state = this.current
-    if (state === 'closed') {
+    const s = this.current
+    if (s.kind === 'closed') {
       if (verdict === 'neutral') return
       this.rotateBuckets()
       if (verdict === 'failure') {
@@ -199,38 +206,33 @@ export class EndpointBreaker implements Breaker {
       return
     }
     // open or half-open: only the current trial's outcome matters; stragglers are ignored
-    if (state !== 'half-open' || admission !== this.trialId || !this.trialTaken) return
+    if (s.kind !== 'half-open' || s.trial === 0 || admission !== s.trial) return
     this.trialTimer?.cancel()
     this.trialTimer = undefined
-    if (verdict === 'neutral') {
-      this.takeTrial(false)
-      this.changed()
-      return
-    }
-    if (verdict === 'success') this.toClosed()
-    else this.reopen('trial request failed')
+    const at = this.clock.now()
+    if (verdict === 'neutral') this.apply({ type: 'trial-released', trial: s.trial })
+    else if (verdict === 'success') this.apply({ type: 'trial-succeeded', trial: s.trial, at })
+    else this.apply({ type: 'trial-failed', trial: s.trial, at })
   }
 
   on(event: 'stateChange', listener: StateChangeListener): () => void {
     if (event !== 'stateChange') throw new TypeError(`unknown breaker event ${String(event)}`)
-    this.listeners = [...this.listeners, listener]
-    return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener)
-    }
+    return this.listeners.add(listener)
   }
 
   stats(): BreakerStats {
     this.rotateBuckets()
     const s = this.cb.stats
     const fires = s.successes + s.failures
+    const state = this.current
     return {
-      state: this.current,
+      state: state.kind,
       fires,
       failures: s.failures,
       successes: s.successes,
-      errorPercentage: pct(s.failures, fires),
+      errorPercentage: percent(s.failures, fires),
       openedAt: this.openedAt,
-      trialInFlight: this.current === 'half-open' && this.trialTaken,
+      trialInFlight: state.kind === 'half-open' && state.trial !== 0,
       rejected: this.rejected,
     }
   }
@@ -238,13 +240,18 @@ export class EndpointBreaker implements Breaker {
   /** Shuts the opossum breaker down and cancels our timers. Idempotent; leaves no handle. */
   stop(): void {
     if (this.stopped) return
+    const s = this.current
+    if (s.kind === 'half-open' && s.trial !== 0) {
+      // give the trial back without telling anyone: the breaker is going away
+      this.current = nextBreaker(s, { type: 'trial-released', trial: s.trial })
+      this.ep.breaker = this.current
+    }
     this.stopped = true
-    if (this.trialTaken) this.takeTrial(false)
     this.resetTimer?.cancel()
     this.trialTimer?.cancel()
     this.resetTimer = this.trialTimer = undefined
     this.cb.shutdown()
-    this.listeners = []
+    this.listeners.clear()
   }
 
   /** Rotates opossum's window by the buckets that elapsed on the injected clock. */
@@ -256,50 +263,41 @@ export class EndpointBreaker implements Breaker {
     for (let i = 0; i < k; i++) this.rotate.emit('rotate')
   }
 
-  private toOpen(reason: string): void {
-    this.openedAt = this.clock.now()
-    this.takeTrial(false)
-    this.resetTimer?.cancel()
-    this.resetTimer = this.clock.setTimer(() => {
-      this.resetTimer = undefined
-      if (this.current === 'open') this.transition('half-open', `reset timeout of ${this.config.resetTimeoutMs}ms elapsed`)
-    }, this.config.resetTimeoutMs)
-    this.transition('open', reason)
-  }
-
-  private reopen(reason: string): void {
-    this.cb.open() // no-op when opossum is already open (it always is outside 'closed')
-    this.toOpen(reason)
-  }
-
-  private toClosed(): void {
-    this.takeTrial(false)
-    this.cb.close()
-    // a fresh window: the failures that opened the breaker must not re-open it on the next error
-    for (let i = 0; i < this.config.rollingCountBuckets; i++) this.rotate.emit('rotate')
-    this.bucketStart = this.clock.now()
-    this.transition('closed', 'trial request succeeded')
-  }
-
-  /** The half-open trial is taken (or given back); the endpoint is pickable only while it is free. */
-  private takeTrial(taken: boolean): void {
-    this.trialTaken = taken
-    this.ep.breakerTrial = taken
-  }
-
-  private transition(to: BreakerState, reason: string): void {
+  /** The one place the state changes: the pure transition, then what entering the new state takes. */
+  private apply(e: BreakerEvent): void {
+    if (this.stopped) return
     const from = this.current
-    if (from === to || this.stopped) return
+    const to = nextBreaker(from, e)
+    if (to === from) return
     this.current = to
     this.ep.breaker = to
+    if (to.kind !== from.kind) this.entered(from, to)
     this.changed()
-    for (const l of this.listeners) l(from, to, reason)
+    if (to.kind !== from.kind) this.listeners.emit(from, to, to.reason)
+  }
+
+  private entered(from: BreakerState, to: BreakerState): void {
+    if (to.kind === 'open') {
+      this.openedAt = to.since
+      // opossum is already open (it stays open outside 'closed'); a no-op kept as a guard
+      if (from.kind === 'half-open') this.cb.open()
+      this.resetTimer?.cancel()
+      this.resetTimer = this.clock.setTimer(() => {
+        this.resetTimer = undefined
+        this.apply({ type: 'reset-elapsed', at: this.clock.now(), afterMs: this.config.resetTimeoutMs })
+      }, this.config.resetTimeoutMs)
+    } else if (to.kind === 'closed') {
+      this.cb.close()
+      // a fresh window: the failures that opened the breaker must not re-open it on the next error
+      for (let i = 0; i < this.config.rollingCountBuckets; i++) this.rotate.emit('rotate')
+      this.bucketStart = this.clock.now()
+    }
   }
 }
 
 /** The breaker of a service with `breaker.enabled: false`: always admits, records nothing. */
 export class NoBreaker implements Breaker {
-  readonly state: BreakerState = 'closed'
+  readonly state: BreakerState = BREAKER_CLOSED
   admit(): Admission {
     return ADMITTED
   }
@@ -314,8 +312,4 @@ export class NoBreaker implements Breaker {
     return { state: 'closed', fires: 0, failures: 0, successes: 0, errorPercentage: 0, openedAt: 0, trialInFlight: false, rejected: 0 }
   }
   stop(): void {}
-}
-
-function pct(part: number, whole: number): number {
-  return whole > 0 ? Math.round((part / whole) * 1000) / 10 : 0
 }

@@ -4,8 +4,9 @@
  * Subscribers (the plugin's own logger, the admin API, health history) register an object of
  * callbacks with `on()`; a throwing subscriber never breaks the data path.
  */
-import type { BreakerState } from '../endpoint/endpoint.js'
+import type { BreakerKind } from '../endpoint/endpoint.js'
 import type { RetryBudgetStats } from './retry-budget.js'
+import { EventHub } from '../listeners.js'
 
 export interface BreakerTransition {
   readonly service: string
@@ -13,8 +14,8 @@ export interface BreakerTransition {
   readonly endpoint: string
   /** Endpoint id (`service~host:port`), as in the admin API. */
   readonly endpointId: string
-  readonly from: BreakerState
-  readonly to: BreakerState
+  readonly from: BreakerKind
+  readonly to: BreakerKind
   readonly reason: string
 }
 
@@ -83,35 +84,5 @@ export interface ResilienceEvents {
   lag?(e: LagEvent): void
 }
 
-type Handler<K extends keyof ResilienceEvents> = NonNullable<ResilienceEvents[K]>
-type Payload<K extends keyof ResilienceEvents> = Parameters<Handler<K>>[0]
-
-/** The subscriber list. `emit` calls every subscriber of the event, isolating failures. */
-export class ResilienceEventHub {
-  private subscribers: readonly ResilienceEvents[] = []
-
-  on(events: ResilienceEvents): () => void {
-    this.subscribers = [...this.subscribers, events]
-    return () => {
-      this.subscribers = this.subscribers.filter((s) => s !== events)
-    }
-  }
-
-  emit<K extends keyof ResilienceEvents>(event: K, payload: Payload<K>): void {
-    for (const s of this.subscribers) {
-      const fn = s[event] as ((p: Payload<K>) => void) | undefined
-      if (fn === undefined) continue
-      try {
-        fn.call(s, payload)
-      } catch {
-        // a subscriber must not break the data path
-      }
-    }
-  }
-
-  /** Anyone listening for `event`? (lets hot paths skip building a payload). */
-  wants(event: keyof ResilienceEvents): boolean {
-    for (const s of this.subscribers) if (s[event] !== undefined) return true
-    return false
-  }
-}
+/** The subscriber list (commy's one EventHub); a throwing subscriber never breaks the data path. */
+export class ResilienceEventHub extends EventHub<ResilienceEvents> {}

@@ -174,7 +174,7 @@ export class ServiceResilience {
   private newBreaker(ep: Endpoint): Breaker {
     const b = createBreaker(ep, this.config.breaker, { clock: this.deps.clock, changed: this.refresh })
     b.on('stateChange', (from, to, reason) =>
-      this.deps.events.emit('breakerTransition', { service: this.name, endpoint: ep.address, endpointId: ep.id, from, to, reason }),
+      this.deps.events.emit('breakerTransition', { service: this.name, endpoint: ep.address, endpointId: ep.id, from: from.kind, to: to.kind, reason }),
     )
     return b
   }

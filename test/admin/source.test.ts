@@ -9,6 +9,7 @@ import { Metrics } from '../../src/admin/metrics.js'
 import { AdminServer } from '../../src/admin/server.js'
 import type { RequestRecord } from '../../src/proxy/request-record.js'
 import { parseProm, total } from '../helpers/prom-parse.js'
+import { breakerIn } from '../helpers/breaker.js'
 
 const YAML = `
 node: { name: node-a, zone: eu-1a }
@@ -67,7 +68,7 @@ t.test('an AdminSource over the real endpoint registry, with null defaults', asy
     eps.map((e) => e.id),
     ['payments~127.0.0.1:1001', 'payments~127.0.0.1:1002', 'search~127.0.0.1:2001'],
   )
-  registry.service('payments')!.get('127.0.0.1:1002')!.breaker = 'open'
+  registry.service('payments')!.get('127.0.0.1:1002')!.breaker = breakerIn('open')
   t.match(source.endpoints()[1], { state: 'ejected', breaker: 'open', zone: 'eu-1b', tags: ['v2'] })
   t.same(source.members(), [{ name: 'node-a', address: '', state: 'alive', incarnation: 0, zone: 'eu-1a', services: ['payments'], self: true }])
   t.same(source.endpointHistory('search~127.0.0.1:2001'), { id: 'search~127.0.0.1:2001', bucketMs: 10_000, buckets: [], transitions: [] })

@@ -4,6 +4,7 @@ import { ServiceEndpoints } from '../../src/endpoint/service-endpoints.js'
 import { parseConfig } from '../../src/config/load.js'
 import { REDACTED, endpointView, redactConfig, serviceView } from '../../src/admin/views.js'
 import { toSeries } from '../../src/admin/snapshot.js'
+import { breakerIn } from '../helpers/breaker.js'
 
 const info = { host: '10.0.0.1', port: 8080, weight: 2, zone: 'eu-1a', tags: ['v2', 'canary'], node: 'node-b' }
 
@@ -39,11 +40,11 @@ t.test('endpointView follows the endpoint through its states', async (t) => {
   t.equal(v.ewmaLatencyMs, 12.5)
   t.equal(v.inFlight, 4)
 
-  ep.breaker = 'half-open'
+  ep.breaker = breakerIn('half-open')
   t.match(endpointView(ep, 1000), { state: 'healthy', reason: /half-open/, breaker: 'half-open' })
-  ep.breaker = 'open'
+  ep.breaker = breakerIn('open')
   t.match(endpointView(ep, 1000), { state: 'ejected', reason: 'circuit breaker open', eligible: false, breaker: 'open' })
-  ep.breaker = 'closed'
+  ep.breaker = breakerIn('closed')
   ep.ejectedUntil = 5000
   ep.ejectionReason = '5 consecutive 5xx'
   t.match(endpointView(ep, 1000), { state: 'ejected', reason: '5 consecutive 5xx' })
@@ -63,11 +64,11 @@ t.test('serviceView counts healthy and eligible endpoints', async (t) => {
   const set = new ServiceEndpoints({ name: 'svc', panicThreshold: 50, slowStartMs: 0, latencyDecayMs: 1000, preferLocalZone: false, localZone: undefined, now: () => 0 })
   set.apply('static', [1, 2, 3, 4].map((i) => ({ host: '10.0.0.1', port: i, weight: 1, zone: undefined, tags: [] })))
   t.same(serviceView('svc', 'round-robin', set.snapshot, 0), { name: 'svc', strategy: 'round-robin', endpoints: 4, healthy: 4, eligible: 4, panic: false })
-  set.get('10.0.0.1:1')!.breaker = 'open'
+  set.get('10.0.0.1:1')!.breaker = breakerIn('open')
   set.refresh()
   t.match(serviceView('svc', 'round-robin', set.snapshot, 0), { healthy: 3, eligible: 3, panic: false })
-  set.get('10.0.0.1:2')!.breaker = 'open'
-  set.get('10.0.0.1:3')!.breaker = 'open'
+  set.get('10.0.0.1:2')!.breaker = breakerIn('open')
+  set.get('10.0.0.1:3')!.breaker = breakerIn('open')
   set.refresh()
   t.match(serviceView('svc', 'round-robin', set.snapshot, 0), { healthy: 1, eligible: 4, panic: true }, 'panic: all are used')
 })

@@ -3,6 +3,7 @@ import { ServiceEndpoints, type ServiceEndpointsOptions } from '../../src/endpoi
 import type { EndpointInfo } from '../../src/endpoint/endpoint.js'
 import { ManualClock } from '../../src/clock.js'
 import { PeakEwma } from '../../src/endpoint/ewma.js'
+import { breakerIn } from '../helpers/breaker.js'
 
 const info = (port: number, extra: Partial<EndpointInfo> = {}): EndpointInfo => ({ host: '127.0.0.1', port, weight: 1, zone: undefined, tags: [], ...extra })
 
@@ -57,7 +58,7 @@ t.test('unhealthy, ejected, open-breaker and weight-0 endpoints are not eligible
   a.activeHealth = 'unhealthy'
   a.activeReason = 'HTTP 500 from /health'
   b.ejectedUntil = clock.now() + 5000
-  c.breaker = 'open'
+  c.breaker = breakerIn('open')
   s.refresh()
   t.same(s.snapshot.eligible.map((e) => e.port), [4])
   t.same(a.eligibility(clock.now()), { eligible: false, state: 'unhealthy', reason: 'HTTP 500 from /health' })

@@ -11,6 +11,7 @@ import { OK, stepAlert, type AlertPhase, type Signal } from '../../src/health/al
 import { History } from '../../src/health/history.js'
 import { WebhookNotifier } from '../../src/health/webhook.js'
 import { closedPort } from '../helpers/upstream.js'
+import { breakerIn } from '../helpers/breaker.js'
 
 interface Line { level: number; msg: string; [k: string]: unknown }
 
@@ -200,7 +201,7 @@ t.test('state rules: endpoint-unhealthy and breaker-open per endpoint, no-health
   t.equal(notified.length, 0, 'not yet: for is 30 s')
   clock.advance(10_000)
   t.match(notified, [{ name: 'down', rule: 'endpoint-unhealthy', endpoint: a.id, state: 'firing', value: 1, summary: /HTTP 500 from \/health/ }])
-  b.breaker = 'open'
+  b.breaker = breakerIn('open')
   clock.advance(5_000) // t = 40 s
   t.same(notified.map((x) => [x.name, x.endpoint ?? null]), [['down', a.id], ['breaker', b.id]], 'breaker-open fires at once')
   clock.advance(10_000) // t = 50 s
@@ -209,7 +210,7 @@ t.test('state rules: endpoint-unhealthy and breaker-open per endpoint, no-health
   t.equal(lines.filter((l) => l.level === 50).length, 1, 'the critical one logged at error')
   clock.advance(20_000) // t = 70 s
   t.same(notified.slice(3).map((x) => [x.name, x.endpoint ?? null]), [['down', b.id]], 'b ejected by its breaker for 30 s')
-  b.breaker = 'closed'
+  b.breaker = breakerIn('closed')
   a.activeHealth = 'healthy'
   clock.advance(5_000) // t = 75 s
   t.same(notified.slice(4).map((x) => [x.name, x.state]), [['breaker', 'resolved']])
@@ -346,7 +347,7 @@ t.test('reconfigure: a kept rule carries on without firing again, a removed rule
     notify: (a) => void published.push(a),
   })
   eps[0]!.activeHealth = 'unhealthy'
-  eps[1]!.breaker = 'open'
+  eps[1]!.breaker = breakerIn('open')
   evaluator.evaluate()
   t.same(evaluator.firing().map((a) => `${a.name} ${a.endpoint}`).sort(), ['down pay~127.0.0.1:1', 'down pay~127.0.0.1:2', 'open pay~127.0.0.1:2'])
   // `down` moves to index 0 with a longer `for`; `open` is removed
@@ -358,7 +359,7 @@ t.test('reconfigure: a kept rule carries on without firing again, a removed rule
   t.equal(evaluator.firing().length, 2)
   t.equal(evaluator.recent().length, 2, 'keep: 2')
   eps[0]!.activeHealth = 'healthy'
-  eps[1]!.breaker = 'closed'
+  eps[1]!.breaker = breakerIn('closed')
   evaluator.evaluate()
   clock.advance(30_000)
   evaluator.evaluate()

@@ -1,10 +1,10 @@
 /**
  * A fake sidecar for admin tests: real ServiceEndpoints / Endpoint objects for two services
  * (so views are built by the real `endpointView`), scripted members, history, alerts, and
- * recorded reload/drain calls. Tests change endpoints directly (`ep.breaker = 'open'`).
+ * recorded reload/drain calls. Tests change endpoints directly (`ep.breaker = breakerIn('open')`).
  */
 import { ServiceEndpoints } from '../../src/endpoint/service-endpoints.js'
-import type { Endpoint } from '../../src/endpoint/endpoint.js'
+import type { BreakerKind, Endpoint } from '../../src/endpoint/endpoint.js'
 import { endpointView, serviceView } from '../../src/admin/views.js'
 import type {
   AdminActions,
@@ -20,6 +20,7 @@ import type {
   ServiceView,
   TransitionView,
 } from '../../src/admin/view.js'
+import { breakerIn } from './breaker.js'
 
 export interface FakeOptions {
   /** Wall ms "now" for history; default Date.now(). */
@@ -108,10 +109,10 @@ export class FakeSidecar implements AdminSource, AdminActions {
   }
 
   /** Changes an endpoint's breaker and refreshes its service, as the resilience layer would. */
-  setBreaker(id: string, state: Endpoint['breaker'], reason = 'error rate 62% over 20 requests'): void {
+  setBreaker(id: string, state: BreakerKind, reason = 'error rate 62% over 20 requests'): void {
     const ep = this.endpoint(id)
-    const from = ep.breaker
-    ep.breaker = state
+    const from = ep.breaker.kind
+    ep.breaker = breakerIn(state, reason)
     this.services_.get(ep.service)!.set.refresh()
     const list = this.transitions.get(id) ?? []
     list.push({ at: this.wallNow(), from: `breaker ${from}`, to: `breaker ${state}`, reason })

@@ -1,14 +1,13 @@
 /**
- * Many Membership nodes in one process on a MemoryNetwork and a VirtualClock, for deterministic
+ * Many Membership nodes in one process on a MemoryNetwork and a ManualClock, for deterministic
  * gossip tests: seeded loss and delay, partitions, stalls, crashes and restarts.
  * `run(ms)` moves virtual time in small steps and lets promises (push-pull) settle between them.
  */
-import { seededRandom, type Random } from '../../src/clock.js'
+import { ManualClock, seededRandom, type Random } from '../../src/clock.js'
 import type { GossipConfig } from '../../src/config/types.js'
 import { MemoryNetwork, type MemoryNode } from '../../src/membership/memory-network.js'
 import type { NodeMeta } from '../../src/membership/member.js'
 import { Membership, type GossipLogger, type MembershipOptions } from '../../src/membership/swim.js'
-import { VirtualClock } from '../../src/membership/virtual-clock.js'
 
 /** The `local` profile, as normalize.ts fills it in. */
 export function localGossipConfig(overrides: Partial<GossipConfig> = {}): GossipConfig {
@@ -59,7 +58,7 @@ export interface ClusterOptions {
 }
 
 export class TestCluster {
-  readonly clock = new VirtualClock(1_000_000)
+  readonly clock = new ManualClock(1_000_000)
   readonly network: MemoryNetwork
   readonly nodes = new Map<string, ClusterNode>()
   private readonly random: Random

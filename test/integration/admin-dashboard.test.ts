@@ -127,8 +127,8 @@ t.test('live dashboard of a running commy in chromium', { skip: missing ? `${CHR
   crashed.add('p2')
   u.p2!.server.closeAllConnections()
   const p2ep = rt.runtime.sidecar.registry.service('payments')!.get(u.p2!.address)!
-  for (let round = 0; round < 20 && p2ep.breaker !== 'open'; round++) await traffic('/pay/charge', 10)
-  t.equal(p2ep.breaker, 'open', 'the breaker of the killed endpoint opened', {
+  for (let round = 0; round < 20 && p2ep.breaker.kind !== 'open'; round++) await traffic('/pay/charge', 10)
+  t.equal(p2ep.breaker.kind, 'open', 'the breaker of the killed endpoint opened', {
     diag: { requests: p2ep.requests, failures: p2ep.failures, eligibility: p2ep.eligibility(performance.now()), stats: rt.runtime.resilience.breakerOf(p2ep) },
   })
   const p2 = `[data-testid=endpoint-row][data-endpoint-id="${id('payments', u.p2!)}"]`

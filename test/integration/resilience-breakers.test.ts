@@ -78,7 +78,7 @@ t.test('breaker: a killed endpoint opens within the volume threshold; one half-o
   const failedOnVictim = open.failures - failuresAtKill
   t.ok(failedOnVictim >= 1 && failedOnVictim <= volumeThreshold, `opened after ${failedOnVictim} failed requests on the endpoint (volume threshold ${volumeThreshold})`)
   t.match(open, { service: 'svc', endpoint: victim.address, from: 'closed', to: 'open', reason: /requests failed/ })
-  t.equal(ep.breaker, 'open')
+  t.equal(ep.breaker.kind, 'open')
   t.notOk(rt.runtime.sidecar.registry.service('svc')!.snapshot.eligible.includes(ep), 'out of picking while open')
   t.ok(rt.lines.some((l) => l.level === 40 && l.from === 'closed' && l.to === 'open' && l.endpoint === victim.address), 'logged at warn with old/new state')
 
@@ -285,18 +285,18 @@ ${extra}`
   const a = set().get(ups[0]!.address)!
   // open a's breaker by hand through the pipeline: kill a and send until it opens
   await ups[0]!.close()
-  for (let i = 0; i < 4 && a.breaker !== 'open'; i++) await request(rt.port)
-  t.equal(a.breaker, 'open', 'a is open')
+  for (let i = 0; i < 4 && a.breaker.kind !== 'open'; i++) await request(rt.port)
+  t.equal(a.breaker.kind, 'open', 'a is open')
 
   // same breaker config, one endpoint added: a keeps its open breaker
   await rt.runtime.apply(parseConfig(yaml(1, [ups[0]!, ups[1]!, ups[2]!]), 'test.yaml'))
   t.equal(set().get(ups[0]!.address), a, 'the endpoint object is kept')
-  t.equal(a.breaker, 'open', 'an unchanged endpoint keeps its (open) breaker')
+  t.equal(a.breaker.kind, 'open', 'an unchanged endpoint keeps its (open) breaker')
   t.equal(rt.runtime.resilience.view('svc').services[0]!.endpoints.length, 3, 'the added endpoint has a breaker')
 
   // the breaker config changes: breakers are rebuilt (closed, fresh window)
   await rt.runtime.apply(parseConfig(yaml(50, [ups[0]!, ups[1]!, ups[2]!]), 'test.yaml'))
-  t.equal(a.breaker, 'closed', 'a changed breaker config starts every breaker afresh')
+  t.equal(a.breaker.kind, 'closed', 'a changed breaker config starts every breaker afresh')
   t.ok(rt.lines.some((l) => l.msg === 'service resilience reconfigured' && (l.rebuilt as string[]).includes('breaker')))
 
   // a new service gets its mechanisms; a removed one is dropped

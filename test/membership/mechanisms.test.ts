@@ -1,12 +1,11 @@
 /** The small mechanisms alone: suspicion timer, local health, broadcast queue, member table, virtual clock. */
 import t from 'tap'
-import { seededRandom } from '../../src/clock.js'
+import { ManualClock, seededRandom } from '../../src/clock.js'
 import { Awareness, FixedHealth } from '../../src/membership/awareness.js'
 import { BroadcastQueue, retransmitLimit } from '../../src/membership/broadcast-queue.js'
 import { EMPTY_META, type Member } from '../../src/membership/member.js'
 import { MemberTable } from '../../src/membership/member-table.js'
 import { Suspicion, suspicionTimeouts } from '../../src/membership/suspicion.js'
-import { VirtualClock } from '../../src/membership/virtual-clock.js'
 import { MemoryNetwork } from '../../src/membership/memory-network.js'
 
 const cfg = { suspicionMult: 4, suspicionMaxTimeoutMult: 6, probeIntervalMs: 1000, lifeguard: true }
@@ -20,7 +19,7 @@ t.test('suspicion bounds scale with log10 n; Lifeguard off pins them to the mini
 
 t.test('suspicion timer: max without confirmations, shrinking log-scaled with each, min at k', async (t) => {
   const fire = (confirmAt: number[]): number => {
-    const clock = new VirtualClock()
+    const clock = new ManualClock()
     let firedAt = -1
     const s = new Suspicion('a', { minMs: 1000, maxMs: 6000, k: 3 }, clock, () => (firedAt = clock.now()))
     confirmAt.forEach((at, i) => clock.setTimer(() => s.confirm(`c${i}`), at))
@@ -35,7 +34,7 @@ t.test('suspicion timer: max without confirmations, shrinking log-scaled with ea
   t.equal(fire([100, 200, 300, 400]), 1000, 'more than k change nothing')
   t.equal(fire([100, 3000]), 3000, 'a confirmation past the new, shorter deadline fires at once')
 
-  const clock = new VirtualClock()
+  const clock = new ManualClock()
   const s = new Suspicion('a', { minMs: 1000, maxMs: 6000, k: 3 }, clock, () => {})
   t.ok(s.confirm('b'))
   t.notOk(s.confirm('b'), 'the same member twice is one confirmation')
@@ -46,7 +45,7 @@ t.test('suspicion timer: max without confirmations, shrinking log-scaled with ea
 })
 
 t.test('suspicion timer that fires late (we were stalled) waits once more, with Lifeguard', async (t) => {
-  const base = new VirtualClock()
+  const base = new ManualClock()
   const net = new MemoryNetwork({ clock: base, random: seededRandom(1) })
   const node = net.node()
   let firedAt = -1
@@ -64,7 +63,7 @@ t.test('suspicion timer that fires late (we were stalled) waits once more, with 
 })
 
 t.test('a stalled node runs its due timers first, then the packets that waited (Node event-loop order)', async (t) => {
-  const base = new VirtualClock()
+  const base = new ManualClock()
   const net = new MemoryNetwork({ clock: base, random: seededRandom(1), minDelayMs: 1 })
   const a = net.node()
   const b = net.node()
@@ -152,7 +151,7 @@ t.test('member table: every live member probed once per round, in a shuffled ord
 })
 
 t.test('virtual clock: order, ties, cancel', async (t) => {
-  const clock = new VirtualClock(10)
+  const clock = new ManualClock(10)
   const seen: string[] = []
   clock.setTimer(() => seen.push('b'), 20)
   clock.setTimer(() => seen.push('a'), 10)

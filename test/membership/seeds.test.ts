@@ -1,8 +1,7 @@
 /** Seeds: parsing, DNS names through an injected lookup (no real DNS), backoff, join retry. */
 import t from 'tap'
-import { seededRandom } from '../../src/clock.js'
+import { ManualClock, seededRandom } from '../../src/clock.js'
 import { Backoff, JoinRetry, parseSeed, resolveSeeds } from '../../src/membership/seeds.js'
-import { VirtualClock } from '../../src/membership/virtual-clock.js'
 import { TestCluster } from '../helpers/gossip-cluster.js'
 
 t.test('parseSeed', async (t) => {
@@ -42,7 +41,7 @@ t.test('backoff doubles up to its maximum, with jitter', async (t) => {
 })
 
 t.test('join retry: retries with backoff until an attempt succeeds, stoppable', async (t) => {
-  const clock = new VirtualClock()
+  const clock = new ManualClock()
   const at: number[] = []
   let answer = false
   const retry = new JoinRetry(clock, new Backoff(100, 1000, () => 0.5), async () => {

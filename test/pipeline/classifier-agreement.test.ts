@@ -132,10 +132,10 @@ async function breakerVerdict(outcome: AttemptOutcome): Promise<Verdict> {
   try {
     await feed(breakerLayer(lookup), ep, [outcome])
     const stats = s.breaker(ep).stats()
-    if (stats.failures === 1 && stats.successes === 0 && ep.breaker === 'open') return 'failure'
-    if (stats.successes === 1 && stats.failures === 0 && ep.breaker === 'closed') return 'success'
-    if (stats.successes === 0 && stats.failures === 0 && ep.breaker === 'closed') return 'neutral'
-    throw new Error(`breaker: unexpected ${JSON.stringify(stats)} (${ep.breaker})`)
+    if (stats.failures === 1 && stats.successes === 0 && ep.breaker.kind === 'open') return 'failure'
+    if (stats.successes === 1 && stats.failures === 0 && ep.breaker.kind === 'closed') return 'success'
+    if (stats.successes === 0 && stats.failures === 0 && ep.breaker.kind === 'closed') return 'neutral'
+    throw new Error(`breaker: unexpected ${JSON.stringify(stats)} (${ep.breaker.kind})`)
   } finally {
     s.stop()
   }

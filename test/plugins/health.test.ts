@@ -150,8 +150,8 @@ t.test('a breaker opened by proxied failures is in the endpoint history and fire
   t.teardown(() => runtime.stop())
   const port = runtime.sidecar.address().port
   const ep = runtime.sidecar.registry.service('pay')!.get(app.address)!
-  for (let i = 0; i < 40 && ep.breaker !== 'open'; i++) await request(port, { path: '/x' })
-  t.equal(ep.breaker, 'open', 'the breaker opened')
+  for (let i = 0; i < 40 && ep.breaker.kind !== 'open'; i++) await request(port, { path: '/x' })
+  t.equal(ep.breaker.kind, 'open', 'the breaker opened')
   failing = false
   const h = runtime.health.history.endpointHistory(ep.id)!
   const opened = h.transitions.find((x) => x.from === 'breaker closed' && x.to === 'breaker open')

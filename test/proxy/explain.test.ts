@@ -1,6 +1,7 @@
 import t from 'tap'
 import { ServiceEndpoints } from '../../src/endpoint/service-endpoints.js'
 import { explainRouting, explainText, MAX_LISTED } from '../../src/proxy/explain.js'
+import { breakerIn } from '../helpers/breaker.js'
 
 function service(n: number) {
   const set = new ServiceEndpoints({ name: 'svc', panicThreshold: 0, slowStartMs: 0, latencyDecayMs: 10_000, preferLocalZone: false, localZone: undefined, now: () => 0 })
@@ -11,7 +12,7 @@ function service(n: number) {
 t.test('every endpoint with its state and breaker; plugin facts; reasons for the ineligible', async (t) => {
   const set = service(3)
   const [a, b, c] = set.snapshot.all
-  b!.breaker = 'open'
+  b!.breaker = breakerIn('open')
   set.refresh()
   const pick = { strategy: 'round-robin', scores: [a!, c!].map((ep, i) => ({ address: ep.address, score: i })), note: 'turns' }
   const x = explainRouting(pick, c, 2, set.snapshot, 0, { retryBudget: { left: 7 } })

@@ -22,7 +22,7 @@ function setup(over: Partial<BreakerConfig> = {}, trialTimeoutMs?: number) {
   let changed = 0
   const events: [string, string, string][] = []
   const br = createBreaker(ep, config(over), { clock, changed: () => changed++, ...(trialTimeoutMs ? { trialTimeoutMs } : {}) })
-  br.on('stateChange', (from, to, reason) => events.push([from, to, reason]))
+  br.on('stateChange', (from, to, reason) => events.push([from.kind, to.kind, reason]))
   return { clock, ep, br, events, changes: () => changed }
 }
 
@@ -32,18 +32,18 @@ function fail(br: ReturnType<typeof setup>['br'], n: number) {
 
 function tripOpen(s: ReturnType<typeof setup>) {
   fail(s.br, 20)
-  if (s.br.state !== 'open') throw new Error('did not open')
+  if (s.br.state.kind !== 'open') throw new Error('did not open')
 }
 
 t.test('opens within the volume threshold at 100% errors, synchronously', async (t) => {
   const s = setup()
   fail(s.br, 19)
-  t.equal(s.br.state, 'closed', 'below the volume threshold it stays closed')
-  t.equal(s.ep.breaker, 'closed')
+  t.equal(s.br.state.kind, 'closed', 'below the volume threshold it stays closed')
+  t.equal(s.ep.breaker.kind, 'closed')
   t.equal(s.changes(), 0)
   fail(s.br, 1)
-  t.equal(s.br.state, 'open', 'the 20th failure opens it')
-  t.equal(s.ep.breaker, 'open')
+  t.equal(s.br.state.kind, 'open', 'the 20th failure opens it')
+  t.equal(s.ep.breaker.kind, 'open')
   t.equal(s.changes(), 1, 'changed() called once')
   t.equal(s.events.length, 1)
   t.match(s.events[0], ['closed', 'open', /20 of 20 requests failed \(100%\)/])
@@ -56,17 +56,17 @@ t.test('opens within the volume threshold at 100% errors, synchronously', async 
 t.test('error percentage must exceed the threshold; successes keep it closed', async (t) => {
   const s = setup()
   for (let i = 0; i < 40; i++) s.br.record(i % 2 === 1 ? 'failure' : 'success', s.br.admit())
-  t.equal(s.br.state, 'closed', 'exactly 50% is not above 50%')
+  t.equal(s.br.state.kind, 'closed', 'exactly 50% is not above 50%')
   t.match(s.br.stats(), { fires: 40, failures: 20, successes: 20, errorPercentage: 50 })
   fail(s.br, 2)
-  t.equal(s.br.state, 'open', 'above 50% opens')
+  t.equal(s.br.state.kind, 'open', 'above 50% opens')
 })
 
 t.test('neutral outcomes are not counted', async (t) => {
   const s = setup()
   for (let i = 0; i < 100; i++) s.br.record('neutral', s.br.admit())
   t.equal(s.br.stats().fires, 0)
-  t.equal(s.br.state, 'closed')
+  t.equal(s.br.state.kind, 'closed')
 })
 
 t.test('the rolling window forgets old failures (buckets rotated by the injected clock)', async (t) => {
@@ -77,17 +77,17 @@ t.test('the rolling window forgets old failures (buckets rotated by the injected
   s.clock.advance(5_500)
   t.equal(s.br.stats().failures, 0, 'gone after the 10 s window')
   fail(s.br, 15)
-  t.equal(s.br.state, 'closed', '15 + 15 failures far apart never reach the volume threshold together')
+  t.equal(s.br.state.kind, 'closed', '15 + 15 failures far apart never reach the volume threshold together')
 })
 
 t.test('open -> half-open after resetTimeout -> exactly one trial of 50 -> success closes', async (t) => {
   const s = setup()
   tripOpen(s)
   s.clock.advance(9_999)
-  t.equal(s.br.state, 'open')
+  t.equal(s.br.state.kind, 'open')
   s.clock.advance(1)
-  t.equal(s.br.state, 'half-open')
-  t.equal(s.ep.breaker, 'half-open')
+  t.equal(s.br.state.kind, 'half-open')
+  t.equal(s.ep.breaker.kind, 'half-open')
   t.equal(s.changes(), 2)
   t.equal(s.ep.eligibility(s.clock.now()).eligible, true, 'half-open endpoint is pickable for the trial')
   const admissions = Array.from({ length: 50 }, () => s.br.admit())
@@ -96,13 +96,13 @@ t.test('open -> half-open after resetTimeout -> exactly one trial of 50 -> succe
   t.ok(admitted[0]! > ADMITTED, 'the trial carries its own id')
   t.equal(s.br.stats().trialInFlight, true)
   s.br.record('success', admitted[0]!)
-  t.equal(s.br.state, 'closed')
-  t.equal(s.ep.breaker, 'closed')
+  t.equal(s.br.state.kind, 'closed')
+  t.equal(s.ep.breaker.kind, 'closed')
   t.same(s.events.map(([f, to]) => `${f}>${to}`), ['closed>open', 'open>half-open', 'half-open>closed'])
   t.match(s.events[2]![2], /trial request succeeded/)
   t.equal(s.br.stats().fires, 0, 'closing starts a fresh window')
   fail(s.br, 1)
-  t.equal(s.br.state, 'closed', 'one failure after recovery does not re-open it')
+  t.equal(s.br.state.kind, 'closed', 'one failure after recovery does not re-open it')
 })
 
 t.test('a failed trial re-opens for another resetTimeout', async (t) => {
@@ -111,14 +111,14 @@ t.test('a failed trial re-opens for another resetTimeout', async (t) => {
   s.clock.advance(10_000)
   const trial = s.br.admit()
   s.br.record('failure', trial)
-  t.equal(s.br.state, 'open')
-  t.equal(s.ep.breaker, 'open')
+  t.equal(s.br.state.kind, 'open')
+  t.equal(s.ep.breaker.kind, 'open')
   t.match(s.events.at(-1), ['half-open', 'open', 'trial request failed'])
   t.equal(s.br.admit(), REJECTED)
   s.clock.advance(10_000)
-  t.equal(s.br.state, 'half-open')
+  t.equal(s.br.state.kind, 'half-open')
   s.br.record('success', s.br.admit())
-  t.equal(s.br.state, 'closed')
+  t.equal(s.br.state.kind, 'closed')
 })
 
 t.test('stragglers admitted before opening do not decide the trial; neutral trial gives the slot back', async (t) => {
@@ -129,19 +129,19 @@ t.test('stragglers admitted before opening do not decide the trial; neutral tria
   const trial = s.br.admit()
   t.ok(trial)
   s.br.record('success', straggler)
-  t.equal(s.br.state, 'half-open', 'a straggler success does not close')
+  t.equal(s.br.state.kind, 'half-open', 'a straggler success does not close')
   s.br.record('failure', straggler)
-  t.equal(s.br.state, 'half-open', 'a straggler failure does not re-open')
+  t.equal(s.br.state.kind, 'half-open', 'a straggler failure does not re-open')
   t.equal(s.br.admit(), REJECTED, 'trial still taken')
   s.br.record('neutral', trial)
-  t.equal(s.br.state, 'half-open')
+  t.equal(s.br.state.kind, 'half-open')
   const second = s.br.admit()
   t.ok(second, 'a neutral trial (client went away) frees the slot')
   t.not(second, trial)
   s.br.record('success', trial)
-  t.equal(s.br.state, 'half-open', 'the old trial id no longer counts')
+  t.equal(s.br.state.kind, 'half-open', 'the old trial id no longer counts')
   s.br.record('success', second)
-  t.equal(s.br.state, 'closed')
+  t.equal(s.br.state.kind, 'closed')
 })
 
 t.test('a trial that never reports counts as failed after trialTimeoutMs', async (t) => {
@@ -150,10 +150,10 @@ t.test('a trial that never reports counts as failed after trialTimeoutMs', async
   s.clock.advance(10_000)
   const trial = s.br.admit()
   s.clock.advance(2_000)
-  t.equal(s.br.state, 'open')
+  t.equal(s.br.state.kind, 'open')
   t.match(s.events.at(-1)![2], /did not report within 2000ms/)
   s.br.record('success', trial)
-  t.equal(s.br.state, 'open', 'its late report is ignored')
+  t.equal(s.br.state.kind, 'open', 'its late report is ignored')
 })
 
 t.test('stop is idempotent, cancels timers and ignores later records', async (t) => {
@@ -164,7 +164,7 @@ t.test('stop is idempotent, cancels timers and ignores later records', async (t)
   s.br.stop()
   t.equal(s.clock.pending(), 0)
   s.clock.advance(20_000)
-  t.equal(s.br.state, 'open', 'no transition after stop')
+  t.equal(s.br.state.kind, 'open', 'no transition after stop')
   s.br.record('success', 2)
 })
 
@@ -175,7 +175,7 @@ t.test('disabled breaker is the null object', async (t) => {
   for (let i = 0; i < 100; i++) br.record('failure', br.admit())
   t.equal(br.admit(), ADMITTED)
   t.equal(br.admitOrThrow(), ADMITTED)
-  t.equal(br.state, 'closed')
+  t.equal(br.state.kind, 'closed')
   br.on('stateChange', () => t.fail('never'))()
   t.match(br.stats(), { state: 'closed', fires: 0 })
   br.stop()

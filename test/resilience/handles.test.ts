@@ -36,9 +36,9 @@ hook.enable()
 const a = ep(1)
 const br = createBreaker(a, { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 5, resetTimeoutMs: 20, rollingCountTimeoutMs: 1000, rollingCountBuckets: 10 }, { clock, changed() {} })
 for (let i = 0; i < 5; i++) br.record('failure', br.admit())
-const openState = br.state
+const openState = br.state.kind
 await sleep(40)
-const halfState = br.state
+const halfState = br.state.kind
 const trial = br.admit()           // starts the trial timer
 br.record('success', trial)        // closes
 for (let i = 0; i < 5; i++) br.record('failure', br.admit()) // open again: reset timers pending

@@ -46,7 +46,7 @@ t.test('open breakers count as unhealthy for panic; panicThreshold 0 disables pa
   const [a] = set.snapshot.all
   const br = createBreaker(a!, conf, { clock, changed: () => set.refresh() })
   br.record('failure', br.admit())
-  t.equal(br.state, 'open')
+  t.equal(br.state.kind, 'open')
   t.equal(set.snapshot.panic, true, 'threshold 100: any unhealthy endpoint means panic')
   t.equal(flips.length, 1)
   br.stop()
