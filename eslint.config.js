@@ -20,7 +20,9 @@ export default defineConfig(
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
-      'no-duplicate-imports': 'error',
+      // `import type { ... }` beside a value import from the same module is our style (the type
+      // import is erased); two imports of the same kind from one module are not.
+      'no-duplicate-imports': ['error', { allowSeparateTypeImports: true }],
       '@typescript-eslint/no-unused-vars': [
         'error',
         {
@@ -31,6 +33,13 @@ export default defineConfig(
           caughtErrorsIgnorePattern: '^_',
           destructuredArrayIgnorePattern: '^_',
         },
+      ],
+      // Rejecting with a caught `unknown` or an AbortSignal's `reason` (typed any) forwards a value
+      // we did not create, as `only-throw-error` allows for `throw`; rejecting with a literal or an
+      // object of ours that is not an Error is still reported.
+      '@typescript-eslint/prefer-promise-reject-errors': [
+        'error',
+        { allowThrowingAny: true, allowThrowingUnknown: true },
       ],
       // A switch over a union must name every member; a `default` in such a switch must be
       // deliberate, so it does not silence the check.

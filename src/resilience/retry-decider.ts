@@ -28,7 +28,7 @@ export function budgetedRetryDecider(services: (name: string) => ServiceResilien
     const d = decideRetry(ctx.policy, {
       method: ctx.method,
       tries: ctx.tries,
-      outcome: error !== undefined ? error : outcome.status!,
+      outcome: error !== undefined ? error : outcome.status,
       // a replayable body is either absent, buffered, or a stream nobody has read yet
       bodySent: !ctx.bodyReplayable,
       bodyBuffered: false,
