@@ -113,6 +113,7 @@ t.test('through the sidecar', async (t) => {
         case '/204':
           res.writeHead(204, { 'x-empty': 'yes' }).end()
           return
+        case undefined:
         default:
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ bodyBytes: n, headers: req.headers }))
       }
