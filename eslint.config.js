@@ -9,6 +9,16 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+/** Unused names are errors everywhere; `_`-prefixed ones are deliberate (positional args, rest omits). */
+const UNUSED = {
+  args: 'after-used',
+  argsIgnorePattern: '^_',
+  varsIgnorePattern: '^_',
+  caughtErrors: 'all',
+  caughtErrorsIgnorePattern: '^_',
+  destructuredArrayIgnorePattern: '^_',
+};
+
 export default defineConfig(
   globalIgnores(['dist/', 'node_modules/', '.tap/', 'coverage/']),
 
@@ -23,17 +33,7 @@ export default defineConfig(
       // `import type { ... }` beside a value import from the same module is our style (the type
       // import is erased); two imports of the same kind from one module are not.
       'no-duplicate-imports': ['error', { allowSeparateTypeImports: true }],
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        {
-          args: 'after-used',
-          argsIgnorePattern: '^_',
-          varsIgnorePattern: '^_',
-          caughtErrors: 'all',
-          caughtErrorsIgnorePattern: '^_',
-          destructuredArrayIgnorePattern: '^_',
-        },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', UNUSED],
       // Rejecting with a caught `unknown` or an AbortSignal's `reason` (typed any) forwards a value
       // we did not create, as `only-throw-error` allows for `throw`; rejecting with a literal or an
       // object of ours that is not an Error is still reported.
@@ -76,6 +76,7 @@ export default defineConfig(
     files: ['src/**/*.js'],
     extends: [js.configs.recommended],
     languageOptions: { sourceType: 'script', globals: globals.browser },
+    rules: { 'no-unused-vars': ['error', UNUSED] },
   },
 
   {
