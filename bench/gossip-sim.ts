@@ -96,7 +96,7 @@ class Sim {
     nets.forEach((net, i) => {
       this.names.push(`n${i}`)
       this.addresses.push(net.address)
-      this.crashers.push(net.crash)
+      this.crashers.push(() => net.crash())
       this.nodes.push(
         new Membership({
           config: { ...this.cfg, listen: net.address, advertise: net.address },
@@ -401,7 +401,7 @@ for (const p of [0.05, 0.1]) {
   ratios.slow_falsePositivesHealthy_lifeguardOverSwim = ratio(lg?.falsePositivesHealthy, sw?.falsePositivesHealthy)
   ratios.slow_failedProbesBySlow_lifeguardOverSwim = ratio(lg?.failedProbesBySlow, sw?.failedProbesBySlow)
 }
-for (const r of results.dissemination as Row[]) ratios[`dissemination_n${r.n}_roundsOverLog2n`] = r.roundsPerLog2n as number
+for (const r of results.dissemination as Row[]) ratios[`dissemination_n${String(r.n)}_roundsOverLog2n`] = r.roundsPerLog2n as number
 {
   type Det = { meanMs?: { firstSuspect: number; deadEverywhere: number } } | undefined
   const lg = find(results.detection!, (r) => r.n === 1000 && r.lifeguard === true) as Det

@@ -117,7 +117,7 @@ async function checkerCpu() {
     let checks = 0
     let failed = 0
     monitor.on({ checked: (c) => void (checks++, c.ok || failed++) })
-    for (let i = 0; i < ENDPOINTS; i++) monitor.watch(endpoint(i, ports[i % ports.length]!), () => {})
+    for (let i = 0; i < ENDPOINTS; i++) monitor.watch(endpoint(i, ports[i % ports.length]), () => {})
     monitor.start()
     await sleep(1_500) // staggered first round, connections opened
     const c0 = checks

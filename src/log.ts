@@ -42,7 +42,7 @@ const BATCH_FLUSH_MS = 200
 
 function boom(destination: string): Boom {
   const fd = destination === 'stdout' ? 1 : destination === 'stderr' ? 2 : undefined
-  return pino.destination(fd !== undefined ? { dest: fd, sync: false } : { dest: destination, sync: false, mkdir: true }) as unknown as Boom
+  return pino.destination(fd !== undefined ? { dest: fd, sync: false } : { dest: destination, sync: false, mkdir: true })
 }
 
 /** Collects whole lines and hands them to `target` in one write (when full, on a timer, on close). */

@@ -154,6 +154,7 @@ async function main(args: readonly string[]): Promise<void> {
       return demo()
     case 'run':
       return run(configArg(rest))
+    case undefined:
     default:
       return run(configArg(args))
   }

@@ -49,7 +49,7 @@ const server = http.createServer((req, res) => {
     if (lower === 'connection' || lower === 'keep-alive' || lower === 'transfer-encoding') continue
     headers.push(raw[i]!, raw[i + 1]!)
   }
-  pool.dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req }, new Handler(res) as never)
+  pool.dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req }, new Handler(res))
 })
 server.listen(port, '127.0.0.1', () => announce((server.address() as { port: number }).port))
 process.on('SIGTERM', () => process.exit(0))

@@ -21,7 +21,7 @@ const server = http.createServer((req, res) => {
     headers.push(raw[i]!, raw[i + 1]!)
   }
   pool
-    .request({ path: req.url ?? '/', method: (req.method ?? 'GET') as 'GET', headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req })
+    .request({ path: req.url ?? '/', method: req.method ?? 'GET', headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req })
     .then(
       (up) => {
         const out: Record<string, string | string[]> = {}

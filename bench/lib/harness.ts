@@ -49,7 +49,9 @@ export function listening<T>(child: ChildProcess, isValid: (v: unknown) => v is 
             child.stdout!.resume()
             return resolve(j.listening)
           }
-        } catch {}
+        } catch {
+          // not a JSON line: keep reading
+        }
       }
     }
     child.stdout!.on('data', onData)

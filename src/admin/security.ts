@@ -103,6 +103,6 @@ export function authorize(access: Access, facts: RequestFacts, policy: AccessPol
     if (badOrigin) return new AdminForbiddenError(badOrigin)
   }
   const needsToken = policy.token !== undefined && (access === 'write' || isExposed(policy.listenHost))
-  if (needsToken && !tokenMatches(facts.authorization, policy.token!)) return new AdminUnauthorizedError()
+  if (needsToken && !tokenMatches(facts.authorization, policy.token)) return new AdminUnauthorizedError()
   return undefined
 }

@@ -67,16 +67,25 @@ const SENSITIVE_HEADER = /authorization|cookie|token|secret|password|api[-_]?key
  * like a credential. The input is not changed.
  */
 export function redactConfig(config: SidecarConfig): Record<string, unknown> {
-  const plain = toPlain(config) as Record<string, any>
+  const plain = toPlain(config) as Record<string, unknown> & PlainSecrets
   if (plain.admin && config.admin.token !== undefined) plain.admin.token = REDACTED
   if (plain.gossip && config.gossip) plain.gossip.keys = config.gossip.keys.map(() => REDACTED)
   for (const wh of plain.alerts?.webhooks ?? []) {
     wh.url = redactUrl(wh.url)
     for (const k of Object.keys(wh.headers ?? {})) wh.headers[k] = REDACTED
   }
-  for (const svc of Object.values<any>(plain.services ?? {})) redactHeaders(svc.healthCheck?.headers)
+  for (const svc of Object.values(plain.services ?? {})) redactHeaders(svc.healthCheck?.headers)
   for (const svc of plain.local?.services ?? []) redactHeaders(svc.healthCheck?.headers)
   return plain
+}
+
+/** Where the plain copy of a SidecarConfig carries secrets. */
+interface PlainSecrets {
+  admin?: { token?: unknown }
+  gossip?: { keys?: unknown }
+  alerts?: { webhooks?: { url: string; headers: Record<string, string> }[] }
+  services?: Record<string, { healthCheck?: { headers?: Record<string, string> } }>
+  local?: { services?: { healthCheck?: { headers?: Record<string, string> } }[] }
 }
 
 function redactHeaders(headers: Record<string, string> | undefined): void {

@@ -19,7 +19,6 @@
  * only the keys it takes and removing one moves only its keys; above that the scale changes with
  * the total weight, so every node gains or drops a few points and about as many keys again move.
  */
-/// <reference path="./consistent-hash-package.d.ts" />
 import ConsistentHash from 'consistent-hash'
 import { hash32 } from './hash.js'
 

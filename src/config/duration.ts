@@ -7,11 +7,3 @@ export function parseDuration(value: string | number): number | undefined {
   if (!m) return undefined
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!)
 }
-
-/** `1500` -> `1.5s`, for messages and views. */
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`
-  if (ms >= 1000) return `${ms / 1000}s`
-  return `${ms}ms`
-}

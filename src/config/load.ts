@@ -119,7 +119,7 @@ export function formatPath(segs: readonly (string | number)[]): string {
 /** Finds the line of a key path: the key itself for mapping entries, the item for sequences. */
 function locatePath(doc: Document, lc: LineCounter, segs: readonly (string | number)[]): { line?: number; column?: number } {
   let node: unknown = doc.contents
-  let offset: number | undefined = (doc.contents as YamlNode | null)?.range?.[0]
+  let offset: number | undefined = doc.contents?.range?.[0]
   for (const s of segs) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(s))

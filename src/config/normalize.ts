@@ -102,7 +102,7 @@ export function normalizeConfig(
       kind: hc.tcp ? 'tcp' : 'http',
       path: hc.http?.path ?? '/health',
       method: hc.http?.method ?? 'GET',
-      expectStatus: Object.freeze([lo, hi ?? lo]) as readonly [number, number],
+      expectStatus: Object.freeze<[number, number]>([lo, hi ?? lo]),
       expectBody: hc.http?.expectBody,
       headers: Object.freeze({ ...(hc.http?.headers ?? {}) }),
       intervalMs,

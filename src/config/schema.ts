@@ -3,7 +3,7 @@
  * JSON Schema shipped in `schema/sidecar.schema.json` (written by `commy schema`).
  * Unknown keys are errors everywhere (additionalProperties: false).
  */
-import { Type, type Static, type TSchema, type TProperties, type ObjectOptions } from '@sinclair/typebox'
+import { Type, type Static, type TProperties, type ObjectOptions } from '@sinclair/typebox'
 
 const Strict = <T extends TProperties>(props: T, opts: ObjectOptions = {}) =>
   Type.Object(props, { additionalProperties: false, ...opts })
@@ -265,4 +265,3 @@ export type RawSidecarConfig = Static<typeof SidecarSchema>
 export type RawService = Static<typeof ServiceSchema>
 export type RawRoute = Static<typeof RouteSchema>
 export type RawHealthCheck = Static<typeof HealthCheckSchema>
-export type AnySchema = TSchema

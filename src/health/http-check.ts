@@ -25,7 +25,7 @@ export class HttpCheck implements HealthCheck {
     const { path, method, expectStatus, expectBody } = this.config
     const host = target.host.includes(':') ? `[${target.host}]` : target.host
     const res = await request(`http://${host}:${target.port}${path}`, {
-      method: method as Dispatcher.HttpMethod,
+      method,
       headers: this.headers,
       signal,
       dispatcher: this.dispatcher,

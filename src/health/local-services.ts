@@ -6,13 +6,12 @@
  */
 import type { Logger } from 'pino'
 import type { Clock, Random } from '../clock.js'
-import type { LocalServiceConfig } from '../config/types.js'
+import type { HealthCheckConfig, LocalServiceConfig } from '../config/types.js'
 import { Endpoint, type ActiveHealth } from '../endpoint/endpoint.js'
 import type { Startable } from '../lifecycle.js'
 import { Listeners } from '../listeners.js'
 import { ActiveMonitor, type MonitorListener } from './active-monitor.js'
 import type { HealthCheck } from './check.js'
-import type { HealthCheckConfig } from '../config/types.js'
 
 export interface LocalServiceStatus {
   readonly name: string

@@ -77,7 +77,6 @@ export interface HealthReport {
   readonly version: number
 }
 export type Message = Ping | PingReq | Ack | Nack | Claim | HealthReport
-export type MessageName = Message['type'] | 'push-pull'
 
 /** A member as push-pull carries it (everything but the local timestamp). */
 export type WireMember = Omit<Member, 'changedAt'>

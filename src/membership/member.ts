@@ -112,20 +112,6 @@ function sameIdentity(m: Member, c: AliveClaim): boolean {
   return m.host === c.host && m.port === c.port && m.zone === c.zone && m.adminAddress === c.adminAddress && sameMeta(m.meta, c.meta)
 }
 
-/** The claim a member record stands for (what push-pull and refutation send). */
-export function claimOf(m: Member): Claim {
-  switch (m.state) {
-    case 'alive':
-      return aliveClaim(m)
-    case 'suspect':
-      return { type: 'suspect', name: m.name, incarnation: m.incarnation, from: m.name }
-    case 'dead':
-      return { type: 'dead', name: m.name, incarnation: m.incarnation, from: m.name }
-    case 'left':
-      return { type: 'left', name: m.name, incarnation: m.incarnation }
-  }
-}
-
 export function aliveClaim(m: Member): AliveClaim {
   return { type: 'alive', name: m.name, incarnation: m.incarnation, host: m.host, port: m.port, zone: m.zone, adminAddress: m.adminAddress, meta: m.meta }
 }

@@ -32,7 +32,7 @@ export class AckTable {
   }
 
   /** Waits for `seq`; forgotten automatically after `ttlMs` if given. */
-  expect(seq: number, handlers: { ack(): void; nack?(): void }, ttlMs?: number): void {
+  expect(seq: number, handlers: { ack: () => void; nack?: () => void }, ttlMs?: number): void {
     const w: Waiter = { ack: handlers.ack, nack: handlers.nack ?? (() => {}), expiry: undefined }
     if (ttlMs !== undefined) w.expiry = this.clock.setTimer(() => this.waiters.delete(seq), ttlMs)
     this.waiters.set(seq, w)

@@ -76,6 +76,7 @@ export class AntiEntropy {
   }
 
   /** Answers a peer's exchange with our state (taken before merging theirs). */
+  // eslint-disable-next-line @typescript-eslint/require-await -- TransportHandlers.exchange is async; a throw must reject
   async answer(request: Buffer, from: HostPort): Promise<Buffer | undefined> {
     if (!this.hooks.running()) return undefined
     const mine = this.hooks.localState(false)

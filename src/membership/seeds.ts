@@ -107,7 +107,7 @@ export class JoinRetry {
     this.timer = undefined
     if (this.stopped) return false
     this.running = true
-    let ok = false
+    let ok: boolean
     try {
       ok = await this.attempt()
     } catch {

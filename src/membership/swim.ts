@@ -372,7 +372,10 @@ export class Membership implements Startable {
         return
       case 'health':
         return this.receiveReport(msg)
-      default:
+      case 'alive':
+      case 'suspect':
+      case 'dead':
+      case 'left':
         return this.apply(msg)
     }
   }

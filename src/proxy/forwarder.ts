@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Clock } from '../clock.js'
-import { CommyError, DrainingError, NoRouteError, UpgradeUnsupportedError, type InternalError } from '../errors.js'
+import { CommyError, DrainingError, NoHealthyEndpointError, NoRouteError, UpgradeUnsupportedError, type InternalError } from '../errors.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import type { UpgradeTransport } from '../transport/upgrade.js'
 import { Call, type CallHost } from './call.js'
@@ -18,7 +18,6 @@ import { tryCounter, type TryCounter } from '../pipeline/endpoint-stats.js'
 import type { RequestIds } from './request-id.js'
 import type { RouteTable } from './routes.js'
 import { pickEndpoint, type RouteTarget } from './targets.js'
-import { NoHealthyEndpointError } from '../errors.js'
 
 export interface ForwarderOptions {
   readonly listener: string

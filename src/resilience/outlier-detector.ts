@@ -28,6 +28,9 @@ export interface Ejection {
 }
 
 export interface OutlierDetection extends Startable {
+  /** Synchronous: nothing to wait for. */
+  start(): void
+  stop(): void
   /** One classified outcome of a request that `ep` served. */
   record(ep: Endpoint, verdict: Verdict, reason?: string): void
   /** The endpoint left the service: drop its state and timer. */

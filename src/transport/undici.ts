@@ -34,7 +34,7 @@ export class UndiciTransport implements Transport {
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const ex = new Exchange(attempt, resolve, reject)
       const req = attempt.request
-      pool!.dispatch(
+      pool.dispatch(
         {
           path: req.path,
           method: req.method,

@@ -44,6 +44,7 @@ t.test('the default reader serves client.js from beside assets.ts as it is', asy
   const { body } = await dashboardAssets().get(JS)!.content()
   t.equal(body, readFileSync(DASHBOARD_CLIENT_URL, 'utf8'))
   t.match(body, /^\/\/ @ts-check\n/, 'the checked source file, not a copy')
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiles the served script to check that it parses; never runs it
   t.doesNotThrow(() => new Function(body), 'a classic script (no import/export)')
 })
 

@@ -9,6 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { AdminServer } from '../../src/admin/server.js'
 import { Metrics } from '../../src/admin/metrics.js'
 import { FakeSidecar } from '../helpers/admin-fake.js'
+import type { DomElement } from '../helpers/dom.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARGS = [
@@ -82,7 +83,7 @@ t.test('dashboard in chromium', { skip: missing ? `${CHROMIUM} is missing (apt-g
 
   // members
   await page.waitForSelector('[data-testid=member-row]')
-  const members = await page.$$eval('[data-testid=member-row]', (rows) => rows.map((r: any) => [r.dataset.member, r.dataset.state]))
+  const members = await page.$$eval('[data-testid=member-row]', (rows: DomElement[]) => rows.map((r) => [r.dataset.member, r.dataset.state]))
   t.same(members, [
     ['node-a', 'alive'],
     ['node-b', 'alive'],
@@ -90,10 +91,10 @@ t.test('dashboard in chromium', { skip: missing ? `${CHROMIUM} is missing (apt-g
   ])
 
   // services and endpoint health
-  t.same(await page.$$eval('[data-testid=service-card]', (c) => c.map((e: any) => e.dataset.service)), ['payments', 'search'])
+  t.same(await page.$$eval('[data-testid=service-card]', (c: DomElement[]) => c.map((e) => e.dataset.service)), ['payments', 'search'])
   const rows = () =>
-    page.$$eval('[data-testid=endpoint-row]', (rs) =>
-      Object.fromEntries(rs.map((r: any) => [r.dataset.endpointId, [r.dataset.state, r.dataset.breaker]])),
+    page.$$eval('[data-testid=endpoint-row]', (rs: DomElement[]) =>
+      Object.fromEntries(rs.map((r): [string, (string | undefined)[]] => [String(r.dataset.endpointId), [r.dataset.state, r.dataset.breaker]])),
     )
   t.same(await rows(), {
     'payments~10.0.0.1:8080': ['healthy', 'closed'],
@@ -108,7 +109,7 @@ t.test('dashboard in chromium', { skip: missing ? `${CHROMIUM} is missing (apt-g
   t.equal(await page.locator('[data-testid=alert-row]').count(), 2)
   t.equal(await page.getAttribute('[data-testid=alert-row] >> nth=0', 'data-state'), 'firing', 'firing alerts first')
   t.ok(
-    await page.$eval('[data-endpoint-id="payments~10.0.0.1:8080"] svg.spark.rps path.line', (p) => (p.getAttribute('d') ?? '').length > 50),
+    await page.$eval('[data-endpoint-id="payments~10.0.0.1:8080"] svg.spark.rps path.line', (p: DomElement) => (p.getAttribute('d') ?? '').length > 50),
     'req/s sparkline drawn from history',
   )
 

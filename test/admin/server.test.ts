@@ -6,6 +6,8 @@ import { AdminInsecureBindError, AdminListenError } from '../../src/admin/errors
 import type { AdminConfig } from '../../src/config/types.js'
 import { FakeSidecar } from '../helpers/admin-fake.js'
 import { parseProm, total } from '../helpers/prom-parse.js'
+import type { AdminBody } from '../helpers/admin-body.js'
+import type { StateSnapshot } from '../../src/admin/snapshot.js'
 
 const TOKEN = 'test-token-0123456789abcdef'
 
@@ -13,7 +15,7 @@ interface Res {
   status: number
   headers: Record<string, string | string[] | undefined>
   body: string
-  json: any
+  json: AdminBody
 }
 
 /** A raw node:http request so Host/Origin can be anything. */
@@ -21,14 +23,16 @@ function req(url: string, opts: { method?: string; headers?: Record<string, stri
   return new Promise((resolve, reject) => {
     const r = httpRequest(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
       const chunks: Buffer[] = []
-      res.on('data', (c) => chunks.push(c))
+      res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {
         const body = Buffer.concat(chunks).toString()
         let json: unknown
         try {
           json = JSON.parse(body)
-        } catch {}
-        resolve({ status: res.statusCode!, headers: res.headers, body, json })
+        } catch {
+          // not JSON: json stays undefined
+        }
+        resolve({ status: res.statusCode!, headers: res.headers, body, json: json as AdminBody })
       })
     })
     r.setTimeout(5000, () => r.destroy(new Error('timeout')))
@@ -92,7 +96,7 @@ t.test('JSON views', async (t) => {
   r = await req(`${url}/v1/services`)
   t.equal(r.status, 200)
   t.same(
-    r.json.services.map((s: any) => [s.name, s.strategy, s.endpoints, s.healthy, s.eligible, s.panic]),
+    r.json.services.map((s) => [s.name, s.strategy, s.endpoints, s.healthy, s.eligible, s.panic]),
     [
       ['payments', 'latency', 3, 3, 3, false],
       ['search', 'round-robin', 2, 2, 2, false],
@@ -103,7 +107,7 @@ t.test('JSON views', async (t) => {
   r = await req(`${url}/v1/endpoints`)
   t.equal(r.status, 200)
   t.equal(r.json.endpoints.length, 5)
-  const ep = r.json.endpoints.find((e: any) => e.id === 'payments~10.0.0.2:8080')
+  const ep = r.json.endpoints.find((e) => e.id === 'payments~10.0.0.2:8080')
   t.match(ep, {
     id: 'payments~10.0.0.2:8080',
     service: 'payments',
@@ -120,12 +124,12 @@ t.test('JSON views', async (t) => {
   })
   r = await req(`${url}/v1/endpoints?service=search`)
   t.same(
-    r.json.endpoints.map((e: any) => e.id),
+    r.json.endpoints.map((e) => e.id),
     ['search~10.0.1.1:9200', 'search~10.0.1.2:9200'],
   )
   r = await req(`${url}/v1/endpoints?state=ejected`)
   t.same(
-    r.json.endpoints.map((e: any) => e.id),
+    r.json.endpoints.map((e) => e.id),
     ['payments~10.0.0.2:8080'],
   )
 
@@ -135,7 +139,7 @@ t.test('JSON views', async (t) => {
     { name: 'payments-errors', rule: 'error-rate', service: 'payments', state: 'firing', severity: 'critical', value: 0.2, threshold: 0.05, startedAt: 1, node: 'node-a' },
   ]
   r = await req(`${url}/v1/alerts`)
-  t.equal(r.json.alerts[0].name, 'payments-errors')
+  t.equal(r.json.alerts[0]!.name, 'payments-errors')
 
   r = await req(`${url}/v1/config`)
   t.equal(r.status, 200)
@@ -148,8 +152,8 @@ t.test('JSON views', async (t) => {
   t.equal(r.status, 200)
   t.match(r.json, { node: { name: 'node-a', uptimeMs: Number }, readiness: { ready: true }, omittedEndpoints: 0 })
   t.equal(r.json.endpoints.length, 5)
-  t.equal(r.json.series['payments~10.0.0.1:8080'].rps.length, 59, 'sparkline from the complete history buckets')
-  t.type(r.json.endpoints[0].rps, 'number', 'current req/s from the last complete bucket')
+  t.equal(r.json.series['payments~10.0.0.1:8080']!.rps.length, 59, 'sparkline from the complete history buckets')
+  t.type(r.json.endpoints[0]!.rps, 'number', 'current req/s from the last complete bucket')
 })
 
 t.test('endpoint history', async (t) => {
@@ -173,7 +177,7 @@ t.test('endpoint history', async (t) => {
   const since = fake.historyCalls.at(-1)!.sinceMs!
   t.ok(since >= before - 60_000 - 1000 && since <= Date.now() - 60_000, 'since=1m means one minute back')
   t.ok(r.json.buckets.length <= 7)
-  r = await req(`${url}/v1/endpoints/${encodeURIComponent(id)}/history?since=1700000000000`)
+  await req(`${url}/v1/endpoints/${encodeURIComponent(id)}/history?since=1700000000000`)
   t.equal(fake.historyCalls.at(-1)!.sinceMs, 1700000000000, 'epoch ms passes through')
 
   r = await req(`${url}/v1/endpoints/${encodeURIComponent(id)}/history?since=yesterday`)
@@ -289,12 +293,13 @@ t.test('dashboard and assets', async (t) => {
     t.equal(again.status, 304, `${path} revalidates`)
   }
   r = await req(`${url}/assets/dashboard.js`)
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiles the served script to check that it parses; never runs it
   t.doesNotThrow(() => new Function(r.body), 'client script parses')
 })
 
 t.test('server-sent events deliver snapshots', async (t) => {
   const { url, fake, server } = await startAdmin(t)
-  const frames: any[] = []
+  const frames: StateSnapshot[] = []
   let res!: import('node:http').IncomingMessage
   const done = new Promise<void>((resolve, reject) => {
     const r = httpRequest(`${url}/v1/events`, { agent: false }, (response) => {
@@ -310,7 +315,7 @@ t.test('server-sent events deliver snapshots', async (t) => {
           buf = buf.slice(at + 2)
           const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')
           if (!data) continue
-          frames.push(JSON.parse(data))
+          frames.push(JSON.parse(data) as StateSnapshot)
           if (frames.length === 1) fake.setBreaker('payments~10.0.0.1:8080', 'open')
           if (frames.length === 3) resolve()
         }
@@ -323,9 +328,9 @@ t.test('server-sent events deliver snapshots', async (t) => {
   const timer = setTimeout(() => res?.destroy(), 5000)
   await done
   clearTimeout(timer)
-  t.equal(frames[0].endpoints.find((e: any) => e.id === 'payments~10.0.0.1:8080').breaker, 'closed', 'first snapshot at once')
-  t.equal(frames[2].endpoints.find((e: any) => e.id === 'payments~10.0.0.1:8080').breaker, 'open', 'later snapshot shows the change')
-  t.ok(frames[1].t >= frames[0].t)
+  t.equal(frames[0]!.endpoints.find((e) => e.id === 'payments~10.0.0.1:8080')!.breaker, 'closed', 'first snapshot at once')
+  t.equal(frames[2]!.endpoints.find((e) => e.id === 'payments~10.0.0.1:8080')!.breaker, 'open', 'later snapshot shows the change')
+  t.ok(frames[1]!.t >= frames[0]!.t)
   t.match(frames[0], { node: { name: 'node-a' }, members: Array, services: Array, alerts: Array, series: Object })
   // stop ends open streams and returns
   const ended = new Promise<void>((r) => res.on('close', () => r()))

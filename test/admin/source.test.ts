@@ -10,6 +10,7 @@ import { AdminServer } from '../../src/admin/server.js'
 import type { RequestRecord } from '../../src/proxy/request-record.js'
 import { parseProm, total } from '../helpers/prom-parse.js'
 import { breakerIn } from '../helpers/breaker.js'
+import type { AdminBody, RedactedConfig } from '../helpers/admin-body.js'
 
 const YAML = `
 node: { name: node-a, zone: eu-1a }
@@ -74,7 +75,7 @@ t.test('an AdminSource over the real endpoint registry, with null defaults', asy
   t.same(source.endpointHistory('search~127.0.0.1:2001'), { id: 'search~127.0.0.1:2001', bucketMs: 10_000, buckets: [], transitions: [] })
   t.equal(source.endpointHistory('search~127.0.0.1:9'), undefined)
   t.same(source.alerts(), [])
-  const cfg = source.config() as any
+  const cfg = source.config() as RedactedConfig
   t.equal(cfg.admin.token, '[redacted]')
   t.equal(source.config(), cfg, 'redacted once per config object')
   drain()
@@ -131,9 +132,9 @@ t.test('admin server over the real registry: endpoints, redacted config, token',
     await server.stop()
     registry.stop()
   })
-  const eps = (await (await fetch(`${server.url}/v1/endpoints`)).json()) as any
+  const eps = (await (await fetch(`${server.url}/v1/endpoints`)).json()) as AdminBody
   t.equal(eps.endpoints.length, 3)
-  const cfg = (await (await fetch(`${server.url}/v1/config`)).json()) as any
+  const cfg = (await (await fetch(`${server.url}/v1/config`)).json()) as RedactedConfig
   t.equal(cfg.admin.token, '[redacted]')
   t.equal(JSON.stringify(cfg).includes('source-test-token'), false)
   t.equal((await fetch(`${server.url}/v1/reload`, { method: 'POST' })).status, 401)

@@ -5,6 +5,7 @@ import { parseConfig } from '../../src/config/load.js'
 import { REDACTED, endpointView, redactConfig, serviceView } from '../../src/admin/views.js'
 import { toSeries } from '../../src/admin/snapshot.js'
 import { breakerIn } from '../helpers/breaker.js'
+import type { RedactedConfig } from '../helpers/admin-body.js'
 
 const info = { host: '10.0.0.1', port: 8080, weight: 2, zone: 'eu-1a', tags: ['v2', 'canary'], node: 'node-b' }
 
@@ -103,19 +104,19 @@ t.test('redactConfig hides every secret and leaves the config alone', async (t) 
     t.notOk(text.includes(secret), `${secret} is not shown`)
   }
   t.notOk(text.includes('"type":"Buffer"'), 'no key bytes')
-  const r = red as any
+  const r = red as unknown as RedactedConfig
   t.equal(r.admin.token, REDACTED)
   t.same(r.gossip.keys, [REDACTED, REDACTED], 'key count stays visible')
-  t.equal(r.alerts.webhooks[0].url, `https://hooks.example.com/${REDACTED}`)
-  t.equal(r.alerts.webhooks[0].headers['X-Api-Key'], REDACTED)
-  t.equal(r.services.payments.healthCheck.headers.Authorization, REDACTED)
-  t.equal(r.services.payments.healthCheck.headers['X-Trace'], 'on', 'harmless headers stay')
+  t.equal(r.alerts.webhooks[0]!.url, `https://hooks.example.com/${REDACTED}`)
+  t.equal(r.alerts.webhooks[0]!.headers['X-Api-Key'], REDACTED)
+  t.equal(r.services.payments!.healthCheck.headers.Authorization, REDACTED)
+  t.equal(r.services.payments!.healthCheck.headers['X-Trace'], 'on', 'harmless headers stay')
   t.equal(r.node.name, 'node-a')
-  t.equal(r.listeners[0].routes[0].service, 'payments')
+  t.equal(r.listeners[0]!.routes[0]!.service, 'payments')
   t.equal(cfg.admin.token, 'super-secret-token-123456', 'the frozen config is untouched')
   t.ok(Buffer.isBuffer(cfg.gossip!.keys[0]))
 
-  const noToken = redactConfig(parseConfig(CONFIG.replace(', token: "super-secret-token-123456"', ''), 'sidecar.yaml')) as any
+  const noToken = redactConfig(parseConfig(CONFIG.replace(', token: "super-secret-token-123456"', ''), 'sidecar.yaml')) as unknown as RedactedConfig
   t.equal(noToken.admin.token, undefined, 'no token: nothing to redact')
 })
 

@@ -28,8 +28,8 @@ function run(seed: number): Promise<Mapping> {
     let out = ''
     let err = ''
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.stdout.on('data', (d: Buffer) => (out += d))
-    child.stderr.on('data', (d: Buffer) => (err += d))
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)

@@ -188,7 +188,7 @@ t.test('explain ranks candidates by ring order from the key', async (t) => {
 
 t.test('ring: contested points are resolved the same way whatever the history', async (t) => {
   // 300 endpoints: the ring is capped (131,072 points), which makes collisions certain
-  const eps = Array.from({ length: 300 }, (_, i) => endpoint(20_000 + i, { host: `10.1.${i % 7}.${i}` } as never))
+  const eps = Array.from({ length: 300 }, (_, i) => endpoint(20_000 + i, { host: `10.1.${i % 7}.${i}` }))
   t.equal(scaleFor(300), MAX_RING_POINTS / 300)
   const a = new HashRing<Endpoint>()
   a.sync(eps)

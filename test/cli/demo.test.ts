@@ -47,7 +47,7 @@ t.test('npm start (the repo sidecar.yaml): serves a request, stops cleanly', asy
   t.ok(Date.now() - started < 3000, 'a missing service answers quickly, no hang')
   t.equal(down.status, 502)
   t.equal(json(down).service, 'users', 'the error names the service')
-  t.match(json(down).error as string, /users/)
+  t.match(json(down).error, /users/)
 
   cli.child.kill('SIGTERM')
   t.equal((await cli.exited).code, 0)

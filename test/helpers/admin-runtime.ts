@@ -9,6 +9,7 @@ import { builtinStrategies } from '../../src/balancer/registry.js'
 import { Runtime } from '../../src/runtime.js'
 import { tempFile } from './cli.js'
 import { captureLogs } from './sidecar.js'
+import type { AdminBody } from './admin-body.js'
 
 export interface TestRuntime {
   readonly runtime: Runtime
@@ -56,7 +57,7 @@ export interface AdminReply {
   readonly status: number
   readonly headers: Headers
   readonly text: string
-  readonly body: any
+  readonly body: AdminBody
 }
 
 /** One admin request (fetch: loopback only); JSON bodies parsed. */
@@ -71,7 +72,7 @@ export async function adminCall(base: string, path: string, init: RequestInit & 
   } catch {
     body = undefined
   }
-  return { status: res.status, headers: res.headers, text, body }
+  return { status: res.status, headers: res.headers, text, body: body as AdminBody }
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -66,11 +66,11 @@ export function startCli(args: readonly string[], options: { env?: Record<string
   let out = ''
   let err = ''
   const waiters: (() => void)[] = []
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     out += d.toString()
     for (const w of waiters.splice(0)) w()
   })
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })))
   let done = false
   void exited.then(() => {

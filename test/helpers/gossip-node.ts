@@ -11,6 +11,7 @@
 import { createInterface } from 'node:readline'
 import { systemClock } from '../../src/clock.js'
 import type { GossipConfig } from '../../src/config/types.js'
+import type { NodeMeta } from '../../src/membership/member.js'
 import { Membership, type GossipLogger, type MemberInfo } from '../../src/membership/swim.js'
 import { UdpTransport } from '../../src/membership/udp-transport.js'
 import { localGossipConfig } from './gossip-cluster.js'
@@ -62,7 +63,7 @@ const rl = createInterface({ input: process.stdin })
 rl.on('line', (line) => {
   const [cmd, ...rest] = line.trim().split(' ')
   if (cmd === 'members') out({ event: 'members', members: membership.members().map((m) => ({ name: m.name, state: m.state, incarnation: m.incarnation })) })
-  else if (cmd === 'meta') membership.setLocalMeta(JSON.parse(rest.join(' ')))
+  else if (cmd === 'meta') membership.setLocalMeta(JSON.parse(rest.join(' ')) as NodeMeta)
   else if (cmd === 'leave') {
     void membership.stop().then(() => {
       out({ event: 'left' })

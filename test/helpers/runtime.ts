@@ -7,7 +7,7 @@
 import http from 'node:http'
 import { Writable } from 'node:stream'
 import pino from 'pino'
-import { Pool, type Dispatcher } from 'undici'
+import { Pool } from 'undici'
 import { parseConfig } from '../../src/config/load.js'
 import type { SidecarConfig } from '../../src/config/types.js'
 import type { Logs } from '../../src/log.js'
@@ -80,12 +80,12 @@ export async function load(o: LoadOptions): Promise<{ ok: number; failed: number
   const one = async (i: number) => {
     const spec = o.request?.(i) ?? {}
     try {
-      const res = await pool.request({ path: spec.path ?? '/', method: (spec.method ?? 'GET') as Dispatcher.HttpMethod, headers: spec.headers as Record<string, string>, body: spec.body })
+      const res = await pool.request({ path: spec.path ?? '/', method: spec.method ?? 'GET', headers: spec.headers as Record<string, string>, body: spec.body })
       const body = await res.body.text()
       statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)
       if (res.statusCode >= 200 && res.statusCode < 400) ok++
       else failed++
-      o.onReply?.(i, { status: res.statusCode, body, headers: res.headers as http.IncomingHttpHeaders })
+      o.onReply?.(i, { status: res.statusCode, body, headers: res.headers })
     } catch (err) {
       failed++
       const e = err instanceof Error ? err : new Error(String(err))

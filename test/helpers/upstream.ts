@@ -37,7 +37,6 @@ export const echoHandler: Handler = (req, res, up) => {
 
 export async function startUpstream(name = 'up', handler: Handler = echoHandler): Promise<Upstream> {
   const seen: SeenRequest[] = []
-  let up: Upstream
   const server = http.createServer((req, res) => {
     const s: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, bodyBytes: 0 }
     seen.push(s)
@@ -46,7 +45,7 @@ export async function startUpstream(name = 'up', handler: Handler = echoHandler)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as net.AddressInfo).port
-  up = {
+  const up: Upstream = {
     server,
     port,
     address: `127.0.0.1:${port}`,

@@ -9,6 +9,7 @@ import { parseConfig } from '../../src/config/load.js'
 import { ConfigError } from '../../src/errors.js'
 import { parseProm, total } from '../helpers/prom-parse.js'
 import { adminCall, createRuntime, sleep } from '../helpers/admin-runtime.js'
+import type { RedactedConfig } from '../helpers/admin-body.js'
 import { request, startUpstream, type Handler, type Upstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/sidecar.js'
 
@@ -117,7 +118,7 @@ t.test('admin API of a running commy', async (t) => {
   t.match(members, [{ name: 'node-a', state: 'alive', zone: 'zone-1', self: true }])
   const services = (await adminCall(admin, '/v1/services')).body.services
   t.match(
-    services.sort((a: any, b: any) => a.name.localeCompare(b.name)),
+    [...services].sort((a, b) => a.name.localeCompare(b.name)),
     [
       { name: 'flaky', endpoints: 2 },
       { name: 'payments', strategy: 'round-robin', endpoints: 2, healthy: 2, eligible: 2, panic: false },
@@ -126,7 +127,7 @@ t.test('admin API of a running commy', async (t) => {
   )
   const eps = (await adminCall(admin, '/v1/endpoints?service=payments')).body.endpoints
   t.equal(eps.length, 2)
-  const a1 = eps.find((e: any) => e.address === ups.a1!.address)
+  const a1 = eps.find((e) => e.address === ups.a1!.address)!
   t.match(a1, { id: `payments~${ups.a1!.address}`, service: 'payments', state: 'healthy', reason: 'ok', breaker: 'closed', inFlight: 0, weight: 1, zone: 'zone-1', tags: ['v1'] })
   t.equal(a1.requests, seen(ups.a1!))
   t.type(a1.ewmaLatencyMs, 'number')
@@ -135,22 +136,23 @@ t.test('admin API of a running commy', async (t) => {
   const hist = await adminCall(admin, `/v1/endpoints/${encodeURIComponent(a1.id)}/history`)
   t.equal(hist.status, 200)
   t.match(hist.body, { id: a1.id, bucketMs: 10_000 })
-  const histRequests = hist.body.buckets.reduce((n: number, b: any) => n + b.requests, 0)
+  const histRequests = hist.body.buckets.reduce((n, b) => n + b.requests, 0)
   t.equal(histRequests, seen(ups.a1!), 'the history counted every request to a1')
   const searchHist = await adminCall(admin, `/v1/endpoints/${encodeURIComponent(`search~${ups.s1!.address}`)}/history?since=1h`)
-  t.ok(searchHist.body.buckets.reduce((n: number, b: any) => n + b.checksOk, 0) > 0, 'check results in the history')
+  t.ok(searchHist.body.buckets.reduce((n, b) => n + b.checksOk, 0) > 0, 'check results in the history')
   const unknown = await adminCall(admin, `/v1/endpoints/${encodeURIComponent('payments~10.9.9.9:1')}/history`)
   t.equal(unknown.status, 404)
   t.equal(unknown.body.code, 'COMMY_ERR_ADMIN_NOT_FOUND')
   t.same((await adminCall(admin, '/v1/alerts')).body, { alerts: [] })
 
   const cfg = await adminCall(admin, '/v1/config')
+  const redacted = cfg.body as unknown as RedactedConfig
   t.equal(cfg.status, 200)
-  t.equal(cfg.body.admin.token, '[redacted]')
-  t.equal(cfg.body.alerts.webhooks[0].headers.authorization, '[redacted]')
-  t.equal(cfg.body.services.search.healthCheck.headers.authorization, '[redacted]')
+  t.equal(redacted.admin.token, '[redacted]')
+  t.equal(redacted.alerts.webhooks[0]!.headers.authorization, '[redacted]')
+  t.equal(redacted.services.search!.healthCheck.headers.authorization, '[redacted]')
   t.notOk(cfg.text.includes(TOKEN) || cfg.text.includes(HOOK_SECRET) || cfg.text.includes('check-secret'), 'no secret in /v1/config')
-  t.equal(cfg.body.node.name, 'node-a')
+  t.equal(redacted.node.name, 'node-a')
 
   const state = await adminCall(admin, '/v1/state')
   t.equal(state.body.endpoints.length, 5)
@@ -209,7 +211,7 @@ t.test('admin API of a running commy', async (t) => {
   t.same(waited.body, { draining: true, drained: true })
   await t.rejects(request(port, { path: '/pay/late', timeoutMs: 2000 }), 'listener closed after the drain')
   t.equal((await adminCall(admin, '/healthz')).status, 200, 'the admin server stays up until stop')
-  t.equal((await adminCall(admin, '/v1/members')).body.members[0].state, 'left')
+  t.equal((await adminCall(admin, '/v1/members')).body.members[0]!.state, 'left')
 
   await rt.stop()
   await t.rejects(adminCall(admin, '/healthz'), 'admin server closed by stop')

@@ -12,6 +12,7 @@ import { parseProm, total } from '../helpers/prom-parse.js'
 import { adminCall, startRuntime } from '../helpers/admin-runtime.js'
 import { request, startUpstream, type Handler, type Upstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/sidecar.js'
+import type { DomElement, DomWindow } from '../helpers/dom.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -108,12 +109,12 @@ t.test('live dashboard of a running commy in chromium', { skip: missing ? `${CHR
   await page.waitForSelector('[data-testid=live-status][data-mode=sse]')
 
   await page.waitForSelector('[data-testid=member-row]')
-  const members = await page.$$eval('[data-testid=member-row]', (rows) => rows.map((r: any) => [r.dataset.member, r.dataset.state]))
+  const members = await page.$$eval('[data-testid=member-row]', (rows: DomElement[]) => rows.map((r) => [r.dataset.member, r.dataset.state]))
   t.same(members.sort(), [['node-a', 'alive'], ['node-b', 'alive']], 'this node and its gossip peer')
-  t.same(await page.$$eval('[data-testid=service-card]', (c) => c.map((e: any) => e.dataset.service)), ['payments', 'search'])
+  t.same(await page.$$eval('[data-testid=service-card]', (c: DomElement[]) => c.map((e) => e.dataset.service)), ['payments', 'search'])
   const id = (service: string, up: Upstream) => `${service}~${up.address}`
   const rows = () =>
-    page.$$eval('[data-testid=endpoint-row]', (rs) => Object.fromEntries(rs.map((r: any) => [r.dataset.endpointId, [r.dataset.state, r.dataset.breaker]])))
+    page.$$eval('[data-testid=endpoint-row]', (rs: DomElement[]) => Object.fromEntries(rs.map((r): [string, (string | undefined)[]] => [String(r.dataset.endpointId), [r.dataset.state, r.dataset.breaker]])))
   t.same(await rows(), {
     [id('payments', u.p1!)]: ['healthy', 'closed'],
     [id('payments', u.p2!)]: ['healthy', 'closed'],
@@ -151,7 +152,7 @@ t.test('live dashboard of a running commy in chromium', { skip: missing ? `${CHR
       await new Promise((r) => setTimeout(r, 20))
     }
   })()
-  await page.waitForFunction(() => Number((globalThis as any).document.querySelector('#sum-rps')?.textContent ?? '0') > 0, undefined, { timeout: 15_000 })
+  await page.waitForFunction(() => Number((globalThis as unknown as DomWindow).document.querySelector('#sum-rps')?.textContent ?? '0') > 0, undefined, { timeout: 15_000 })
   await page.waitForSelector('[data-testid=alert-row][data-state=firing]') // the evaluator runs every 5 s
   await page.waitForTimeout(1500) // sparklines: a few more 1 s buckets
   t.match(await page.textContent('[data-testid=alert-row]'), /payments-breaker-open/)

@@ -23,7 +23,7 @@ t.test('demo sidecars have dashboards, and the instructions print their URLs', a
   t.equal((await request(users.port, { path: '/x', headers: { host: 'payments' } })).status, 200)
   const eps = (await adminCall(demo.dashboards[0]!.slice(0, -1), '/v1/endpoints')).body.endpoints
   t.equal(eps.length, 3)
-  t.equal(eps.find((e: any) => e.service === 'payments').requests, 1, 'the request shows on the users sidecar dashboard')
+  t.equal(eps.find((e) => e.service === 'payments')!.requests, 1, 'the request shows on the users sidecar dashboard')
   const node = (await adminCall(demo.dashboards[1]!.slice(0, -1), '/v1/node')).body
   t.equal(node.name, 'payments-sidecar')
 })

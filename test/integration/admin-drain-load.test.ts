@@ -65,7 +65,7 @@ ${gossip([`${seed.host}:${seed.port}`])}
 `)
   t.teardown(() => rt.stop())
   const admin = rt.admin()
-  const peerMember = async (name: string) => ((await adminCall(peer.admin(), '/v1/members')).body.members as any[]).find((m) => m.name === name)
+  const peerMember = async (name: string) => (await adminCall(peer.admin(), '/v1/members')).body.members.find((m) => m.name === name)
   const bAtA = async () => (await peerMember('node-b'))?.state
   t.ok(await waitFor(() => rt.runtime.readiness().ready, 10_000), 'B joined the cluster: ready')
   const joined = Date.now() + 10_000
@@ -103,7 +103,7 @@ ${gossip([`${seed.host}:${seed.port}`])}
         notReadyAt = performance.now()
         await sleep(REACT_MS) // like a load balancer taking the endpoint out: not at once
         stopped = true
-        return r.body.reason as string
+        return r.body.reason
       }
       await sleep(PROBE_MS)
     }

@@ -25,7 +25,9 @@ function sampler(pid: number) {
   const timer = setInterval(() => {
     try {
       max = Math.max(max, rssOf(pid))
-    } catch {}
+    } catch {
+      // the process exited between two samples
+    }
   }, 10)
   return {
     stop() {

@@ -23,10 +23,10 @@ t.test('demo: three sidecars, one encrypted gossip mesh, every service learned f
       t.match(eps.map((e) => ({ source: e.source, node: e.node, port: e.port })), [{ source: 'gossip', node: `${s}-sidecar`, port: demo.services[i]!.port }])
     }
   }
-  const members = (await adminCall(demo.dashboards[0]!.slice(0, -1), '/v1/members')).body.members as { name: string; services: string[] }[]
+  const members = (await adminCall(demo.dashboards[0]!.slice(0, -1), '/v1/members')).body.members
   t.same(members.find((m) => m.name === 'payments-sidecar')!.services, ['payments'], 'admin /v1/members shows what each member offers')
   t.match(demo.instructions, /v1\/members/)
   const users = demo.sidecars[0]!.address()
   const r = await request(users.port, { path: '/inventory/items/1' })
-  t.equal(JSON.parse(r.body).service, 'inventory', 'users reaches inventory through its sidecar')
+  t.equal((JSON.parse(r.body) as { service: string }).service, 'inventory', 'users reaches inventory through its sidecar')
 })

@@ -80,7 +80,7 @@ t.test('announced services become endpoints elsewhere: tags, local zone and loca
   t.match(eb.activeReason, /reported unhealthy by node b/)
   t.ok(a.runtime.gossip!.members().find((m) => m.name === 'b')!.incarnation > incarnation, 'the new metadata came with a higher incarnation')
   t.same(new Set(await servedBy(a, '/x', 6)), new Set(['c-echo']), 'no healthy endpoint in z1: the other zone serves')
-  const view = (await adminCall(a.runtime.admin.url()!, '/v1/endpoints?service=echo')).body.endpoints as { node: string; state: string; source: string }[]
+  const view = (await adminCall(a.runtime.admin.url()!, '/v1/endpoints?service=echo')).body.endpoints
   t.match(view.find((e) => e.node === 'b'), { state: 'unhealthy', source: 'gossip' }, 'admin API shows the reported health')
 
   appB.healthy = true
@@ -122,7 +122,7 @@ t.test('mesh passive health: a quorum of sidecars ejecting an endpoint lowers it
   t.pass(`c lowered the endpoint's weight ${ms} ms after b's ejection`)
   t.equal(badAt(c).ejectedUntil, 0, 'c itself has not ejected it')
   t.equal(c.runtime.sidecar.registry.service('flaky')!.get(good.address)!.meshFactor, 1, 'the good endpoint is untouched')
-  const view = (await adminCall(c.runtime.admin.url()!, '/v1/endpoints?service=flaky')).body.endpoints as { address: string; effectiveWeight: number }[]
+  const view = (await adminCall(c.runtime.admin.url()!, '/v1/endpoints?service=flaky')).body.endpoints
   t.equal(view.find((e) => e.address === bad.address)!.effectiveWeight, 0.5, 'admin API: effective weight halved')
 
   await eventually(() => badAt(c).meshFactor === 1, 6000, 'restored once the ejections end')
@@ -162,9 +162,9 @@ t.test('readiness waits for a seed; reloads join new seeds and re-announce local
   t.same(rt.gossip!.announced().services.map((s) => s.name), ['echo', 'solo'], 'announced now')
   t.equal((await request(a.port, { path: '/solo/1' })).headers['x-app'], 'x-echo', 'and is reachable through a')
 
-  const members = (await adminCall(a.runtime.admin.url()!, '/v1/members')).body.members as { name: string; state: string; services: string[]; self: boolean }[]
+  const members = (await adminCall(a.runtime.admin.url()!, '/v1/members')).body.members
   t.match(
-    members.sort((p, q) => p.name.localeCompare(q.name)),
+    [...members].sort((p, q) => p.name.localeCompare(q.name)),
     [
       { name: 'a', state: 'alive', services: [], self: true },
       { name: 'x', state: 'alive', services: ['echo', 'solo'], self: false },

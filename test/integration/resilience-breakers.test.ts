@@ -133,7 +133,7 @@ t.test('panic mode: every endpoint ejected still gets traffic (and says so loudl
   t.equal(set.snapshot.panic, true, 'panic mode')
   t.same(panics.map((p) => p.panic), [true], 'one flip into panic')
   t.match(panics[0], { service: 'svc', healthy: 1, serving: 3, threshold: 50 })
-  const loud = rt.lines.filter((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('PANIC MODE'))
+  const loud = rt.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('PANIC MODE'))
   t.equal(loud.length, 1, 'logged once')
   t.equal(loud[0]!.level, 40, 'at warn')
 
@@ -267,14 +267,14 @@ services:
     breaker: { volumeThreshold: ${volume}, resetTimeout: 30s }
     outlierDetection: { enabled: false }
   other:
-    endpoints: [{ address: ${ups[2]!.address} }]
+    endpoints: [{ address: ${ups[2].address} }]
 ${extra}`
   const rt = await startRuntime({
     health: NO_LAG,
     listeners: listener([{ match: { pathPrefix: '/other' }, service: 'other' }, { match: {}, service: 'svc' }]),
     services: {
-      svc: { endpoints: [{ address: ups[0]!.address }, { address: ups[1]!.address }], breaker: { volumeThreshold: 1, resetTimeout: '30s' }, outlierDetection: { enabled: false } },
-      other: { endpoints: [{ address: ups[2]!.address }] },
+      svc: { endpoints: [{ address: ups[0].address }, { address: ups[1].address }], breaker: { volumeThreshold: 1, resetTimeout: '30s' }, outlierDetection: { enabled: false } },
+      other: { endpoints: [{ address: ups[2].address }] },
     },
   })
   t.teardown(async () => {
@@ -282,30 +282,30 @@ ${extra}`
     await Promise.all(ups.map((u) => u.close()))
   })
   const set = () => rt.runtime.sidecar.registry.service('svc')!
-  const a = set().get(ups[0]!.address)!
+  const a = set().get(ups[0].address)!
   // open a's breaker by hand through the pipeline: kill a and send until it opens
-  await ups[0]!.close()
+  await ups[0].close()
   for (let i = 0; i < 4 && a.breaker.kind !== 'open'; i++) await request(rt.port)
   t.equal(a.breaker.kind, 'open', 'a is open')
 
   // same breaker config, one endpoint added: a keeps its open breaker
-  await rt.runtime.apply(parseConfig(yaml(1, [ups[0]!, ups[1]!, ups[2]!]), 'test.yaml'))
-  t.equal(set().get(ups[0]!.address), a, 'the endpoint object is kept')
+  await rt.runtime.apply(parseConfig(yaml(1, [ups[0], ups[1], ups[2]]), 'test.yaml'))
+  t.equal(set().get(ups[0].address), a, 'the endpoint object is kept')
   t.equal(a.breaker.kind, 'open', 'an unchanged endpoint keeps its (open) breaker')
   t.equal(rt.runtime.resilience.view('svc').services[0]!.endpoints.length, 3, 'the added endpoint has a breaker')
 
   // the breaker config changes: breakers are rebuilt (closed, fresh window)
-  await rt.runtime.apply(parseConfig(yaml(50, [ups[0]!, ups[1]!, ups[2]!]), 'test.yaml'))
+  await rt.runtime.apply(parseConfig(yaml(50, [ups[0], ups[1], ups[2]]), 'test.yaml'))
   t.equal(a.breaker.kind, 'closed', 'a changed breaker config starts every breaker afresh')
   t.ok(rt.lines.some((l) => l.msg === 'service resilience reconfigured' && (l.rebuilt as string[]).includes('breaker')))
 
   // a new service gets its mechanisms; a removed one is dropped
   await rt.runtime.apply(
-    parseConfig(yaml(50, [ups[1]!], `  fresh:\n    endpoints: [{ address: ${ups[1]!.address} }]\n    concurrency: { maxInFlight: 7 }\n`), 'test.yaml'),
+    parseConfig(yaml(50, [ups[1]], `  fresh:\n    endpoints: [{ address: ${ups[1].address} }]\n    concurrency: { maxInFlight: 7 }\n`), 'test.yaml'),
   )
-  t.match(rt.runtime.resilience.view('fresh').services[0], { service: 'fresh', concurrency: { maxInFlight: 7 }, endpoints: [{ address: ups[1]!.address }] })
+  t.match(rt.runtime.resilience.view('fresh').services[0], { service: 'fresh', concurrency: { maxInFlight: 7 }, endpoints: [{ address: ups[1].address }] })
   t.equal(rt.runtime.resilience.view('svc').services[0]!.endpoints.length, 1, 'removed endpoints lose their breakers')
-  await rt.runtime.apply(parseConfig(yaml(50, [ups[1]!]), 'test.yaml'))
+  await rt.runtime.apply(parseConfig(yaml(50, [ups[1]]), 'test.yaml'))
   t.equal(rt.runtime.resilience.view('fresh').services.length, 0, 'a removed service is dropped')
   t.equal((await request(rt.port)).status, 200, 'still serving')
   t.same(rt.runtime.resilience.classifier().find((r) => r.reason === 'reset-before-write'), {

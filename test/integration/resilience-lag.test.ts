@@ -51,7 +51,7 @@ t.test('event-loop lag pauses passive ejection and latency penalties', async (t)
     t.equal(ep.ejectedUntil, 0, 'five failures while lagging do not eject')
     t.equal(ep.latency.peek(), undefined, 'and their latency is not observed')
   } else t.comment('lag cleared before the requests finished: nothing to check for that window')
-  t.ok(rt.lines.some((l) => l.level === 40 && typeof l.msg === 'string' && (l.msg as string).startsWith('event loop lagging')), 'logged at warn')
+  t.ok(rt.lines.some((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.startsWith('event loop lagging')), 'logged at warn')
 
   t.ok(await until(() => !rt.runtime.resilience.isLagging(), 3000), 'the loop catches up')
   for (let i = 0; i < 10 && ep.ejectedUntil === 0; i++) await request(rt.port)

@@ -42,7 +42,7 @@ t.test('two sidecar processes map 10,000 keys to the same endpoints', async (t) 
   t.not(clis[0]!.child.pid, clis[1]!.child.pid, 'separate processes')
 
   const map = async (port: number) => {
-    const owner: string[] = new Array(KEYS)
+    const owner = new Array<string>(KEYS)
     const r = await load({
       port,
       total: KEYS,

@@ -5,6 +5,7 @@ import {
   decodePacket,
   decodePushPull,
   encodeMessage,
+  encodeMessage as enc,
   encodePacket,
   encodePushPull,
   LIMITS,
@@ -13,7 +14,6 @@ import {
   type PushPull,
 } from '../../src/membership/codec.js'
 import { Envelope } from '../../src/membership/envelope.js'
-import { encodeMessage as enc } from '../../src/membership/codec.js'
 import { TestCluster } from '../helpers/gossip-cluster.js'
 
 const meta = {

@@ -66,7 +66,7 @@ t.test('dead and left: same or higher incarnation; left outranks dead', async (t
 
 t.test('claims about ourselves are refuted when they could win', async (t) => {
   const me = member('alive', 4, { name: 'me' })
-  const self = (c: Claim): Claim => ({ ...c, name: 'me' }) as Claim
+  const self = (c: Claim): Claim => ({ ...c, name: 'me' })
   t.equal(kind(me, self(suspect(4))), 'refute')
   t.equal(kind(me, self(suspect(3))), 'ignore', 'stale suspicion')
   t.equal(kind(me, self(dead(9))), 'refute')

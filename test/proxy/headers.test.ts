@@ -3,7 +3,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { downstreamResponseHeaders, hostWithoutPort, upstreamRequestHeaders } from '../../src/proxy/headers.js'
 import { RequestIds } from '../../src/proxy/request-id.js'
-import { json, request, startUpstream, type Upstream } from '../helpers/upstream.js'
+import { json, request, startUpstream } from '../helpers/upstream.js'
 import { oneListener, startSidecar, type TestSidecar } from '../helpers/sidecar.js'
 
 t.test('upstream request headers: hop-by-hop out, forwarding in, request id kept or made', async (t) => {
@@ -99,7 +99,6 @@ async function rawUpstream(response: string): Promise<{ port: number; requests: 
 }
 
 t.test('through the sidecar', async (t) => {
-  let up: Upstream
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     let n = 0
     req.on('data', (c: Buffer) => (n += c.length))
@@ -114,12 +113,13 @@ t.test('through the sidecar', async (t) => {
         case '/204':
           res.writeHead(204, { 'x-empty': 'yes' }).end()
           return
+        case undefined:
         default:
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ bodyBytes: n, headers: req.headers }))
       }
     })
   }
-  up = await startUpstream('h', handler)
+  const up = await startUpstream('h', handler)
   const rawUp = await rawUpstream(
     'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=5\r\n' +
       'Proxy-Authenticate: Basic\r\nSet-Cookie: a=1; Path=/\r\nSet-Cookie: b=2; HttpOnly\r\nSet-Cookie: c=3\r\nX-Kept: yes\r\n\r\nok',

@@ -84,13 +84,21 @@ t.test('stopped mechanisms leave no timer or handle, and the process exits on it
   const code = await new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)))
   clearTimeout(killer)
   t.equal(code, 0, `child exited by itself ${err}`)
-  const report = JSON.parse(out.trim().split('\n').at(-1)!)
+  const report = JSON.parse(out.trim().split('\n').at(-1)!) as {
+    openState: string
+    halfState: string
+    ejected: boolean
+    drained: string
+    pausedResult: string
+    live: string[]
+    active: string[]
+  }
   t.equal(report.openState, 'open')
   t.equal(report.halfState, 'half-open')
   t.equal(report.ejected, true)
   t.equal(report.drained, 'COMMY_ERR_DRAINING', 'stop() rejects queued requests')
   t.equal(report.pausedResult, 'aborted')
   t.same(report.live, [], 'no timer or handle created by the mechanisms is left')
-  t.same(report.active.filter((r: string) => r !== 'PipeWrap' && r !== 'TTYWrap'), [], 'nothing but stdio keeps the loop alive')
+  t.same(report.active.filter((r) => r !== 'PipeWrap' && r !== 'TTYWrap'), [], 'nothing but stdio keeps the loop alive')
   t.ok(Date.now() - started < 20_000)
 })

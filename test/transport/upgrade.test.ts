@@ -11,7 +11,7 @@ t.test('WebSocket echo through the sidecar, to the routed service', async (t) =>
   let upstreamHeaders: http.IncomingHttpHeaders = {}
   wss.on('connection', (ws, req) => {
     upstreamHeaders = req.headers
-    ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `echo:${data.toString()}`, { binary: isBinary }))
+    ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `echo:${(data as Buffer).toString()}`, { binary: isBinary }))
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as net.AddressInfo).port
@@ -39,7 +39,7 @@ t.test('WebSocket echo through the sidecar, to the routed service', async (t) =>
     ws.once('error', reject)
   })
   const messages: string[] = []
-  ws.on('message', (d) => messages.push(d.toString()))
+  ws.on('message', (d) => messages.push((d as Buffer).toString()))
   ws.send('hello')
   ws.send('world')
   ws.send(Buffer.from([1, 2, 3]), { binary: true })
