@@ -1,10 +1,10 @@
 import t from 'tap'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { accessLine, accessLog } from '../../src/proxy/access-log.js'
 import type { RequestRecord } from '../../src/proxy/request-record.js'
 import { createLogs, LineBatch } from '../../src/log.js'
+import { removeTempDir, tempDir } from '../helpers/temp.js'
 
 const record: RequestRecord = {
   listener: 'outbound',
@@ -35,7 +35,8 @@ t.test('access lines are pino-format JSON with every field', async (t) => {
 })
 
 t.test('lines are batched and all written by close()', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'commy-log-'))
+  const dir = tempDir('commy-log-')
+  t.teardown(() => removeTempDir(dir))
   const file = join(dir, 'sub', 'access.log')
   const logs = createLogs({ level: 'info', destination: file, accessLog: true })
   const observe = accessLog(logs.access!, () => 1)
