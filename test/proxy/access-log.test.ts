@@ -47,7 +47,9 @@ t.test('lines are batched and all written by close()', async (t) => {
   const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { requestId?: string; msg?: string })
   t.equal(lines.filter((l) => l.requestId !== undefined).length, 1000, 'every access line written')
   t.ok(lines.some((l) => l.msg === 'component line'))
-  t.equal(createLogs({ level: 'info', destination: file, accessLog: false }).access, undefined)
+  const withoutAccess = createLogs({ level: 'info', destination: file, accessLog: false })
+  t.equal(withoutAccess.access, undefined)
+  await withoutAccess.close()
 })
 
 t.test('a line batch writes when full and on its timer', async (t) => {
