@@ -5,6 +5,7 @@ import { Metrics } from '../../src/admin/metrics.js'
 import { AdminInsecureBindError, AdminListenError } from '../../src/admin/errors.js'
 import type { AdminConfig } from '../../src/config/types.js'
 import { FakeSidecar } from '../helpers/admin-fake.js'
+import { waitFor } from '../helpers/sidecar.js'
 import { parseProm, total } from '../helpers/prom-parse.js'
 import type { AdminBody } from '../helpers/admin-body.js'
 import type { StateSnapshot } from '../../src/admin/snapshot.js'
@@ -238,7 +239,7 @@ t.test('reload', async (t) => {
     return { ok: true, version: 'v3' }
   }
   const first = req(`${url}/v1/reload`, { method: 'POST' })
-  await new Promise((r) => setTimeout(r, 50))
+  await waitFor(() => release !== undefined, 5000) // the first reload is running
   r = await req(`${url}/v1/reload`, { method: 'POST' })
   t.equal(r.status, 409)
   t.equal(r.json.code, 'COMMY_ERR_ADMIN_BUSY')

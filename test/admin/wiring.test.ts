@@ -5,8 +5,7 @@
  * rotated token on reload.
  */
 import t from 'tap'
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { systemClock } from '../../src/clock.js'
 import { parseConfig } from '../../src/config/load.js'
@@ -27,12 +26,13 @@ import type { ResilienceEvents } from '../../src/resilience/events.js'
 import { FakeSidecar } from '../helpers/admin-fake.js'
 import { parseProm, total } from '../helpers/prom-parse.js'
 import { waitFor } from '../helpers/sidecar.js'
+import { tempDir } from '../helpers/temp.js'
 
 const quiet = { info() {}, warn() {} }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 function tempConfig(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'commy-watch-')), 'sidecar.yaml')
+  const file = join(tempDir('commy-watch-'), 'sidecar.yaml')
   writeFileSync(file, text)
   return file
 }

@@ -133,8 +133,8 @@ t.test('error-rate rule fires once and resolves once against a real webhook rece
   const recent = evaluator.recent()
   t.equal(recent.length, 1, 'one alert episode in the recent list')
   t.equal(recent[0]!.state, 'resolved')
-  await until(() => rx.got.length >= 2)
-  await sleep(50)
+  // nothing queued, in flight or waiting to retry: no third POST can come
+  await until(() => rx.got.length >= 2 && webhooks.pending() === 0)
   t.equal(rx.got.length, 2, 'the receiver got exactly two POSTs')
   const [fired, resolved] = rx.got
   t.match(fired, { name: 'pay-errors', rule: 'error-rate', service: 'pay', state: 'firing', severity: 'critical', threshold: 0.05, node: 'node-a', startedAt: Number })

@@ -4,12 +4,14 @@
  * lines (warn and above) captured in memory. Plus small HTTP helpers for the admin API.
  */
 import { writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { loadConfigFile } from '../../src/config/load.js'
 import { builtinStrategies } from '../../src/balancer/registry.js'
 import { Runtime } from '../../src/runtime.js'
 import { tempFile } from './cli.js'
 import { captureLogs } from './sidecar.js'
 import type { AdminBody } from './admin-body.js'
+import { removeTempDir } from './temp.js'
 
 export interface TestRuntime {
   readonly runtime: Runtime
@@ -42,7 +44,10 @@ export function createRuntime(yaml: string): TestRuntime {
     },
     port: () => runtime.sidecar.address().port,
     write: (text) => writeFileSync(file, text),
-    stop: () => runtime.stop(),
+    stop: async () => {
+      await runtime.stop()
+      removeTempDir(dirname(file))
+    },
   }
 }
 

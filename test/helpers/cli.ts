@@ -2,10 +2,10 @@
  * Runs the real CLI (`node dist/src/main.js`, built by `npm test` before tap) as a child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { tempDir } from './temp.js'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const MAIN = join(ROOT, 'dist/src/main.js')
@@ -39,9 +39,9 @@ export function runCli(args: readonly string[], options: { env?: Record<string, 
   })
 }
 
-/** A temp file holding `text`. */
+/** A temp file holding `text` (its directory is removed when the test process exits). */
 export function tempFile(name: string, text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'commy-test-'))
+  const dir = tempDir('commy-test-')
   const file = join(dir, name)
   writeFileSync(file, text)
   return file

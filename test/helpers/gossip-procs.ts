@@ -3,12 +3,12 @@
  * and follows what each one reports: its bound port and its view of every member.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
+import { removeTempDir, tempDir } from './temp.js'
 
 const SCRIPT = fileURLToPath(new URL('./gossip-node.ts', import.meta.url))
 const ROOT = path.resolve(path.dirname(SCRIPT), '../..')
@@ -22,7 +22,7 @@ let compiled: { dir: string; script: string } | undefined
  */
 function compile(): string {
   if (compiled) return compiled.script
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'commy-gossip-node-'))
+  const dir = tempDir('commy-gossip-node-')
   writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}')
   const todo = [SCRIPT]
   const done = new Set<string>()
@@ -46,7 +46,7 @@ function compile(): string {
 
 /** Removes the transpiled copy (call from the test's teardown). */
 export function removeCompiled(): void {
-  if (compiled) rmSync(compiled.dir, { recursive: true, force: true })
+  if (compiled) removeTempDir(compiled.dir)
   compiled = undefined
 }
 

@@ -166,7 +166,7 @@ t.test('TCP check: a closed port is unhealthy after exactly the threshold; reope
   t.match(at.at(-1), { to: 'healthy' })
   t.equal(at.at(-1)!.ok - okBefore, 2, 'after exactly 2 successful connects')
   t.ok(accepted >= 2, 'the reopened server saw the connects')
-  await sleep(10)
+  await waitFor(() => runtime.health.history.endpointHistory(epA.id)!.transitions.length >= 2, 5000)
   t.match(runtime.health.history.endpointHistory(epA.id)!.transitions, [{ from: 'healthy', to: 'unhealthy', reason: 'connect ECONNREFUSED' }, { from: 'unhealthy', to: 'healthy' }])
 })
 

@@ -1,10 +1,10 @@
 import t from 'tap'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { accessLine, accessLog } from '../../src/proxy/access-log.js'
 import type { RequestRecord } from '../../src/proxy/request-record.js'
 import { createLogs, LineBatch } from '../../src/log.js'
+import { removeTempDir, tempDir } from '../helpers/temp.js'
 
 const record: RequestRecord = {
   listener: 'outbound',
@@ -35,7 +35,8 @@ t.test('access lines are pino-format JSON with every field', async (t) => {
 })
 
 t.test('lines are batched and all written by close()', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'commy-log-'))
+  const dir = tempDir('commy-log-')
+  t.teardown(() => removeTempDir(dir))
   const file = join(dir, 'sub', 'access.log')
   const logs = createLogs({ level: 'info', destination: file, accessLog: true })
   const observe = accessLog(logs.access!, () => 1)
@@ -46,7 +47,9 @@ t.test('lines are batched and all written by close()', async (t) => {
   const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { requestId?: string; msg?: string })
   t.equal(lines.filter((l) => l.requestId !== undefined).length, 1000, 'every access line written')
   t.ok(lines.some((l) => l.msg === 'component line'))
-  t.equal(createLogs({ level: 'info', destination: file, accessLog: false }).access, undefined)
+  const withoutAccess = createLogs({ level: 'info', destination: file, accessLog: false })
+  t.equal(withoutAccess.access, undefined)
+  await withoutAccess.close()
 })
 
 t.test('a line batch writes when full and on its timer', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap'
 import net from 'node:net'
 import { parseConfig } from '../../src/config/load.js'
 import { closedPort, request, startUpstream } from '../helpers/upstream.js'
-import { startSidecar } from '../helpers/sidecar.js'
+import { startSidecar, waitFor } from '../helpers/sidecar.js'
 
 const cfg = (port: number, upstream: number) => ({
   listeners: [{ name: 'outbound', listen: `127.0.0.1:${port}`, routes: [{ match: { pathPrefix: '/' }, service: 'echo' }] }],
@@ -21,7 +21,7 @@ t.test('a reload that moves a listener binds the new address and drains the old 
   t.teardown(() => s.stop())
 
   const inFlight = request(portA, { path: '/slow' })
-  await new Promise((r) => setTimeout(r, 50))
+  await waitFor(() => up.seen.some((r) => r.url === '/slow'), 5000) // in flight at the upstream
   const portB = await closedPort()
   await s.sidecar.reload(parseConfig(JSON.stringify(cfg(portB, up.port)), 'test.yaml'))
   t.equal(s.sidecar.address().port, portB, 'the listener now reports the new address')

@@ -1,0 +1,65 @@
+/**
+ * Runs test tiers with tap: `node test/setup/run.mjs <unit|integration>... [--coverage] [-- tap args]`.
+ *
+ * Without --coverage a tier runs without coverage (the fast inner loop). With --coverage each
+ * tier's coverage is kept (tap clears .tap/coverage at the start of every run), then merged and
+ * checked against the thresholds in package.json (`tap.lines`, `tap.branches`, ...): a drop
+ * fails the run. Tiers run in the order given and stop at the first failure.
+ */
+import { spawnSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { ROOT, staleEntries, testFiles, tierOf } from '../tiers.mjs'
+
+const argv = process.argv.slice(2)
+const dash = argv.indexOf('--')
+const own = dash === -1 ? argv : argv.slice(0, dash)
+const tapArgs = dash === -1 ? [] : argv.slice(dash + 1)
+const coverage = own.includes('--coverage')
+const tiers = own.filter((a) => a !== '--coverage')
+if (tiers.length === 0 || tiers.some((t) => t !== 'unit' && t !== 'integration')) {
+  console.error('usage: node test/setup/run.mjs <unit|integration>... [--coverage] [-- tap args]')
+  process.exit(2)
+}
+
+const stale = staleEntries()
+if (stale.length > 0) {
+  console.error(`test/tiers.mjs lists what is no longer a test file: ${stale.join(', ')}`)
+  process.exit(1)
+}
+
+const require = createRequire(import.meta.url)
+const tapBin = join(dirname(require.resolve('tap/package.json')), 'dist/esm/run.mjs')
+const tap = (args) => spawnSync(process.execPath, [tapBin, ...args], { cwd: ROOT, stdio: 'inherit' }).status ?? 1
+
+const covDir = join(ROOT, '.tap/coverage')
+const keptDir = join(ROOT, '.tap/coverage-tiers')
+if (coverage) rmSync(keptDir, { recursive: true, force: true })
+
+for (const tier of tiers) {
+  const files = testFiles().filter((f) => tierOf(f) === tier)
+  const started = Date.now()
+  console.log(`# ${tier} tier: ${files.length} files`)
+  const covArgs = coverage ? ['--allow-incomplete-coverage', '--coverage-report=text-summary'] : ['--disable-coverage']
+  const status = tap([...covArgs, ...tapArgs, ...files])
+  console.log(`# ${tier} tier: ${status === 0 ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  if (status !== 0) process.exit(status)
+  if (coverage && existsSync(covDir)) {
+    mkdirSync(keptDir, { recursive: true })
+    cpSync(covDir, keptDir, { recursive: true })
+  }
+}
+
+if (coverage) {
+  // every tier's coverage together, checked against the gate in package.json
+  rmSync(covDir, { recursive: true, force: true })
+  mkdirSync(covDir, { recursive: true })
+  for (const f of readdirSync(keptDir)) cpSync(join(keptDir, f), join(covDir, f))
+  console.log(`# coverage of src/ over the ${tiers.join(' and ')} tiers`)
+  const status = tap(['report', 'text-summary'])
+  if (status !== 0) {
+    console.error('# coverage is below the gate in package.json (tap.lines / branches / functions / statements)')
+    process.exit(status)
+  }
+}
