@@ -11,7 +11,7 @@ import { Endpoint } from '../../src/endpoint/endpoint.js'
 import { seededRandom } from '../../src/clock.js'
 
 const fixture = fileURLToPath(new URL('../fixtures/ch-map.ts', import.meta.url))
-const tsLoader = import.meta.resolve('@tapjs/typescript/import')
+const tsLoader = new URL('../setup/ts-loader.mjs', import.meta.url).href
 
 interface Mapping {
   pid: number

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const src = (p: string) => fileURLToPath(new URL(`../../src/${p}`, import.meta.url))
-const tsImport = process.execArgv.filter((a) => a.includes('@tapjs/typescript'))
+const tsImport = [`--import=${new URL('../setup/ts-loader.mjs', import.meta.url).href}`]
 
 const child = `
 import { createHook } from 'node:async_hooks'
