@@ -17,7 +17,7 @@ function raw(extra: Record<string, unknown> = {}): RawSidecarConfig {
     listeners: [{ name: 'in', listen: '127.0.0.1:8080', routes: [{ match: {}, service: 'svc' }] }],
     services: { svc: { endpoints: [{ address: '127.0.0.1:9001' }] } },
     ...extra,
-  } as unknown as RawSidecarConfig
+  }
 }
 
 function normalize(r: RawSidecarConfig, extraStrategies: readonly string[] = []) {
