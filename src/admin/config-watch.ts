@@ -39,6 +39,7 @@ export class ConfigWatcher implements Startable {
   private again = false
   private lastText: string | undefined
   private active = false
+  private judgedChanges = 0
 
   constructor(options: ConfigWatchOptions) {
     this.o = options
@@ -79,6 +80,14 @@ export class ConfigWatcher implements Startable {
     this.timer = undefined
   }
 
+  /**
+   * Settled changes judged so far: each one reloaded, was deferred behind a running reload, or
+   * left the text as it was (lets a caller wait for the verdict on a save instead of sleeping).
+   */
+  get judged(): number {
+    return this.judgedChanges
+  }
+
   /** Resolves when no reload started by the watcher is running (tests). */
   async settled(): Promise<void> {
     while (this.running) await this.running
@@ -110,6 +119,7 @@ export class ConfigWatcher implements Startable {
 
   private fire(): void {
     if (!this.active) return
+    this.judgedChanges++
     if (this.running) {
       this.again = true
       return

@@ -56,15 +56,17 @@ t.test('config watcher: debounced, skips unchanged text, sees rename-over saves,
   t.ok(w.watching)
   for (let i = 0; i < 5; i++) writeFileSync(file, `a: ${i + 2}\n`) // a burst: one reload
   t.ok(await waitFor(() => reloads === 1, 3000), 'one reload for a burst of writes')
+  let judged = w.judged
   writeFileSync(file, 'a: 10\n') // changes while the reload runs: once more afterwards
-  await sleep(200)
+  t.ok(await waitFor(() => w.judged > judged, 3000), 'the change is judged while the reload runs')
   t.equal(reloads, 1, 'never two reloads at once')
   release!()
   t.ok(await waitFor(() => reloads === 2, 3000), 'the change during the reload is applied after it')
   release!()
   await w.settled()
+  judged = w.judged
   writeFileSync(file, 'a: 10\n') // same text
-  await sleep(250)
+  t.ok(await waitFor(() => w.judged > judged, 3000), 'the save is judged')
   t.equal(reloads, 2, 'a save that does not change the text does not reload')
   const tmp = `${file}.tmp`
   writeFileSync(tmp, 'a: 11\n')
@@ -76,7 +78,7 @@ t.test('config watcher: debounced, skips unchanged text, sees rename-over saves,
   w.stop()
   t.notOk(w.watching)
   writeFileSync(file, 'a: 12\n')
-  await sleep(250)
+  await sleep(250) // an absence check: the watcher is closed, no event can come to wait for
   t.equal(reloads, 3, 'nothing after stop')
 })
 

@@ -8,7 +8,7 @@ import t from 'tap'
 import { parseConfig } from '../../src/config/load.js'
 import { ConfigError } from '../../src/errors.js'
 import { parseProm, total } from '../helpers/prom-parse.js'
-import { adminCall, createRuntime, sleep } from '../helpers/admin-runtime.js'
+import { adminCall, createRuntime } from '../helpers/admin-runtime.js'
 import type { RedactedConfig } from '../helpers/admin-body.js'
 import { request, startUpstream, type Handler, type Upstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/sidecar.js'
@@ -235,8 +235,11 @@ services: { s: { endpoints: [{ address: "${up.address}" }] } }
   t.ok(rt.runtime.admin.watcher()?.watching, 'watching the file')
   rt.write(text('two'))
   t.ok(await waitFor(() => rt.runtime.config.node.name === 'watcher-two', 5000), 'the change was applied')
+  const watcher = rt.runtime.admin.watcher()!
+  await watcher.settled()
+  const judged = watcher.judged
   rt.write(text('two')) // same text: no reload
-  await sleep(600)
+  t.ok(await waitFor(() => watcher.judged > judged, 5000), 'the same-text save is judged (and not reloaded: counted below)')
   rt.write('listeners: [') // broken: refused, still serving
   t.ok(
     await waitFor(() => rt.lines.some((l) => l.msg === 'config reload refused'), 5000),

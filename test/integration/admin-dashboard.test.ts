@@ -37,7 +37,7 @@ node: { name: node-a, zone: eu-west-1a }
 admin: { listen: "127.0.0.1:0" }
 log: { level: warn, accessLog: false }
 limits: { drainGrace: 0s }
-health: { history: { bucket: 1s, retention: 5m } }
+health: { history: { bucket: 1s, retention: 5m }, eventLoopLagThreshold: 10s } # a loaded machine must not pause the breaker under test
 listeners:
   - name: outbound
     listen: 127.0.0.1:0
