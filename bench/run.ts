@@ -11,8 +11,13 @@
  * process) was the limit, not the proxy.
  *
  * Env: BENCH_SCENARIOS (default direct,http-proxy,undici-dispatch,commy; also undici-request,
- * commy-nolog), BENCH_REPEATS (2), BENCH_DURATION s (10), BENCH_WARMUP s (2),
+ * commy-nolog, commy-baseline), BENCH_REPEATS (2), BENCH_DURATION s (10), BENCH_WARMUP s (2),
  * BENCH_CONNECTIONS (50), BENCH_BODY bytes of the upstream answer (100).
+ *
+ * Before and after a change, in one run: build the old commit somewhere (`git worktree add
+ * /tmp/base <rev> && cd /tmp/base && npm ci`), then
+ * `BENCH_BASELINE=/tmp/base/dist/src/main.js BENCH_SCENARIOS=http-proxy,commy-baseline,commy npm run bench`:
+ * `commy-baseline` is that build with the same config, interleaved with this one.
  *
  * Roles (internal): `run.js upstream`, `run.js load URL` run in child processes.
  */
@@ -33,6 +38,7 @@ const WARMUP = Number(env.BENCH_WARMUP ?? 2)
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50)
 const BODY = Number(env.BENCH_BODY ?? 100)
 const REPEATS = Math.max(1, Number(env.BENCH_REPEATS ?? 2))
+const BASELINE = env.BENCH_BASELINE
 const SCENARIOS = (env.BENCH_SCENARIOS ?? 'direct,http-proxy,undici-dispatch,commy').split(',').map((s) => s.trim()).filter(Boolean)
 
 interface ScenarioResult extends MeasuredRun {
@@ -82,11 +88,13 @@ async function scenario(name: string, upstreamPort: number, dir: string): Promis
   let proxy: ChildProcess | undefined
   let port = upstreamPort
   const target = `127.0.0.1:${upstreamPort}`
-  if (name === 'commy' || name === 'commy-nolog') {
+  if (name === 'commy' || name === 'commy-nolog' || name === 'commy-baseline') {
     rmSync(join(dir, 'commy.log'), { force: true })
     const file = join(dir, `${name}.yaml`)
-    writeFileSync(file, commyConfig(upstreamPort, dir, name === 'commy'))
-    proxy = start([MAIN, '--config', file], 1)
+    writeFileSync(file, commyConfig(upstreamPort, dir, name !== 'commy-nolog'))
+    const main = name === 'commy-baseline' ? BASELINE : MAIN
+    if (main === undefined) throw new Error('commy-baseline needs BENCH_BASELINE=<path of another build\'s dist/src/main.js>')
+    proxy = start([main, '--config', file], 1)
     port = await commyPort(join(dir, 'commy.log'), proxy)
   } else if (name !== 'direct') {
     const script = join(HERE, 'forwarders', `${name}.js`)
@@ -150,7 +158,14 @@ async function orchestrate(): Promise<void> {
     'undici-request/http-proxy': ratio('undici-request', 'http-proxy'),
     'undici-dispatch/undici-request': ratio('undici-dispatch', 'undici-request'),
     'commy-nolog/http-proxy': ratio('commy-nolog', 'http-proxy'),
+    'commy/commy-baseline': ratio('commy', 'commy-baseline'),
+    'commy-baseline/http-proxy': ratio('commy-baseline', 'http-proxy'),
   }
+  // CPU per request against the baseline build (lower is better; steadier than req/s on a shared machine)
+  const cpuOf = (n: string) => by(n)?.proxyCpuUsPerRequest
+  const cpuNow = cpuOf('commy')
+  const cpuBase = cpuOf('commy-baseline')
+  if (cpuNow !== undefined && cpuBase !== undefined && cpuBase > 0) ratios['commy/commy-baseline CPU per request'] = round(cpuNow / cpuBase)
   for (const k of Object.keys(ratios)) if (ratios[k] === undefined) delete ratios[k]
 
   const lines = [
