@@ -30,6 +30,7 @@ import { breakerLayer } from '../../src/resilience/breaker-layer.js'
 import { ResilienceEventHub } from '../../src/resilience/events.js'
 import { outlierLayer } from '../../src/resilience/outlier-layer.js'
 import { ServiceResilience } from '../../src/resilience/service-resilience.js'
+import { serviceConfig } from '../helpers/service-config.js'
 
 const EP = '127.0.0.1:9000'
 
@@ -58,26 +59,7 @@ const OUTCOMES: ReadonlyArray<readonly [string, AttemptOutcome, Verdict]> = [
 
 const FAIL: AttemptOutcome = 503
 
-const service = (over: Partial<ServiceConfig> = {}): ServiceConfig => ({
-  name: 'svc',
-  strategy: 'round-robin',
-  hashKey: undefined,
-  hashFallback: 'round-robin',
-  hashBalanceFactor: 0,
-  latencyDecayMs: 10_000,
-  endpoints: [],
-  tags: [],
-  preferLocalZone: false,
-  breaker: { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 1, resetTimeoutMs: 60_000, rollingCountTimeoutMs: 10_000, rollingCountBuckets: 10 },
-  healthCheck: undefined,
-  outlierDetection: { enabled: true, consecutiveErrors: 3, baseEjectionTimeMs: 5_000, maxEjectionTimeMs: 60_000, maxEjectionPercent: 100 },
-  panicThreshold: 0,
-  slowStartMs: 0,
-  concurrency: { maxInFlight: 0, maxQueued: 0, queueTimeoutMs: 1_000 },
-  retryBudget: { ratio: 0.5, minPerSecond: 0 },
-  upstream: { connections: 10, connectTimeoutMs: 1_000, keepAliveTimeoutMs: 1_000 },
-  ...over,
-})
+const service = (over: Partial<ServiceConfig> = {}): ServiceConfig => serviceConfig({ breaker: { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 1, resetTimeoutMs: 60_000, rollingCountTimeoutMs: 10_000, rollingCountBuckets: 10 }, ...over })
 
 /** One service with one endpoint and its resilience mechanisms, on a manual clock. */
 function world() {

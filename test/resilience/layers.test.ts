@@ -16,27 +16,9 @@ import { limitLayer } from '../../src/resilience/limit-layer.js'
 import { outlierLayer } from '../../src/resilience/outlier-layer.js'
 import { budgetedRetryDecider, budgetLayer } from '../../src/resilience/retry-decider.js'
 import { ServiceResilience } from '../../src/resilience/service-resilience.js'
+import { serviceConfig } from '../helpers/service-config.js'
 
-const service = (over: Partial<ServiceConfig> = {}): ServiceConfig => ({
-  name: 'svc',
-  strategy: 'round-robin',
-  hashKey: undefined,
-  hashFallback: 'round-robin',
-  hashBalanceFactor: 0,
-  latencyDecayMs: 10_000,
-  endpoints: [],
-  tags: [],
-  preferLocalZone: false,
-  breaker: { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 2, resetTimeoutMs: 1_000, rollingCountTimeoutMs: 10_000, rollingCountBuckets: 10 },
-  healthCheck: undefined,
-  outlierDetection: { enabled: true, consecutiveErrors: 3, baseEjectionTimeMs: 5_000, maxEjectionTimeMs: 60_000, maxEjectionPercent: 100 },
-  panicThreshold: 0,
-  slowStartMs: 0,
-  concurrency: { maxInFlight: 0, maxQueued: 0, queueTimeoutMs: 1_000 },
-  retryBudget: { ratio: 0.5, minPerSecond: 0 },
-  upstream: { connections: 10, connectTimeoutMs: 1_000, keepAliveTimeoutMs: 1_000 },
-  ...over,
-})
+const service = serviceConfig
 
 function setup(over: Partial<ServiceConfig> = {}, n = 3) {
   const clock = new ManualClock(1_000)
