@@ -40,9 +40,11 @@ if (coverage) rmSync(keptDir, { recursive: true, force: true })
 for (const tier of tiers) {
   const files = testFiles().filter((f) => tierOf(f) === tier)
   const started = Date.now()
-  console.log(`# ${tier} tier: ${files.length} files`)
+  console.log(`# ${tier} tier: ${files.length} files${coverage ? ' (coverage of this tier alone is informational; the gate is checked over all tiers at the end)' : ''}`)
   // package.json turns coverage off (so `npx tap one.test.ts` is quick and never fails on it)
-  const covArgs = coverage ? ['--no-disable-coverage', '--allow-incomplete-coverage', '--coverage-report=text-summary'] : []
+  // one tier alone covers part of src/: its "incomplete coverage" lines are informational, the
+  // gate is checked once, over every tier, below
+  const covArgs = coverage ? ['--no-disable-coverage', '--allow-incomplete-coverage', '--coverage-report=none'] : []
   const status = tap([...covArgs, ...tapArgs, ...files])
   console.log(`# ${tier} tier: ${status === 0 ? 'passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   if (status !== 0) process.exit(status)
