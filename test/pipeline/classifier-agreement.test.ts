@@ -25,12 +25,13 @@ import { historyLayer } from '../../src/health/history-layer.js'
 import { History } from '../../src/health/history.js'
 import { endpointStats } from '../../src/pipeline/endpoint-stats.js'
 import { classify, type AttemptOutcome, type Verdict } from '../../src/pipeline/failure-classifier.js'
-import { compose, type Attempt, type Layer, type Send, type UpstreamResponse } from '../../src/pipeline/pipeline.js'
+import { compose, type Attempt, type Layer, type Send } from '../../src/pipeline/pipeline.js'
 import { breakerLayer } from '../../src/resilience/breaker-layer.js'
 import { ResilienceEventHub } from '../../src/resilience/events.js'
 import { outlierLayer } from '../../src/resilience/outlier-layer.js'
 import { ServiceResilience } from '../../src/resilience/service-resilience.js'
 import { serviceConfig } from '../helpers/service-config.js'
+import { doneResponse } from '../helpers/responses.js'
 
 const EP = '127.0.0.1:9000'
 
@@ -73,14 +74,7 @@ function world() {
   return { clock, s, ep, lookup }
 }
 
-const response = (ep: Endpoint, status: number): UpstreamResponse => ({
-  status,
-  statusText: '',
-  headers: [],
-  endpoint: ep,
-  requestBodyBytes: 0,
-  body: { pipe() {}, resume() {}, destroy() {}, onDone: (cb) => cb(undefined) },
-})
+const response = doneResponse
 
 const attempt = (ep: Endpoint): Attempt => ({
   endpoint: ep,

@@ -17,6 +17,7 @@ import { outlierLayer } from '../../src/resilience/outlier-layer.js'
 import { budgetedRetryDecider, budgetLayer } from '../../src/resilience/retry-decider.js'
 import { ServiceResilience } from '../../src/resilience/service-resilience.js'
 import { serviceConfig } from '../helpers/service-config.js'
+import { doneResponse } from '../helpers/responses.js'
 
 const service = serviceConfig
 
@@ -33,15 +34,7 @@ function setup(over: Partial<ServiceConfig> = {}, n = 3) {
   return { clock, set, s, events, lookup, eps: set.snapshot.all, setLagging: (v: boolean) => (lagging = v) }
 }
 
-/** A response whose body is done at once. */
-const response = (ep: Endpoint, status: number): UpstreamResponse => ({
-  status,
-  statusText: '',
-  headers: [],
-  endpoint: ep,
-  requestBodyBytes: 0,
-  body: { pipe() {}, resume() {}, destroy() {}, onDone: (cb) => cb(undefined) },
-})
+const response = doneResponse
 
 const attempt = (ep: Endpoint, tryNumber = 1, signal = new AbortController().signal): Attempt => ({
   endpoint: ep,
