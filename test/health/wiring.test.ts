@@ -76,7 +76,10 @@ t.test('an endpoint failing /health receives no proxied traffic until it passes 
   ])
   // the admin side reads these shapes as they are
   const reader: HistoryReader = history
-  t.same(reader.endpointHistory(epA.id, 0), h)
+  // (the buckets are compared without the newest: a 10 s bucket boundary may pass between the two reads)
+  const again = reader.endpointHistory(epA.id, 0)!
+  t.same(again.transitions, h.transitions)
+  t.same(again.buckets.slice(0, h.buckets.length - 1), h.buckets.slice(0, -1))
   const asView = (a: readonly Alert[]): readonly AlertView[] => a
   t.same(asView([]), [])
   const summary = history.serviceSummary('pay', pay.snapshot.all)
