@@ -58,6 +58,12 @@ export const LimitsSchema = Strict({
   maxRequestsPerSocket: Type.Optional(Type.Integer({ minimum: 0 })),
   drainTimeout: Type.Optional(Duration),
   drainGrace: Type.Optional(Duration),
+  maxHeaderCount: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'request headers per request; more get 431' })),
+  maxUriLength: Type.Optional(Type.Integer({ minimum: 256, maximum: 1048576, description: 'request-target bytes; longer get 414' })),
+  maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'open client connections per listener; more are refused and counted' })),
+  requestBodyIdleTimeout: Type.Optional(Duration),
+  minRequestBodyRate: Type.Optional(Type.Integer({ minimum: 0, description: 'bytes/s a request body must average (after a 5 s grace); 0 = no minimum' })),
+  requestBufferSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 16777216, description: 'request bodies up to this many bytes are read whole before an endpoint is picked' })),
 })
 
 export const RetryOn = Type.Union(

@@ -35,6 +35,21 @@ export interface LimitsConfig {
   readonly drainTimeoutMs: number
   /** Drain: how long listeners keep accepting (responses with Connection: close) after /readyz fails. */
   readonly drainGraceMs: number
+  /** Request headers per request (Envoy's default 100); more: 431 before anything is forwarded. */
+  readonly maxHeaderCount: number
+  /** Longest request-target in bytes; longer: 414. */
+  readonly maxUriLength: number
+  /** Open client connections per listener; more are refused (counted). */
+  readonly maxConnections: number
+  /** A request body that sends nothing for this long is cut with 408 (0 = none). */
+  readonly requestBodyIdleTimeoutMs: number
+  /** Bytes/s a request body must average once its 5 s grace is over (0 = no minimum; Kestrel's idea). */
+  readonly minRequestBodyRate: number
+  /**
+   * Request bodies up to this many bytes (by Content-Length) are read whole before an endpoint is
+   * picked (nginx's request buffering), so a slow client never holds an upstream connection.
+   */
+  readonly requestBufferSize: number
 }
 
 export type RetryCondition = 'connect-failure' | 'reset' | 'timeout' | number

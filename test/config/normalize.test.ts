@@ -59,6 +59,12 @@ t.test('a minimal config gets every default', async (t) => {
     maxRequestsPerSocket: 0,
     drainTimeoutMs: DEFAULTS.drainTimeoutMs,
     drainGraceMs: DEFAULTS.drainGraceMs,
+    maxHeaderCount: 100,
+    maxUriLength: 8192,
+    maxConnections: 10_000,
+    requestBodyIdleTimeoutMs: 10_000,
+    minRequestBodyRate: 240,
+    requestBufferSize: 65_536,
   })
   t.equal(config.gossip, undefined, 'no gossip section, no gossip')
   t.strictSame(config.local, { services: [] })
@@ -90,7 +96,7 @@ t.test('a minimal config gets every default', async (t) => {
   const route = listener.routes[0]!
   t.equal(route.name, 'in-0', 'an unnamed route is named after its listener and index')
   t.strictSame(route.match, { host: undefined, pathPrefix: undefined, headers: [] })
-  t.equal(route.timeoutMs, 0)
+  t.equal(route.timeoutMs, 15_000, 'a route without timeout gets 15 s (Envoy\'s default)')
   t.equal(route.strategy, undefined)
   t.equal(route.explain, false)
   t.strictSame(route.retries, {
