@@ -144,13 +144,26 @@ export class UpstreamConnectError extends CommyError {
   }
 }
 
+/**
+ * How far a request had got when its connection closed:
+ *  - `unwritten`: never handed to a connection, nothing of it left this process (safe to send again);
+ *  - `idle-race`: written on a reused keep-alive connection that closed before any byte of the
+ *    answer (the keep-alive race: most likely the endpoint closed it as idle, but the request may
+ *    have reached it);
+ *  - `written`: the endpoint dropped a request it had started to receive or answer.
+ */
+export type ResetStage = 'unwritten' | 'idle-race' | 'written'
+
 /** The upstream closed or reset the connection mid-exchange. */
 export class UpstreamResetError extends CommyError {
-  /** True when nothing of the request reached the wire (safe to retry anywhere). */
-  readonly beforeWrite: boolean
-  constructor(endpoint: string, beforeWrite: boolean, options?: { cause?: unknown }) {
+  readonly stage: ResetStage
+  constructor(endpoint: string, stage: ResetStage, options?: { cause?: unknown }) {
     super('COMMY_ERR_UPSTREAM_RESET', `connection to ${endpoint} was reset`, options)
-    this.beforeWrite = beforeWrite
+    this.stage = stage
+  }
+  /** Nothing of the answer arrived on a fresh or reused connection: not the endpoint's failure. */
+  get beforeAnswer(): boolean {
+    return this.stage !== 'written'
   }
 }
 

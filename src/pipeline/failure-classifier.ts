@@ -55,8 +55,8 @@ const R = {
   serverError: row('status 500, 502, 503, 504 and other 5xx', 'failure', 'status-5xx', 'the endpoint failed to serve', 503),
   invalidStatus: row('status outside 100-599', 'failure', 'status-invalid', 'not a valid HTTP answer', 999),
   connect: row('UpstreamConnectError', 'failure', 'connect-error', 'refused, unreachable or connect timeout', new UpstreamConnectError(EP)),
-  resetBeforeWrite: row('UpstreamResetError (beforeWrite)', 'neutral', 'reset-before-write', 'the keep-alive race: a reused idle socket closed before any byte was written', new UpstreamResetError(EP, true)),
-  reset: row('UpstreamResetError (after write)', 'failure', 'reset', 'the endpoint dropped a request it had started to receive', new UpstreamResetError(EP, false)),
+  resetBeforeWrite: row('UpstreamResetError (unwritten, idle-race)', 'neutral', 'reset-before-write', 'never written, or the keep-alive race: a reused idle socket closed before any byte of the answer', new UpstreamResetError(EP, 'idle-race')),
+  reset: row('UpstreamResetError (written)', 'failure', 'reset', 'the endpoint dropped a request it had started to receive', new UpstreamResetError(EP, 'written')),
   timeout: row('UpstreamTimeoutError', 'failure', 'timeout', 'the endpoint did not answer in time (per-try or route timeout)', new UpstreamTimeoutError(EP, 1000)),
   protocol: row('UpstreamProtocolError', 'failure', 'protocol-error', 'the endpoint answered with invalid HTTP', new UpstreamProtocolError(EP)),
   clientAborted: row('ClientAbortedError', 'neutral', 'client-aborted', 'the downstream client went away', new ClientAbortedError()),
@@ -77,7 +77,7 @@ function classifyStatus(status: number): ClassifierRow {
 }
 
 function classifyError(err: Error): ClassifierRow {
-  if (err instanceof UpstreamResetError) return err.beforeWrite ? R.resetBeforeWrite : R.reset
+  if (err instanceof UpstreamResetError) return err.beforeAnswer ? R.resetBeforeWrite : R.reset
   if (err instanceof UpstreamConnectError) return R.connect
   if (err instanceof UpstreamTimeoutError) return R.timeout
   if (err instanceof UpstreamProtocolError) return R.protocol

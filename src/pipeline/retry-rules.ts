@@ -9,9 +9,13 @@
  * Rules, in order:
  *  1. the client went away: never. A body that was streamed upstream and not buffered cannot be
  *     sent again: never.
- *  2. a reset before any byte was written (the keep-alive race): safe for any method and body,
- *     allowed one try beyond `attempts` (so even `attempts: 1` survives the race) and not charged
- *     to the retry budget.
+ *  2. a reset before any byte of the answer (UpstreamResetError `unwritten` or `idle-race`) gets
+ *     one try beyond `attempts` (so even `attempts: 1` survives the keep-alive race), not charged
+ *     to the retry budget, when nothing of the request left this process (`unwritten`: any
+ *     method) or the request is safe to repeat (GET, HEAD, OPTIONS, TRACE: the race's request may
+ *     have reached the endpoint, so a POST, PATCH, PUT or DELETE is never repeated for free, as in
+ *     Go's net/http). Other methods fall through to the rules below like any reset: retried only
+ *     when the route's policy allows it (`attempts`, `on: reset`, `methods`).
  *  3. `attempts` tries done: stop.
  *  4. the outcome must be one of the route's `on` conditions (statuses, connect-failure, reset,
  *     timeout).
@@ -62,6 +66,10 @@ const BODY_STREAMED = no('request body already streamed upstream and not buffere
 const ATTEMPTS_EXHAUSTED = no('attempts exhausted')
 const RETRIES_DISABLED = no('retries disabled (attempts: 1)')
 const KEEP_ALIVE_RACE = yes('reset before write (keep-alive race)', false)
+const UNWRITTEN = yes('reset before the request was written', false)
+
+/** Methods safe to repeat without asking (RFC 9110 §9.2.1): the keep-alive race's free try. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 const CONNECT_FAILURE = yes('connect failure')
 
 /** The body can be sent again on another try (none, buffered, or a stream nobody read yet). */
@@ -78,9 +86,14 @@ export function retryCondition(outcome: AttemptOutcome): RetryCondition | undefi
   return undefined
 }
 
-/** The keep-alive race: a reused idle socket closed before any byte of the request was written. */
-export function isKeepAliveRace(outcome: AttemptOutcome): boolean {
-  return outcome instanceof UpstreamResetError && outcome.beforeWrite
+/**
+ * A reset that earns the free extra try: nothing of the request left this process, or the keep-alive
+ * race (a reused idle socket closed before any byte of the answer) on a method safe to repeat.
+ */
+export function isFreeRetry(outcome: AttemptOutcome, method: string): outcome is UpstreamResetError {
+  if (!(outcome instanceof UpstreamResetError)) return false
+  if (outcome.stage === 'unwritten') return true
+  return outcome.stage === 'idle-race' && (SAFE_METHODS.has(method) || SAFE_METHODS.has(method.toUpperCase()))
 }
 
 /** The route retries requests of this method once they reached the endpoint (`methods`, any case). */
@@ -94,8 +107,11 @@ export const decideRetry: RetryDecider = (ctx, outcome) => {
   const { policy } = ctx
   if (outcome instanceof ClientAbortedError) return CLIENT_ABORTED
   if (!bodyReplayable(ctx.body)) return BODY_STREAMED
-  // the keep-alive race: which requests it may replay is decided on this one line
-  if (isKeepAliveRace(outcome)) return ctx.tries <= policy.attempts ? KEEP_ALIVE_RACE : ATTEMPTS_EXHAUSTED
+  // the keep-alive race and the never-written request: which requests they may replay is decided here
+  if (isFreeRetry(outcome, ctx.method)) {
+    if (ctx.tries > policy.attempts) return ATTEMPTS_EXHAUSTED
+    return outcome.stage === 'unwritten' ? UNWRITTEN : KEEP_ALIVE_RACE
+  }
   if (ctx.tries >= policy.attempts) return policy.attempts <= 1 ? RETRIES_DISABLED : ATTEMPTS_EXHAUSTED
   const cond = retryCondition(outcome)
   if (cond === undefined) return no(`${outcome instanceof Error ? outcome.name : String(outcome)} is not retryable`)

@@ -8,6 +8,7 @@ import {
   ClientAbortedError,
   CommyError,
   InternalError,
+  type ResetStage,
   UpstreamConnectError,
   UpstreamProtocolError,
   UpstreamResetError,
@@ -70,7 +71,7 @@ export function fromUndiciError(err: unknown, ctx: ErrorContext): CommyError {
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamConnectError(ctx.endpoint, { cause: err })
   if (!ctx.connected) {
     // never handed to a connection: nothing was written
-    if (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') return new UpstreamResetError(ctx.endpoint, true, { cause: err })
+    if (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') return new UpstreamResetError(ctx.endpoint, 'unwritten', { cause: err })
     if (CONNECT_CODES.has(code)) return new UpstreamConnectError(ctx.endpoint, { cause: err })
   }
   if (code === 'UND_ERR_ABORTED' || code === 'UND_ERR_ABORT') return new ClientAbortedError()
@@ -79,21 +80,22 @@ export function fromUndiciError(err: unknown, ctx: ErrorContext): CommyError {
   }
   if (PROTOCOL_CODES.has(code) || code.startsWith('HPE_')) return new UpstreamProtocolError(ctx.endpoint, { cause: err })
   if (RESET_CODES.has(code) || code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {
-    return new UpstreamResetError(ctx.endpoint, isKeepAliveRace(e, code, ctx), { cause: err })
+    return new UpstreamResetError(ctx.endpoint, resetStage(e, code, ctx), { cause: err })
   }
-  return new UpstreamResetError(ctx.endpoint, !ctx.connected, { cause: err })
+  return new UpstreamResetError(ctx.endpoint, ctx.connected ? 'written' : 'unwritten', { cause: err })
 }
 
 /**
- * The keep-alive race: the endpoint closed an idle kept-alive connection just as a request was
- * written on it. Seen as: a reused connection (it had read earlier responses) closed before any
- * byte of this response, with no request body byte sent. Go's net/http makes the same call.
- * A request that was never handed to a connection is trivially "before write".
+ * How far the request got (see ResetStage). Never handed to a connection: `unwritten`. The
+ * keep-alive race, `idle-race`: a reused connection (it had read earlier responses) closed before
+ * any byte of this response, with no request body byte sent; its headers may have reached the
+ * endpoint, so only requests that are safe to repeat are tried again (pipeline/retry-rules.ts), as
+ * Go's net/http does. Anything else: `written`.
  */
-function isKeepAliveRace(e: ErrorLike, code: string, ctx: ErrorContext): boolean {
-  if (!ctx.connected) return true
-  if (ctx.responseStarted || ctx.bodyBytesSent > 0) return false
-  if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET' && code !== 'EPIPE') return false
+function resetStage(e: ErrorLike, code: string, ctx: ErrorContext): ResetStage {
+  if (!ctx.connected) return 'unwritten'
+  if (ctx.responseStarted || ctx.bodyBytesSent > 0) return 'written'
+  if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET' && code !== 'EPIPE') return 'written'
   const read = e.socket?.bytesRead
-  return typeof read === 'number' && read > 0
+  return typeof read === 'number' && read > 0 ? 'idle-race' : 'written'
 }

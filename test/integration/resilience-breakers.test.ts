@@ -309,9 +309,9 @@ ${extra}`
   t.equal(rt.runtime.resilience.view('fresh').services.length, 0, 'a removed service is dropped')
   t.equal((await request(rt.port)).status, 200, 'still serving')
   t.same(rt.runtime.resilience.classifier().find((r) => r.reason === 'reset-before-write'), {
-    outcome: 'UpstreamResetError (beforeWrite)',
+    outcome: 'UpstreamResetError (unwritten, idle-race)',
     verdict: 'neutral',
     reason: 'reset-before-write',
-    why: 'the keep-alive race: a reused idle socket closed before any byte was written',
+    why: 'never written, or the keep-alive race: a reused idle socket closed before any byte of the answer',
   }, 'the classifier table is readable')
 })

@@ -32,8 +32,8 @@ t.test('statuses', async (t) => {
 t.test('errors', async (t) => {
   const ep = '10.0.0.1:80'
   t.match(classify(new UpstreamConnectError(ep)), { verdict: 'failure', reason: 'connect-error' }, 'connect error counts')
-  t.match(classify(new UpstreamResetError(ep, false)), { verdict: 'failure', reason: 'reset' }, 'reset after write counts')
-  t.match(classify(new UpstreamResetError(ep, true)), { verdict: 'neutral', reason: 'reset-before-write' }, 'keep-alive race does not')
+  t.match(classify(new UpstreamResetError(ep, 'written')), { verdict: 'failure', reason: 'reset' }, 'reset after write counts')
+  t.match(classify(new UpstreamResetError(ep, 'idle-race')), { verdict: 'neutral', reason: 'reset-before-write' }, 'keep-alive race does not')
   t.match(classify(new UpstreamTimeoutError(ep, 5)), { verdict: 'failure', reason: 'timeout' })
   t.match(classify(new UpstreamProtocolError(ep)), { verdict: 'failure', reason: 'protocol-error' })
   t.match(classify(new ClientAbortedError()), { verdict: 'neutral', reason: 'client-aborted' })

@@ -15,7 +15,7 @@ import {
   UpstreamTimeoutError,
 } from '../../src/errors.js'
 import type { AttemptOutcome } from '../../src/pipeline/failure-classifier.js'
-import { bodyReplayable, decideRetry, isKeepAliveRace, retriesMethod, retryCondition, type RetryContext } from '../../src/pipeline/retry-rules.js'
+import { bodyReplayable, decideRetry, isFreeRetry, retriesMethod, retryCondition, type RetryContext } from '../../src/pipeline/retry-rules.js'
 import { createRetry } from '../../src/proxy/retry.js'
 import { seededRandom } from '../../src/clock.js'
 import { ResilienceEventHub } from '../../src/resilience/events.js'
@@ -51,15 +51,23 @@ const table: Row[] = [
   { name: 'PUT streamed body (consumed, not buffered)', ctx: { method: 'PUT', body: 'streamed' }, retry: false, reason: /body already streamed/ },
   { name: 'POST allowed but body streamed', policy: { methods: ['POST'] }, ctx: { method: 'POST', body: 'streamed' }, retry: false, reason: /body already streamed/ },
   { name: 'a consumed stream is never replayed, even after a connect failure', ctx: { body: 'streamed' }, outcome: new UpstreamConnectError(EP), retry: false, reason: /body already streamed/ },
-  { name: 'a consumed stream is never replayed, even in the keep-alive race', ctx: { body: 'streamed' }, outcome: new UpstreamResetError(EP, true), retry: false, reason: /body already streamed/ },
+  { name: 'a consumed stream is never replayed, even in the keep-alive race', ctx: { body: 'streamed' }, outcome: new UpstreamResetError(EP, 'unwritten'), retry: false, reason: /body already streamed/ },
   { name: 'PUT buffered body', ctx: { method: 'PUT', body: 'buffered' }, retry: true, reason: /^status 503$/ },
   { name: 'PUT stream nobody read yet', ctx: { method: 'PUT', body: 'unread' }, retry: true, reason: /^status 503$/ },
-  // 2. the keep-alive race
-  { name: 'POST reset before write', ctx: { method: 'POST' }, outcome: new UpstreamResetError(EP, true), retry: true, reason: /keep-alive race/, budgeted: false },
-  { name: 'POST with a buffered body, reset before write', ctx: { method: 'POST', body: 'buffered' }, outcome: new UpstreamResetError(EP, true), retry: true, reason: /keep-alive race/, budgeted: false },
-  { name: 'reset before write with attempts 1', policy: { attempts: 1 }, outcome: new UpstreamResetError(EP, true), retry: true, reason: /keep-alive race/, budgeted: false },
-  { name: 'reset before write, conditions empty', policy: { on: [] }, outcome: new UpstreamResetError(EP, true), retry: true, reason: /keep-alive race/ },
-  { name: 'reset before write, one try beyond attempts', policy: { attempts: 1 }, ctx: { tries: 2 }, outcome: new UpstreamResetError(EP, true), retry: false, reason: /attempts exhausted/ },
+  // 2. never written (any method), or the keep-alive race (safe methods only): one free try
+  { name: 'POST reset before it was written', ctx: { method: 'POST' }, outcome: new UpstreamResetError(EP, 'unwritten'), retry: true, reason: /before the request was written/, budgeted: false },
+  { name: 'POST with a buffered body, never written', ctx: { method: 'POST', body: 'buffered' }, outcome: new UpstreamResetError(EP, 'unwritten'), retry: true, reason: /before the request was written/, budgeted: false },
+  { name: 'POST in the keep-alive race: may have reached the endpoint, not repeated', ctx: { method: 'POST' }, outcome: new UpstreamResetError(EP, 'idle-race'), retry: false, reason: /method POST is not retried/ },
+  { name: 'POST in the keep-alive race with attempts 1', policy: { attempts: 1 }, ctx: { method: 'POST' }, outcome: new UpstreamResetError(EP, 'idle-race'), retry: false, reason: /retries disabled/ },
+  { name: 'DELETE in the keep-alive race with attempts 1: not free', policy: { attempts: 1 }, ctx: { method: 'DELETE' }, outcome: new UpstreamResetError(EP, 'idle-race'), retry: false, reason: /retries disabled/ },
+  { name: 'DELETE in the keep-alive race, the route retries DELETE on reset: a budgeted retry', ctx: { method: 'DELETE' }, outcome: new UpstreamResetError(EP, 'idle-race'), retry: true, reason: /^reset$/, budgeted: true },
+  { name: 'POST in the keep-alive race, the route retries POST', policy: { methods: ['POST'] }, ctx: { method: 'POST' }, outcome: new UpstreamResetError(EP, 'idle-race'), retry: true, reason: /^reset$/, budgeted: true },
+  { name: 'GET in the keep-alive race', outcome: new UpstreamResetError(EP, 'idle-race'), retry: true, reason: /keep-alive race/, budgeted: false },
+  { name: 'head (lower case) in the keep-alive race', ctx: { method: 'head' }, outcome: new UpstreamResetError(EP, 'idle-race'), retry: true, reason: /keep-alive race/, budgeted: false },
+  { name: 'GET keep-alive race with attempts 1', policy: { attempts: 1 }, outcome: new UpstreamResetError(EP, 'idle-race'), retry: true, reason: /keep-alive race/, budgeted: false },
+  { name: 'GET keep-alive race, conditions empty', policy: { on: [] }, outcome: new UpstreamResetError(EP, 'idle-race'), retry: true, reason: /keep-alive race/ },
+  { name: 'GET keep-alive race, one try beyond attempts', policy: { attempts: 1 }, ctx: { tries: 2 }, outcome: new UpstreamResetError(EP, 'idle-race'), retry: false, reason: /attempts exhausted/ },
+  { name: 'never written, one try beyond attempts', policy: { attempts: 1 }, ctx: { method: 'POST', tries: 2 }, outcome: new UpstreamResetError(EP, 'unwritten'), retry: false, reason: /attempts exhausted/ },
   // 3. attempts
   { name: 'third try done', ctx: { tries: 3 }, retry: false, reason: /attempts exhausted/ },
   { name: 'attempts 1', policy: { attempts: 1 }, retry: false, reason: /retries disabled/ },
@@ -69,7 +77,7 @@ const table: Row[] = [
   { name: 'GET 500 not in conditions', outcome: 500, retry: false, reason: /status 500 not in retry conditions/ },
   { name: 'GET 200', outcome: 200, retry: false, reason: /status 200 not in retry conditions/ },
   { name: 'GET 404', outcome: 404, retry: false, reason: /404/ },
-  { name: 'GET reset after write', outcome: new UpstreamResetError(EP, false), retry: true, reason: /^reset$/ },
+  { name: 'GET reset after write', outcome: new UpstreamResetError(EP, 'written'), retry: true, reason: /^reset$/ },
   { name: 'GET timeout', outcome: new UpstreamTimeoutError(EP, 100), retry: true, reason: /^timeout$/ },
   { name: 'GET timeout not configured', policy: { on: ['connect-failure'] }, outcome: new UpstreamTimeoutError(EP, 100), retry: false, reason: /timeout not in retry conditions/ },
   { name: 'connect failure not configured', policy: { on: ['reset'] }, outcome: new UpstreamConnectError(EP), retry: false, reason: /connect-failure not in retry conditions/ },
@@ -81,7 +89,7 @@ const table: Row[] = [
   { name: 'POST connect error (nothing reached the endpoint)', ctx: { method: 'POST' }, outcome: new UpstreamConnectError(EP), retry: true, reason: /connect failure/ },
   // 6. method safety
   { name: 'POST 503', ctx: { method: 'POST' }, retry: false, reason: /method POST is not retried/ },
-  { name: 'POST reset after write', ctx: { method: 'POST' }, outcome: new UpstreamResetError(EP, false), retry: false, reason: /method POST/ },
+  { name: 'POST reset after write', ctx: { method: 'POST' }, outcome: new UpstreamResetError(EP, 'written'), retry: false, reason: /method POST/ },
   { name: 'POST timeout', ctx: { method: 'POST' }, outcome: new UpstreamTimeoutError(EP, 5), retry: false, reason: /method POST/ },
   { name: 'PATCH 503', ctx: { method: 'PATCH' }, retry: false, reason: /method PATCH/ },
   { name: 'POST 503 with POST allowed and body buffered', policy: { methods: ['GET', 'POST'] }, ctx: { method: 'POST', body: 'buffered' }, retry: true, reason: /503/ },
@@ -113,16 +121,19 @@ t.test('the default Sidecar and the resilience plugin make the same safety decis
 t.test('retryCondition maps outcomes to config conditions', async (t) => {
   t.equal(retryCondition(503), 503)
   t.equal(retryCondition(new UpstreamConnectError(EP)), 'connect-failure')
-  t.equal(retryCondition(new UpstreamResetError(EP, false)), 'reset')
-  t.equal(retryCondition(new UpstreamResetError(EP, true)), 'reset')
+  t.equal(retryCondition(new UpstreamResetError(EP, 'written')), 'reset')
+  t.equal(retryCondition(new UpstreamResetError(EP, 'idle-race')), 'reset')
   t.equal(retryCondition(new UpstreamTimeoutError(EP, 1)), 'timeout')
   t.equal(retryCondition(new Error('x')), undefined)
 })
 
-t.test('helpers: the keep-alive race, replayable bodies, retried methods', async (t) => {
-  t.ok(isKeepAliveRace(new UpstreamResetError(EP, true)))
-  t.notOk(isKeepAliveRace(new UpstreamResetError(EP, false)))
-  t.notOk(isKeepAliveRace(new UpstreamConnectError(EP)))
+t.test('helpers: the free try, replayable bodies, retried methods', async (t) => {
+  t.ok(isFreeRetry(new UpstreamResetError(EP, 'unwritten'), 'POST'), 'never written: any method')
+  t.ok(isFreeRetry(new UpstreamResetError(EP, 'idle-race'), 'GET'))
+  t.notOk(isFreeRetry(new UpstreamResetError(EP, 'idle-race'), 'POST'), 'the race may have delivered a POST')
+  t.notOk(isFreeRetry(new UpstreamResetError(EP, 'idle-race'), 'PUT'))
+  t.notOk(isFreeRetry(new UpstreamResetError(EP, 'written'), 'GET'))
+  t.notOk(isFreeRetry(new UpstreamConnectError(EP), 'GET'))
   t.same((['none', 'buffered', 'unread', 'streamed'] as const).map(bodyReplayable), [true, true, true, false])
   t.ok(retriesMethod(policy(), 'put'))
   t.notOk(retriesMethod(policy(), 'POST'))

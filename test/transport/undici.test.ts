@@ -37,15 +37,15 @@ t.test('undici and socket errors map to typed errors by code, keeping the cause'
 t.test('resets: before write only when nothing can have reached the endpoint', async (t) => {
   const closed = () => new undiciErrors.SocketError('other side closed', { bytesRead: 120 } as never)
   const notConnected = fromUndiciError(new undiciErrors.ClientClosedError(), ctx({ connected: false })) as UpstreamResetError
-  t.equal(notConnected.beforeWrite, true, 'never handed to a connection')
+  t.equal(notConnected.stage, 'unwritten', 'never handed to a connection')
   const race = fromUndiciError(closed(), ctx()) as UpstreamResetError
   t.type(race, UpstreamResetError)
-  t.equal(race.beforeWrite, true, 'reused connection closed before any response byte: keep-alive race')
-  t.equal((fromUndiciError(closed(), ctx({ responseStarted: true })) as UpstreamResetError).beforeWrite, false)
-  t.equal((fromUndiciError(closed(), ctx({ bodyBytesSent: 10 })) as UpstreamResetError).beforeWrite, false)
+  t.equal(race.stage, 'idle-race', 'reused connection closed before any response byte: keep-alive race')
+  t.equal((fromUndiciError(closed(), ctx({ responseStarted: true })) as UpstreamResetError).stage, 'written')
+  t.equal((fromUndiciError(closed(), ctx({ bodyBytesSent: 10 })) as UpstreamResetError).stage, 'written')
   const fresh = new undiciErrors.SocketError('other side closed', { bytesRead: 0 } as never)
-  t.equal((fromUndiciError(fresh, ctx()) as UpstreamResetError).beforeWrite, false, 'a fresh connection that died: the endpoint may have seen it')
-  t.equal((fromUndiciError(withCode('ECONNRESET'), ctx()) as UpstreamResetError).beforeWrite, false)
+  t.equal((fromUndiciError(fresh, ctx()) as UpstreamResetError).stage, 'written', 'a fresh connection that died: the endpoint may have seen it')
+  t.equal((fromUndiciError(withCode('ECONNRESET'), ctx()) as UpstreamResetError).stage, 'written')
 })
 
 function attempt(ep: Endpoint, request: Partial<UpstreamRequest> = {}): Attempt & { canceller?: Cancellable } {
