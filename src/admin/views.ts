@@ -2,12 +2,12 @@
  * Builders from the live objects to the admin JSON views, and config redaction.
  * Pure functions: they read, never change, what they are given.
  */
+import { REDACTED, SENSITIVE_HEADER } from '../config/secrets.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import type { EndpointSnapshot } from '../endpoint/service-endpoints.js'
 import type { SidecarConfig } from '../config/types.js'
 import type { EndpointView, ServiceView } from './view.js'
 
-export const REDACTED = '[redacted]'
 
 /** The admin view of one endpoint; `now` is the clock the endpoint's timers use (Clock.now()). */
 export function endpointView(ep: Endpoint, now: number, extra?: { rps?: number; p99Ms?: number | null }): EndpointView {
@@ -57,8 +57,6 @@ export function serviceView(
   if (extra?.rps !== undefined) return { ...view, rps: extra.rps, p99Ms: extra.p99Ms ?? null }
   return view
 }
-
-const SENSITIVE_HEADER = /authorization|cookie|token|secret|password|api[-_]?key|auth/i
 
 /**
  * A JSON-able copy of the config with secrets replaced by "[redacted]": the admin token, gossip

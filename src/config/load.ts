@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto'
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml'
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
 import { ConfigError, type ConfigIssue } from '../errors.js'
+import { isSecretPath, REDACTED } from './secrets.js'
 import { SidecarSchema, type RawSidecarConfig } from './schema.js'
 import { normalizeConfig, type PathIssue } from './normalize.js'
 import type { SidecarConfig } from './types.js'
@@ -49,7 +50,14 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   const locate = (p: readonly (string | number)[]) => locatePath(doc, lineCounter, p)
   const add = (pi: PathIssue) => issues.push({ path: formatPath(pi.path), ...locate(pi.path), message: pi.message })
 
-  const raw = doc.toJS() as unknown
+  let raw: unknown
+  try {
+    // an alias to no anchor, or too many aliases (the "billion laughs"): yaml throws here
+    raw = doc.toJS({ maxAliasCount: 100 })
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('\n')[0]! : String(err)
+    throw new ConfigError(file, [{ path: '', line: 1, message: `YAML: ${message}` }])
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(file, [{ path: '', line: 1, message: 'the config must be a mapping (listeners:, services:, ...)' }])
   }
@@ -80,7 +88,8 @@ function describeSchemaError(err: ValueError, segs: readonly (string | number)[]
     return `unknown key "${key}"`
   }
   if (err.type === ValueErrorType.ObjectRequiredProperty || err.value === undefined) return `required key "${key}" is missing`
-  const got = truncate(JSON.stringify(err.value))
+  // a value at a secret's path is never echoed: config errors end up in logs and terminals
+  const got = isSecretPath(segs) ? REDACTED : truncate(JSON.stringify(err.value))
   const description = (err.schema as { description?: unknown }).description
   const desc = typeof description === 'string' && description !== '' ? ` (expected ${description})` : ''
   // a union (durations, enums, addresses) lists every branch: say what was wanted, not how each failed

@@ -1,0 +1,31 @@
+/**
+ * Where a sidecar.yaml carries secrets, in one place: the admin token, gossip keys, webhook URLs
+ * (Slack-style URLs carry the secret in the path) and headers, and health-check headers whose name
+ * looks like a credential. The config loader never echoes a value at these paths in an error, and
+ * the admin API's `/v1/config` redacts them (admin/views.ts `redactConfig`).
+ */
+
+/** Shown instead of a secret value. */
+export const REDACTED = '[redacted]'
+
+/** A header name that looks like a credential. */
+export const SENSITIVE_HEADER = /authorization|cookie|token|secret|password|api[-_]?key|auth/i
+
+type Seg = string | number
+
+/** A key path as written in sidecar.yaml (or inside such a value) that holds a secret. */
+export function isSecretPath(path: readonly Seg[]): boolean {
+  const [a, b, , d] = path
+  if (a === 'admin') return b === 'token'
+  if (a === 'gossip') return b === 'key' || b === 'keys'
+  if (a === 'alerts' && b === 'webhooks') return d === 'url' || d === 'headers'
+  // services.<name>.healthCheck.headers.<header>, local.services.<i>.healthCheck.headers.<header>
+  if ((a === 'services' || (a === 'local' && b === 'services')) && path.includes('healthCheck')) {
+    const i = path.indexOf('headers')
+    if (i < 0) return false
+    const header = path[i + 1]
+    // a whole headers object (a wrong type): it may hold credentials
+    return header === undefined || SENSITIVE_HEADER.test(String(header))
+  }
+  return false
+}
