@@ -35,7 +35,7 @@ const cases: Record<string, [text: string, message: string]> = {
   'union (enum)': [base('        service: a', undefined, 'log: { level: loud }\n'), 'f.yaml:9:8: log.level: invalid value "loud"'],
   'with a description': [
     base('        service: a', undefined, 'admin: { token: short }\n'),
-    'f.yaml:9:10: admin.token: expected string length greater or equal to 16 (expected bearer token; required when listen is not loopback), got "short"',
+    'f.yaml:9:10: admin.token: expected string length greater or equal to 16 (expected bearer token; required when listen is not loopback), got [redacted]',
   ],
   'object expected': [base('        service: a', undefined, 'limits: hello\n'), 'f.yaml:9:1: limits: expected object, got "hello"'],
   'null for an array': [base('        service: a', '  a: { endpoints: null }'), 'f.yaml:8:8: services.a.endpoints: expected array, got null'],
