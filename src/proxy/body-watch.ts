@@ -4,11 +4,11 @@
  * once a 5 s grace is over (Kestrel's rule). Time while the reader is behind (the body waits
  * in memory for the upstream, or for a connection) is not the client's and is not counted.
  *
- * It polls the connection's byte count a few times a second: no work per chunk, one unref'd
- * timer per request body still arriving, none once the body is complete.
+ * It polls the connection's byte count a few times a second on the injected clock: no work per
+ * chunk, one unref'd timer per request body still arriving, none once the body is complete.
  */
 import type { IncomingMessage } from 'node:http'
-import type { Clock } from '../clock.js'
+import type { Clock, Timer } from '../clock.js'
 import { RequestTimeoutError } from '../errors.js'
 
 /** The limits a body is held to (a slice of LimitsConfig). */
@@ -22,12 +22,9 @@ export interface BodyRateLimits {
 /** Kestrel's grace before the minimum rate applies. */
 export const RATE_GRACE_MS = 5_000
 
-function onTick(w: BodyWatch): void {
-  w.tick()
-}
-
 export class BodyWatch {
-  private timer: NodeJS.Timeout | null = null
+  private timer: Timer | null = null
+  private readonly period: number
   private readonly startBytes: number
   private lastBytes: number
   private lastTick: number
@@ -43,25 +40,30 @@ export class BodyWatch {
   ) {
     this.startBytes = this.lastBytes = req.socket.bytesRead
     this.lastTick = this.lastProgress = clock.now()
+    this.period = tickMs(limits.requestBodyIdleTimeoutMs)
   }
 
   /** Watches `req` when a limit is set and its body is still arriving; else returns null. */
   static start(req: IncomingMessage, limits: BodyRateLimits, clock: Clock, onTimeout: (err: RequestTimeoutError) => void): BodyWatch | null {
     if (req.complete || (limits.requestBodyIdleTimeoutMs <= 0 && limits.minRequestBodyRate <= 0)) return null
     const w = new BodyWatch(req, limits, clock, onTimeout)
-    w.timer = setInterval(onTick, tickMs(limits.requestBodyIdleTimeoutMs), w)
-    w.timer.unref()
+    w.schedule()
     return w
   }
 
   stop(): void {
     if (this.timer !== null) {
-      clearInterval(this.timer)
+      this.timer.cancel()
       this.timer = null
     }
   }
 
-  tick(): void {
+  private schedule(): void {
+    this.timer = this.clock.setTimer(this.tick, this.period)
+  }
+
+  private readonly tick = (): void => {
+    this.timer = null
     const req = this.req
     if (req.complete || req.destroyed) {
       this.stop()
@@ -78,21 +80,24 @@ export class BodyWatch {
     if (req.readableLength > 0) {
       // received data waits for the reader: the client is not the slow party now
       this.lastProgress = now
+      this.schedule()
       return
     }
     this.activeMs += elapsed
     const L = this.limits
     const idle = now - this.lastProgress
     if (L.requestBodyIdleTimeoutMs > 0 && idle >= L.requestBodyIdleTimeoutMs) {
-      this.fire(new RequestTimeoutError(`request body sent nothing for ${idle}ms (limits.requestBodyIdleTimeout ${L.requestBodyIdleTimeoutMs}ms)`))
+      this.fire(new RequestTimeoutError(`request body sent nothing for ${Math.round(idle)}ms (limits.requestBodyIdleTimeout ${L.requestBodyIdleTimeoutMs}ms)`))
       return
     }
     if (L.minRequestBodyRate > 0 && this.activeMs >= RATE_GRACE_MS) {
       const rate = ((bytes - this.startBytes) * 1000) / this.activeMs
       if (rate < L.minRequestBodyRate) {
         this.fire(new RequestTimeoutError(`request body arrived at ${Math.floor(rate)} B/s, under limits.minRequestBodyRate ${L.minRequestBodyRate} B/s`))
+        return
       }
     }
+    this.schedule()
   }
 
   private fire(err: RequestTimeoutError): void {
