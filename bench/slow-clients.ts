@@ -8,7 +8,9 @@
  * dist/src/main.js> the same attack runs against that build first (before/after in one run).
  * Env: SLOW_CLIENTS (200), SLOW_DURATION s (20), SLOW_BODY bytes per trickled body (1000),
  * SLOW_RATE bytes/s per client (1), SLOW_TIMEOUT ms a normal request may take before it counts
- * as failed (5000). Prints a table and one JSON summary line last.
+ * as failed (5000), SLOW_MIN_RATE (limits.minRequestBodyRate for this build only; `0` shows that
+ * request buffering alone keeps the service free, with the tricklers never cut). Prints a table
+ * and one JSON summary line last.
  *
  * Roles (internal): `slow-clients.js upstream` runs the upstream in a child process.
  */
@@ -31,6 +33,7 @@ const BODY = Number(env.SLOW_BODY ?? 1000)
 const RATE = Number(env.SLOW_RATE ?? 1)
 const NORMAL_TIMEOUT_MS = Number(env.SLOW_TIMEOUT ?? 5000)
 const BASELINE = env.BENCH_BASELINE
+const MIN_RATE = env.SLOW_MIN_RATE
 
 // ---------------------------------------------------------------- the upstream role
 
@@ -158,7 +161,7 @@ async function scenario(build: string, main: string, upstreamPort: number, dir: 
     `node: { name: bench }
 admin: { listen: 127.0.0.1:0 }
 log: { level: info, destination: ${log}, accessLog: false }
-listeners:
+${build === 'commy' && MIN_RATE !== undefined ? `limits: { minRequestBodyRate: ${Number(MIN_RATE)} }\n` : ''}listeners:
   - name: outbound
     listen: 127.0.0.1:0
     routes:
@@ -252,6 +255,7 @@ async function orchestrate(): Promise<void> {
     bodyBytes: BODY,
     durationS: DURATION_S,
     normalTimeoutMs: NORMAL_TIMEOUT_MS,
+    minRequestBodyRate: MIN_RATE === undefined ? 'default' : Number(MIN_RATE),
     results,
   }
   process.stdout.write(`${JSON.stringify(summary)}\n`)
