@@ -1,8 +1,10 @@
 /**
  * One client request on its way through the sidecar: picks an endpoint for each try, sends it
  * through the pipeline, retries as the route's policy decides, then streams the chosen response
- * back (it is the response body's sink). Client disconnects and the route timeout cancel the try
- * in flight. State: trying -> streaming -> done (or trying -> done).
+ * back (it is the response body's sink). A request body is buffered before the first pick
+ * (proxy/request-body.ts) and watched for trickling (proxy/body-watch.ts). Client disconnects,
+ * a trickling body and the route timeout cancel the try in flight. State: trying -> streaming ->
+ * done (or trying -> done).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
