@@ -174,10 +174,17 @@ export class UpstreamProtocolError extends CommyError {
   }
 }
 
+/** The config key of a timeout that fired: named in the message, so nobody has to guess which. */
+export type UpstreamTimeoutSetting = 'timeout' | 'retries.perTryTimeout'
+
 /** The route's timeout or per-try timeout elapsed. */
 export class UpstreamTimeoutError extends CommyError {
-  constructor(endpoint: string | undefined, timeoutMs: number, options?: { cause?: unknown }) {
-    super('COMMY_ERR_UPSTREAM_TIMEOUT', `upstream${endpoint ? ` ${endpoint}` : ''} did not answer within ${timeoutMs}ms`, options)
+  /** The setting that fired (the route's `timeout` unless said otherwise). */
+  readonly setting: UpstreamTimeoutSetting
+  constructor(endpoint: string | undefined, timeoutMs: number, options?: { cause?: unknown; setting?: UpstreamTimeoutSetting }) {
+    const setting = options?.setting ?? 'timeout'
+    super('COMMY_ERR_UPSTREAM_TIMEOUT', `upstream${endpoint ? ` ${endpoint}` : ''} did not answer within ${timeoutMs}ms (route \`${setting}\`)`, options)
+    this.setting = setting
   }
 }
 
@@ -222,8 +229,8 @@ export class MethodNotAllowedError extends CommyError {
 
 /** The client was too slow sending its request (headers or whole-request timeout of `limits`). */
 export class RequestTimeoutError extends CommyError {
-  constructor() {
-    super('COMMY_ERR_REQUEST_TIMEOUT', 'request timed out')
+  constructor(message = 'request timed out') {
+    super('COMMY_ERR_REQUEST_TIMEOUT', message)
   }
 }
 

@@ -33,6 +33,8 @@ export const integration = [
   'test/proxy/reload.test.ts',
   'test/proxy/retry.test.ts',
   'test/proxy/routing.test.ts',
+  'test/proxy/slow-clients.test.ts',
+  'test/proxy/timeouts.test.ts',
   'test/resilience/handles.test.ts',
   'test/transport/undici.test.ts',
   'test/transport/upgrade.test.ts',

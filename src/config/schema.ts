@@ -63,7 +63,7 @@ export const LimitsSchema = Strict({
   maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'open client connections per listener; more are refused and counted' })),
   requestBodyIdleTimeout: Type.Optional(Duration),
   minRequestBodyRate: Type.Optional(Type.Integer({ minimum: 0, description: 'bytes/s a request body must average (after a 5 s grace); 0 = no minimum' })),
-  requestBufferSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 16777216, description: 'request bodies up to this many bytes are read whole before an endpoint is picked' })),
+  requestBufferSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 16777216, description: 'bytes of a request body read before an endpoint is picked (a longer body: this head, then the rest streamed); 0 = stream at once' })),
 })
 
 export const RetryOn = Type.Union(

@@ -46,8 +46,9 @@ export interface LimitsConfig {
   /** Bytes/s a request body must average once its 5 s grace is over (0 = no minimum; Kestrel's idea). */
   readonly minRequestBodyRate: number
   /**
-   * Request bodies up to this many bytes (by Content-Length) are read whole before an endpoint is
-   * picked (nginx's request buffering), so a slow client never holds an upstream connection.
+   * Bytes of a request body read before an endpoint is picked (nginx's request buffering), so a
+   * slow client never holds an upstream connection; a longer body is this head, then the rest
+   * streamed (proxy/request-body.ts). 0: streamed at once.
    */
   readonly requestBufferSize: number
 }
@@ -78,7 +79,7 @@ export interface RouteConfig {
   readonly name: string
   readonly match: RouteMatchConfig
   readonly service: string
-  /** Overall timeout, 0 = none. */
+  /** Overall timeout, 0 = none; starts once the whole request is in (or a response starts). */
   readonly timeoutMs: number
   readonly retries: RetryPolicyConfig
   readonly strategy: StrategyName | undefined

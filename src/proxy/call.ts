@@ -1,8 +1,10 @@
 /**
  * One client request on its way through the sidecar: picks an endpoint for each try, sends it
  * through the pipeline, retries as the route's policy decides, then streams the chosen response
- * back (it is the response body's sink). Client disconnects and the route timeout cancel the try
- * in flight. State: trying -> streaming -> done (or trying -> done).
+ * back (it is the response body's sink). A request body is buffered before the first pick
+ * (proxy/request-body.ts) and watched for trickling (proxy/body-watch.ts). Client disconnects,
+ * a trickling body and the route timeout cancel the try in flight. State: trying -> streaming ->
+ * done (or trying -> done).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
@@ -13,11 +15,14 @@ import {
   CommyError,
   InternalError,
   NoHealthyEndpointError,
+  type RequestTimeoutError,
   toCommyError,
   UpstreamProtocolError,
   UpstreamTimeoutError,
 } from '../errors.js'
-import { readBody } from './body.js'
+import { BodyWatch } from './body-watch.js'
+import { bufferLimit, PrefixedBody, readHead, type BodyHead } from './request-body.js'
+import type { LimitsConfig } from '../config/types.js'
 import { sendError } from './error-response.js'
 import { downstreamResponseHeaders } from './headers.js'
 import type { Attempt, BodySink, Cancellable, UpstreamRequest, UpstreamResponse } from '../pipeline/pipeline.js'
@@ -26,11 +31,15 @@ import { pickEndpoint, type HashKeySource, type RouteTarget } from './targets.js
 import { explainRouting, explainText } from './explain.js'
 import type { PickExplanation } from '../balancer/balancer.js'
 
+/** The limits a call holds a request body to. */
+export type BodyLimits = Pick<LimitsConfig, 'requestBufferSize' | 'requestBodyIdleTimeoutMs' | 'minRequestBodyRate'>
+
 /** What a call needs from the listener that runs it. */
 export interface CallHost {
   /** Responses close their connection while draining. */
   readonly draining: boolean
   readonly clock: Clock
+  readonly bodyLimits: BodyLimits
   /** The call is over (any outcome); called exactly once. */
   finished(call: Call): void
   /** A bug surfaced in this call (its `cause` is the foreign error): log it with its stack. */
@@ -54,6 +63,9 @@ function onRouteTimeout(call: Call): void {
 function onBackoff(call: Call): void {
   call.next()
 }
+function onRequestEnd(this: IncomingMessage & { [kCall]?: Call }): void {
+  this[kCall]?.requestComplete()
+}
 
 export class Call implements BodySink, HashKeySource {
   readonly startedAt: number
@@ -76,6 +88,8 @@ export class Call implements BodySink, HashKeySource {
   private timer: NodeJS.Timeout | null = null
   private backoffTimer: NodeJS.Timeout | null = null
   private controller: AbortController | null = null
+  /** A request body still arriving is watched for trickling (null: none, or complete). */
+  private watch: BodyWatch | null = null
   /** The last pick's explanation (routes with `explain` only). */
   private explanation: PickExplanation | undefined
   /** Its final text (header and access log), built once. */
@@ -88,8 +102,6 @@ export class Call implements BodySink, HashKeySource {
     readonly res: ServerResponse,
     readonly upstream: UpstreamRequest,
     readonly clientIp: string,
-    /** Content-Length of the request body (-1: unknown). */
-    private readonly contentLength: number,
   ) {
     this.startedAt = host.clock.now()
   }
@@ -109,25 +121,84 @@ export class Call implements BodySink, HashKeySource {
     return this.response?.requestBodyBytes ?? 0
   }
 
+  /**
+   * Starts the call. Without a request body (or with one already in memory) the first try starts
+   * at once. A body is read into memory first, up to `bufferLimit` bytes (request buffering: a
+   * slow client holds no upstream connection while it sends), and watched for trickling. The
+   * route's timeout starts once the request is complete (Envoy's rule), or when a response starts.
+   */
   start(): void {
     const res = this.res as CallResponse
     res[kCall] = this
     res.on('close', onResClose)
-    const timeout = this.target.route.timeoutMs
-    if (timeout > 0) this.timer = setTimeout(onRouteTimeout, timeout, this)
     const body = this.upstream.body
-    if (body !== null && !Buffer.isBuffer(body) && this.target.retry.shouldBuffer(this.upstream.method, this.contentLength)) {
-      readBody(body, this.contentLength).then(
-        (buf) => {
-          if (this.state === 'done') return
-          this.upstream.body = buf
-          this.next()
-        },
-        (err: unknown) => this.fail(this.convert(err)),
-      )
+    if (body === null || Buffer.isBuffer(body)) {
+      this.requestComplete()
+      this.next()
       return
     }
+    const L = this.host.bodyLimits
+    this.watch = BodyWatch.start(this.req, L, this.host.clock, (e) => this.bodyTimedOut(e))
+    const limit = bufferLimit(L.requestBufferSize, this.target.retry, this.upstream.method)
+    if (limit <= 0) {
+      this.streamRest()
+      this.next()
+      return
+    }
+    readHead(body, limit).then(
+      (head) => this.onBodyHead(body, head),
+      (err: unknown) => this.fail(this.convert(err)),
+    )
+  }
+
+  private onBodyHead(body: Readable, head: BodyHead): void {
+    if (this.state === 'done') return
+    if (head.ended) {
+      this.upstream.body = head.data
+      this.requestComplete()
+    } else {
+      this.upstream.body = new PrefixedBody(head.data, body)
+      this.streamRest()
+    }
     this.next()
+  }
+
+  /** The body streams upstream as it arrives: the request is complete when the client's body ends. */
+  private streamRest(): void {
+    const req = this.req as IncomingMessage & { [kCall]?: Call }
+    req[kCall] = this
+    req.once('end', onRequestEnd)
+  }
+
+  /** The whole request is in: the route's timeout starts. */
+  requestComplete(): void {
+    if (this.watch !== null) {
+      this.watch.stop()
+      this.watch = null
+    }
+    this.startRouteTimer()
+  }
+
+  /** Starts the route's timeout (once; a response that starts before the request is complete starts it too). */
+  private startRouteTimer(): void {
+    const timeout = this.target.route.timeoutMs
+    if (timeout > 0 && this.timer === null && this.state !== 'done') this.timer = setTimeout(onRouteTimeout, timeout, this)
+  }
+
+  /**
+   * The client trickled its body (idle or under the minimum rate): 408, the try aborted, and the
+   * connection closed once the answer is out (the rest of the body will not be read).
+   */
+  private bodyTimedOut(e: RequestTimeoutError): void {
+    this.watch = null
+    if (this.state === 'done') return
+    const res = this.res
+    res.shouldKeepAlive = false
+    this.cancel(e)
+    this.fail(e)
+    const socket = this.req.socket
+    if (res.writableFinished || res.destroyed) socket.destroy()
+    else res.once('finish', () => socket.destroy())
   }
 
   /** Starts the next try. */
@@ -169,6 +240,7 @@ export class Call implements BodySink, HashKeySource {
     this.state = 'streaming'
     this.response = r
     this.status = r.status
+    if (this.timer === null) this.startRouteTimer()
     const res = this.res
     if (this.host.draining) res.shouldKeepAlive = false
     try {
@@ -285,7 +357,7 @@ export class Call implements BodySink, HashKeySource {
   routeTimedOut(): void {
     this.timer = null
     if (this.state === 'done') return
-    const e = new UpstreamTimeoutError(this.endpoint?.address, this.target.route.timeoutMs)
+    const e = new UpstreamTimeoutError(this.endpoint?.address, this.target.route.timeoutMs, { setting: 'timeout' })
     this.cancel(e)
     this.fail(e)
   }
@@ -326,6 +398,10 @@ export class Call implements BodySink, HashKeySource {
 
   private complete(): void {
     this.state = 'done'
+    if (this.watch !== null) {
+      this.watch.stop()
+      this.watch = null
+    }
     if (this.timer !== null) {
       clearTimeout(this.timer)
       this.timer = null

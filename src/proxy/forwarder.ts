@@ -9,7 +9,8 @@ import type { Clock } from '../clock.js'
 import { CommyError, DrainingError, NoHealthyEndpointError, NoRouteError, UpgradeUnsupportedError, type InternalError } from '../errors.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import type { UpgradeTransport } from '../transport/upgrade.js'
-import { Call, type CallHost } from './call.js'
+import { Call, type BodyLimits, type CallHost } from './call.js'
+import { DEFAULTS } from '../config/normalize.js'
 import { sendError, sendRawError } from './error-response.js'
 import { upstreamRequestHeaders } from './headers.js'
 import type { UpstreamRequest } from '../pipeline/pipeline.js'
@@ -32,6 +33,8 @@ export interface ForwarderOptions {
   readonly onInternalError?: (err: InternalError, requestId: string) => void
   /** Counts upgrades on the endpoint stats, as the endpoint-stats layer counts other tries (default: tryCounter()). */
   readonly tries?: TryCounter
+  /** Request buffering and the trickling-body limits (default: the config defaults). */
+  readonly bodyLimits?: BodyLimits
 }
 
 /** Where an upgrade request goes. */
@@ -46,6 +49,7 @@ export class Forwarder implements CallHost {
   /** Requests being handled. */
   inFlight = 0
   draining = false
+  readonly bodyLimits: BodyLimits
   private routes: RouteTable<RouteTarget>
   private readonly requestIds: RequestIds
   private readonly observe: RequestObserver | undefined
@@ -63,6 +67,7 @@ export class Forwarder implements CallHost {
     this.upgrades = options.upgrades
     this.onInternalError = options.onInternalError
     this.tries = options.tries ?? tryCounter()
+    this.bodyLimits = options.bodyLimits ?? DEFAULTS
   }
 
   /** Swaps the route table (config reload); requests in flight keep their targets. */
@@ -97,7 +102,7 @@ export class Forwarder implements CallHost {
       requestId: h.requestId,
       service: target.route.service,
     }
-    new Call(this, target, req, res, upstream, clientIp, h.contentLength).start()
+    new Call(this, target, req, res, upstream, clientIp).start()
   }
 
   /**

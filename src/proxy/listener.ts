@@ -47,6 +47,9 @@ export class Listener implements Startable {
       // Node requires headersTimeout <= requestTimeout (when the latter is set)
       headersTimeout: requestTimeout > 0 ? Math.min(L.headersTimeoutMs, requestTimeout) : L.headersTimeoutMs,
       keepAliveTimeout: L.keepAliveTimeoutMs,
+      // Node checks headersTimeout/requestTimeout only every this often (30 s by default):
+      // check often enough that they fire within 1 s of their setting
+      connectionsCheckingInterval: checkingInterval(L.headersTimeoutMs, requestTimeout),
       noDelay: true,
     })
     this.server.maxRequestsPerSocket = L.maxRequestsPerSocket
@@ -139,6 +142,16 @@ export class Listener implements Startable {
 }
 
 function noop(): void {}
+
+/**
+ * How often Node checks its inbound timeouts: every second, or a quarter of the shortest timeout
+ * when that is shorter (so a timeout fires at most 1 s, or 25 %, after its setting).
+ */
+export function checkingInterval(headersTimeoutMs: number, requestTimeoutMs: number): number {
+  let shortest = 4000
+  for (const t of [headersTimeoutMs, requestTimeoutMs]) if (t > 0 && t < shortest) shortest = t
+  return Math.max(50, Math.floor(shortest / 4))
+}
 
 export function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host

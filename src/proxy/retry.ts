@@ -1,6 +1,6 @@
 /**
- * The retry loop's mechanics for one route: whether to buffer the request body so that it can be
- * replayed, a fast pre-check on statuses, and the backoff between tries. Whether a failed try is
+ * The retry loop's mechanics for one route: how much of a request body is worth buffering so that
+ * it can be replayed, a fast pre-check on statuses, and the backoff between tries. Whether a failed try is
  * tried again is decided by the one set of retry rules (pipeline/retry-rules.ts), or by a decider
  * wrapped around them (the resilience plugin's retry budget).
  */
@@ -12,8 +12,12 @@ export interface Retry {
   readonly policy: RetryPolicyConfig
   /** More than one try is possible at all. */
   readonly enabled: boolean
-  /** Should the request body be read into memory first so that it can be replayed? */
-  shouldBuffer(method: string, contentLength: number): boolean
+  /**
+   * Bytes of a request body worth holding in memory so that a retry can replay it: the policy's
+   * `maxBufferedBody` when this method may be tried more than once, else 0. (How much of a body
+   * is read first is decided in one place, proxy/request-body.ts `bufferLimit`.)
+   */
+  replayLimit(method: string): number
   /**
    * Is a response with this status worth asking `decide` about (fast pre-check)? A status is only
    * ever retried when it is in `on` and more than one try is allowed.
@@ -30,8 +34,7 @@ export function createRetry(policy: RetryPolicyConfig, random: Random, decide: R
   return {
     policy,
     enabled,
-    shouldBuffer: (method, contentLength) =>
-      enabled && contentLength > 0 && contentLength <= policy.maxBufferedBody && retriesMethod(policy, method),
+    replayLimit: (method) => (enabled && retriesMethod(policy, method) ? policy.maxBufferedBody : 0),
     retriesStatus: (status) => enabled && statuses.has(status),
     decide,
     backoffMs: (tries) => {

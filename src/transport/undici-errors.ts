@@ -66,7 +66,8 @@ export function fromUndiciError(err: unknown, ctx: ErrorContext): CommyError {
   if (typeof e.code !== 'string') return new InternalError('internal error', { cause: err })
   const code = e.code
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new UpstreamTimeoutError(ctx.endpoint, ctx.timeoutMs, { cause: err })
+    // undici's only timer is the try's time-to-headers (transport/undici.ts disables the rest)
+    return new UpstreamTimeoutError(ctx.endpoint, ctx.timeoutMs, { cause: err, setting: 'retries.perTryTimeout' })
   }
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamConnectError(ctx.endpoint, { cause: err })
   if (!ctx.connected) {

@@ -5,7 +5,7 @@
  * Readable, and backpressure both ways — the request body is a stream undici pauses on socket
  * backpressure, the response body pauses the parser when the sink says so.
  */
-import { Pool } from 'undici'
+import { Pool, type Dispatcher } from 'undici'
 import { Readable } from 'node:stream'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import { ClientAbortedError } from '../errors.js'
@@ -33,17 +33,7 @@ export class UndiciTransport implements Transport {
     if (pool === undefined) pool = this.open(ep)
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const ex = new Exchange(attempt, resolve, reject)
-      const req = attempt.request
-      pool.dispatch(
-        {
-          path: req.path,
-          method: req.method,
-          headers: req.headers,
-          body: req.body,
-          headersTimeout: attempt.timeoutMs > 0 ? attempt.timeoutMs : undefined,
-        },
-        ex,
-      )
+      pool.dispatch(dispatchOptions(attempt), ex)
     })
   }
 
@@ -60,6 +50,10 @@ export class UndiciTransport implements Transport {
       keepAliveTimeout: u.keepAliveTimeoutMs,
       keepAliveMaxTimeout: Math.max(u.keepAliveTimeoutMs, 1000),
       pipelining: 1,
+      // no hidden limits (undici's default is 300 s each): the route's timer and the try's
+      // time-to-headers (dispatchOptions) are the only timers of a request
+      headersTimeout: 0,
+      bodyTimeout: 0,
     })
     // a pool emits 'connectionError'/'disconnect' for bookkeeping only; requests get their own errors
     pool.on('connectionError', noop)
@@ -90,6 +84,23 @@ export class UndiciTransport implements Transport {
 }
 
 function noop(): void {}
+
+/**
+ * What a try asks undici for. Its only timer is the try's time-to-headers
+ * (`retries.perTryTimeout`, 0 = none); undici's body timeout is off: the route's `timeout`
+ * (proxy/call.ts) bounds the whole exchange.
+ */
+export function dispatchOptions(attempt: Attempt): Dispatcher.DispatchOptions {
+  const req = attempt.request
+  return {
+    path: req.path,
+    method: req.method,
+    headers: req.headers,
+    body: req.body,
+    headersTimeout: attempt.timeoutMs,
+    bodyTimeout: 0,
+  }
+}
 
 type DoneCallback = (err: Error | undefined) => void
 

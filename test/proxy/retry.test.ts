@@ -28,11 +28,9 @@ t.test('backoff: full jitter under an exponential cap; buffering only for retrya
       if (d < 0 || d >= cap) t.fail(`backoff ${d} outside [0, ${cap})`)
     }
   }
-  t.ok(r.shouldBuffer('PUT', 100))
-  t.notOk(r.shouldBuffer('POST', 100), 'POST is not retried by default: no need to buffer')
-  t.notOk(r.shouldBuffer('PUT', 70_000), 'too large')
-  t.notOk(r.shouldBuffer('PUT', -1), 'unknown length (chunked) is streamed')
-  t.notOk(createRetry(policy({ attempts: 1 }), Math.random).shouldBuffer('PUT', 100), 'no retries: no buffering')
+  t.equal(r.replayLimit('PUT'), 64 * 1024, 'PUT is retried: its body is worth keeping up to maxBufferedBody')
+  t.equal(r.replayLimit('POST'), 0, 'POST is not retried by default: nothing to replay')
+  t.equal(createRetry(policy({ attempts: 1 }), Math.random).replayLimit('PUT'), 0, 'no retries: nothing to replay')
 })
 
 const status503: Handler = (req, res, up) => {
