@@ -27,6 +27,7 @@ export const integration = [
   'test/proxy/abort.test.ts',
   'test/proxy/balancing.test.ts',
   'test/proxy/error-codes.test.ts',
+  'test/proxy/framing.test.ts',
   'test/proxy/headers.test.ts',
   'test/proxy/lifecycle.test.ts',
   'test/proxy/reload-listeners.test.ts',

@@ -277,6 +277,7 @@ class Exchange implements UpstreamResponse, ResponseBody, Cancellable {
       endpoint: this.endpoint.address,
       connected: this.connected,
       responseStarted: this.responseStarted,
+      headersReceived: this.status !== 0,
       bodyBytesSent: this.requestBodyBytes,
       timeoutMs: this.attempt.timeoutMs,
     })
