@@ -34,6 +34,7 @@ export const integration = [
   'test/proxy/reload.test.ts',
   'test/proxy/retry.test.ts',
   'test/proxy/routing.test.ts',
+  'test/proxy/upstream-framing.test.ts',
   'test/resilience/handles.test.ts',
   'test/transport/undici.test.ts',
   'test/transport/upgrade.test.ts',

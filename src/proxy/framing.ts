@@ -10,13 +10,13 @@
  * - an HTTP major version other than 1: 505;
  * - HTTP/1.1 without Host, more than one Host, or a Host that is not a valid authority: 400
  *   (RFC 9112 §3.2); an absolute-form target with userinfo or no host: 400 (RFC 9110 §4.2.4);
- * - Transfer-Encoding other than one `chunked` (RFC 9112 §6.1; Envoy answers the same): 501, as
- *   commy neither decodes other codings nor forwards them (it re-frames bodies);
+ * - Transfer-Encoding other than one `chunked`: 501 (the rule: pipeline/transfer-coding.ts);
  *   Transfer-Encoding in an HTTP/1.0 request: faulty framing, 400.
  *
  * On every request: O(headers), no allocation when the request is acceptable.
  */
 import { BadRequestError, HeadersTooLargeError, HttpVersionError, TransferEncodingError, UriTooLongError, type CommyError } from '../errors.js'
+import { isChunked, isTransferEncoding, sameToken } from '../pipeline/transfer-coding.js'
 
 export interface RequestLimits {
   readonly maxHeaderCount: number
@@ -47,7 +47,7 @@ export function requestRefusal(req: RequestHead, authority: string | undefined, 
     if (name.length === 4 && sameToken(name, 'host')) {
       if (++hosts > 1) return new BadRequestError('more than one Host header')
       if (!validAuthority(raw[i + 1]!)) return new BadRequestError('invalid Host header')
-    } else if (name.length === 17 && sameToken(name, 'transfer-encoding')) {
+    } else if (isTransferEncoding(name)) {
       if (req.httpVersionMinor === 0) return new BadRequestError('Transfer-Encoding in an HTTP/1.0 request')
       if (++codings > 1 || !isChunked(raw[i + 1]!)) return new TransferEncodingError()
     }
@@ -55,17 +55,6 @@ export function requestRefusal(req: RequestHead, authority: string | undefined, 
   if (hosts === 0 && req.httpVersionMinor !== 0) return new BadRequestError('missing Host header (required in HTTP/1.1)')
   if (authority !== undefined && (authority === '' || !validAuthority(authority))) return new BadRequestError('invalid authority in the request target')
   return undefined
-}
-
-/** A Transfer-Encoding value that is exactly the `chunked` coding (any case). */
-export function isChunked(value: string): boolean {
-  return value === 'chunked' || (value.length === 7 && sameToken(value, 'chunked'))
-}
-
-/** `name` equals the lower-case token `lower`, ignoring ASCII case; no allocation. */
-function sameToken(name: string, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false
-  return true
 }
 
 /**

@@ -3,11 +3,9 @@
  * every header it names, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-* — are
  * removed both ways; X-Forwarded-For/-Proto/-Host are added upstream; x-request-id is kept or
  * generated; Host is replaced by the authority of an absolute-form target (RFC 9112 §3.2.2);
- * everything else (traceparent, tracestate, multiple Set-Cookie) passes unchanged. A response
- * whose Transfer-Encoding is not one `chunked` is refused (commy re-frames bodies: another coding
- * would silently be lost). Works on Node's flat raw header lists, without building header objects.
+ * everything else (traceparent, tracestate, multiple Set-Cookie) passes unchanged. Works on
+ * Node's flat raw header lists, without building header objects.
  */
-import { isChunked } from './framing.js'
 
 /** Hop-by-hop header names (lower case); any `proxy-*` is hop-by-hop as well. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
@@ -133,23 +131,13 @@ export function upstreamRequestHeaders(
   return { headers: out, requestId, contentLength, chunked }
 }
 
-/** A response framed in a way commy will not forward (the caller answers 502 UPSTREAM_PROTOCOL). */
-export class ResponseFramingError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'ResponseFramingError'
-  }
-}
-
 /**
  * Response headers to send to the client: hop-by-hop removed, in place (the list belongs to the
- * response being forwarded; no copy on the hot path). Returns the same array. Throws a
- * ResponseFramingError for a Transfer-Encoding other than one `chunked` (Envoy's rule): undici
- * has removed the chunked framing, and any other coding would be lost when commy re-frames.
+ * response being forwarded; no copy on the hot path). Returns the same array. (A response whose
+ * Transfer-Encoding is not one `chunked` never gets here: the transport refuses it.)
  */
 export function downstreamResponseHeaders(raw: string[]): string[] {
   let named: Set<string> | null = null
-  let codings = 0
   let w = 0
   const n = raw.length
   for (let i = 0; i < n; i += 2) {
@@ -157,9 +145,6 @@ export function downstreamResponseHeaders(raw: string[]): string[] {
     const lower = name.toLowerCase()
     if (isHopByHop(lower)) {
       if (lower === 'connection') named = addConnectionNamed(raw[i + 1]!, named)
-      else if (lower === 'transfer-encoding' && (++codings > 1 || !isChunked(raw[i + 1]!))) {
-        throw new ResponseFramingError(`response Transfer-Encoding other than chunked: ${JSON.stringify(raw[i + 1])}`)
-      }
       continue
     }
     if (w !== i) {

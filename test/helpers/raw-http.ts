@@ -104,6 +104,9 @@ export class RawClient {
   }
 }
 
+/** What the raw upstream writes for a request: bytes, or bytes and then close the connection. */
+export type RawAnswer = string | { readonly bytes: string; readonly close: true }
+
 /** A raw upstream: answers each request (once its header section arrived) with `answer(path)`. */
 export interface RawUpstream {
   readonly port: number
@@ -115,7 +118,7 @@ export interface RawUpstream {
   close(): Promise<void>
 }
 
-export async function startRawUpstream(answer: (path: string) => string): Promise<RawUpstream> {
+export async function startRawUpstream(answer: (path: string) => RawAnswer): Promise<RawUpstream> {
   let connections = 0
   const heads: string[] = []
   const sockets = new Set<net.Socket>()
@@ -132,7 +135,9 @@ export async function startRawUpstream(answer: (path: string) => string): Promis
         const head = buf.slice(0, end)
         buf = buf.slice(end + 4) // the tests send body-less requests upstream
         heads.push(head)
-        s.write(answer(head.split(' ')[1] ?? '/'), 'latin1')
+        const a = answer(head.split(' ')[1] ?? '/')
+        if (typeof a === 'string') s.write(a, 'latin1')
+        else s.end(a.bytes, 'latin1')
       }
     })
   })
