@@ -77,6 +77,8 @@ const MALFORMED: readonly { name: string; bytes: string; status: number; code: s
   { name: 'Transfer-Encoding on two lines', bytes: 'POST / HTTP/1.1\r\nHost: echo\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', status: 501, code: 'COMMY_ERR_TRANSFER_ENCODING' },
   { name: 'Transfer-Encoding: gzip alone', bytes: 'POST / HTTP/1.1\r\nHost: echo\r\nTransfer-Encoding: gzip\r\n\r\nhello', status: 501, code: 'COMMY_ERR_TRANSFER_ENCODING' },
   { name: 'Transfer-Encoding in HTTP/1.0', bytes: 'POST / HTTP/1.0\r\nHost: echo\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', status: 400, code: 'COMMY_ERR_BAD_REQUEST' },
+  { name: 'Upgrade without Host', bytes: 'GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', status: 400, code: 'COMMY_ERR_BAD_REQUEST' },
+  { name: 'Expect: 100-continue on a refused request (no 100 first)', bytes: `POST /${'a'.repeat(8192)} HTTP/1.1\r\nHost: echo\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n`, status: 414, code: 'COMMY_ERR_URI_TOO_LONG' },
   { name: 'HTTP/2.0 request line', bytes: 'GET / HTTP/2.0\r\nHost: echo\r\n\r\n', status: 505, code: 'COMMY_ERR_HTTP_VERSION' },
 ]
 
