@@ -28,7 +28,10 @@ export const ERRORS = freezeTable({
   COMMY_ERR_BAD_REQUEST: { status: 400, meaning: 'the request cannot be forwarded (malformed, body not matching its length …)' },
   COMMY_ERR_METHOD_NOT_ALLOWED: { status: 405, meaning: 'CONNECT: commy is not a tunnelling proxy' },
   COMMY_ERR_REQUEST_TIMEOUT: { status: 408, meaning: 'the client did not send its request headers or body in time (`limits`)' },
-  COMMY_ERR_HEADERS_TOO_LARGE: { status: 431, meaning: 'the request headers are larger than `limits.maxHeaderSize`' },
+  COMMY_ERR_HEADERS_TOO_LARGE: { status: 431, meaning: 'the request headers are larger than `limits.maxHeaderSize` or more than `limits.maxHeaderCount`' },
+  COMMY_ERR_URI_TOO_LONG: { status: 414, meaning: 'the request-target is longer than `limits.maxUriLength`' },
+  COMMY_ERR_TRANSFER_ENCODING: { status: 501, meaning: 'a request Transfer-Encoding other than `chunked` (never forwarded, never re-coded)' },
+  COMMY_ERR_HTTP_VERSION: { status: 505, meaning: 'a request line with an HTTP major version other than 1' },
   COMMY_ERR_UPGRADE_UNSUPPORTED: { status: 501, meaning: 'an Upgrade request on a listener that does not forward upgrades' },
   COMMY_ERR_DRAINING: { status: 503, meaning: 'the sidecar is shutting down' },
   COMMY_ERR_CLIENT_ABORTED: { status: 499, meaning: 'the client left before the answer (access log only)' },
@@ -234,10 +237,31 @@ export class RequestTimeoutError extends CommyError {
   }
 }
 
-/** The request headers exceed `limits.maxHeaderSize`. */
+/** The request headers exceed `limits.maxHeaderSize` (bytes) or `limits.maxHeaderCount`. */
 export class HeadersTooLargeError extends CommyError {
+  constructor(message = 'request headers too large') {
+    super('COMMY_ERR_HEADERS_TOO_LARGE', message)
+  }
+}
+
+/** The request-target is longer than `limits.maxUriLength`. */
+export class UriTooLongError extends CommyError {
+  constructor(maxUriLength: number) {
+    super('COMMY_ERR_URI_TOO_LONG', `request-target longer than ${maxUriLength} bytes`)
+  }
+}
+
+/** A request transfer coding other than `chunked` (RFC 9112 §6.1: 501). */
+export class TransferEncodingError extends CommyError {
   constructor() {
-    super('COMMY_ERR_HEADERS_TOO_LARGE', 'request headers too large')
+    super('COMMY_ERR_TRANSFER_ENCODING', 'Transfer-Encoding other than chunked is not supported')
+  }
+}
+
+/** A request whose HTTP major version is not 1. */
+export class HttpVersionError extends CommyError {
+  constructor(major: number, minor: number) {
+    super('COMMY_ERR_HTTP_VERSION', `HTTP/${major}.${minor} is not supported`)
   }
 }
 

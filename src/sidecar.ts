@@ -131,7 +131,7 @@ export class Sidecar implements Startable {
       const routes = this.routeTable(l, cfg)
       const onInternalError = (err: InternalError, requestId: string) =>
         proxyLog.error({ err, listener: l.name, requestId }, 'internal error: answered 500 COMMY_ERR_INTERNAL')
-      const forwarder = new Forwarder({ listener: l.name, routes, requestIds, clock, observe, upgrades: this.upgrades, onInternalError, tries, bodyLimits: cfg.limits })
+      const forwarder = new Forwarder({ listener: l.name, routes, limits: cfg.limits, requestIds, clock, observe, upgrades: this.upgrades, onInternalError, tries, bodyLimits: cfg.limits })
       return new Listener({ config: l, limits: cfg.limits, forwarder, logger: logger.child({ component: 'listener' }) })
     }
     this.listeners = config.listeners.map((l) => this.makeListener(l, config))

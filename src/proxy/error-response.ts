@@ -28,7 +28,10 @@ export function sendError(res: ServerResponse, err: CommyError, requestId: strin
   res.end(body)
 }
 
-/** Writes a complete JSON error response on a raw socket (client errors, refused upgrades) and closes it. */
+/**
+ * Writes a complete JSON error response on a raw socket (client errors, refused upgrades) and
+ * closes it: destroyed once the answer is flushed, whatever the client still sends.
+ */
 export function sendRawError(socket: Duplex, err: CommyError, requestId: string, service?: string): void {
   const body = errorBody(err, requestId, service)
   socket.end(
@@ -38,5 +41,6 @@ export function sendRawError(socket: Duplex, err: CommyError, requestId: string,
       (requestId !== '' ? `x-request-id: ${requestId}\r\n` : '') +
       'connection: close\r\n\r\n' +
       body,
+    () => socket.destroy(),
   )
 }

@@ -12,6 +12,7 @@ import type { UpgradeTransport } from '../transport/upgrade.js'
 import { Call, type BodyLimits, type CallHost } from './call.js'
 import { DEFAULTS } from '../config/normalize.js'
 import { sendError, sendRawError } from './error-response.js'
+import { requestRefusal, type RequestLimits } from './framing.js'
 import { upstreamRequestHeaders } from './headers.js'
 import type { UpstreamRequest } from '../pipeline/pipeline.js'
 import { pathOnly, requestRecord, type RequestObserver } from './request-record.js'
@@ -25,6 +26,8 @@ export interface ForwarderOptions {
   readonly routes: RouteTable<RouteTarget>
   readonly requestIds: RequestIds
   readonly clock: Clock
+  /** Header count and request-target length (from `limits`): larger requests are refused. */
+  readonly limits: RequestLimits
   /** Told about every finished request (access log, metrics); none: no record is built. */
   readonly observe?: RequestObserver
   /** Forwards Upgrade requests (WebSocket); without it they are refused with 501. */
@@ -51,6 +54,7 @@ export class Forwarder implements CallHost {
   draining = false
   readonly bodyLimits: BodyLimits
   private routes: RouteTable<RouteTarget>
+  private readonly limits: RequestLimits
   private readonly requestIds: RequestIds
   private readonly observe: RequestObserver | undefined
   private readonly upgrades: UpgradeTransport | undefined
@@ -61,6 +65,7 @@ export class Forwarder implements CallHost {
   constructor(options: ForwarderOptions) {
     this.listener = options.listener
     this.routes = options.routes
+    this.limits = options.limits
     this.requestIds = options.requestIds
     this.clock = options.clock
     this.observe = options.observe
@@ -80,20 +85,27 @@ export class Forwarder implements CallHost {
     this.inFlight++
     const url = req.url ?? '/'
     let path = url
-    let host: string | undefined
+    let authority: string | undefined
     if (url.charCodeAt(0) !== 47 /* '/' */) {
       // absolute form (the app uses commy as an HTTP proxy): http://host[:port]/path
       const abs = splitAbsolute(url)
-      host = abs.host
+      authority = abs.host
       path = abs.path
     }
-    const target = this.routes.match({ host, path, rawHeaders: req.rawHeaders })
+    const refused = requestRefusal(req, authority, this.limits)
+    if (refused !== undefined) {
+      // framing the proxy cannot trust: answer and close the connection (nothing after it is read)
+      this.reject(req, res, path, refused, false)
+      return
+    }
+    const target = this.routes.match({ host: authority, path, rawHeaders: req.rawHeaders })
     if (target === undefined) {
-      this.reject(req, res, path, new NoRouteError(`no route matches ${req.method ?? 'GET'} ${pathOnly(path)}`))
+      this.reject(req, res, path, new NoRouteError(`no route matches ${req.method ?? 'GET'} ${pathOnly(path)}`), !this.draining)
       return
     }
     const clientIp = req.socket.remoteAddress ?? ''
-    const h = upstreamRequestHeaders(req.rawHeaders, clientIp, 'http', this.requestIds.next)
+    // RFC 9112 §3.2.2: a proxy replaces Host with the authority of an absolute-form target
+    const h = upstreamRequestHeaders(req.rawHeaders, clientIp, 'http', this.requestIds.next, authority)
     const upstream: UpstreamRequest = {
       method: req.method ?? 'GET',
       path,
@@ -106,14 +118,16 @@ export class Forwarder implements CallHost {
   }
 
   /**
-   * The 'checkContinue' handler (`Expect: 100-continue`): answer 100 only when the request has a
-   * route; otherwise the client gets the 404 without sending its body.
+   * The 'checkContinue' handler (`Expect: 100-continue`): answer 100 only when the request would
+   * be forwarded (acceptable framing, a route); otherwise the client gets the error without
+   * sending its body.
    */
   readonly handleContinue = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/'
     const abs = url.charCodeAt(0) !== 47 ? splitAbsolute(url) : undefined
-    if (this.routes.match({ host: abs?.host, path: abs?.path ?? url, rawHeaders: req.rawHeaders }) !== undefined) res.writeContinue()
-    else res.shouldKeepAlive = false
+    if (requestRefusal(req, abs?.host, this.limits) === undefined && this.routes.match({ host: abs?.host, path: abs?.path ?? url, rawHeaders: req.rawHeaders }) !== undefined) {
+      res.writeContinue()
+    } else res.shouldKeepAlive = false
     this.handle(req, res)
   }
 
@@ -122,6 +136,8 @@ export class Forwarder implements CallHost {
     const url = req.url ?? '/'
     const abs = url.charCodeAt(0) !== 47 ? splitAbsolute(url) : undefined
     const path = abs?.path ?? url
+    const refused = requestRefusal(req, abs?.host, this.limits)
+    if (refused !== undefined) return refused
     const target = this.routes.match({ host: abs?.host, path, rawHeaders: req.rawHeaders })
     if (target === undefined) return new NoRouteError(`no route matches ${req.method ?? 'GET'} ${pathOnly(path)}`)
     const endpoint = pickEndpoint(target, this.clock.now(), { headers: req.headers, path, clientIp: req.socket.remoteAddress ?? '' }, null)
@@ -162,6 +178,13 @@ export class Forwarder implements CallHost {
       return
     }
     const { target, endpoint } = resolved
+    const url = req.url ?? '/'
+    if (url.charCodeAt(0) !== 47) {
+      // absolute form: the endpoint gets the origin-form path and the target's authority as Host
+      const abs = splitAbsolute(url)
+      req.url = abs.path
+      if (abs.host !== undefined) req.headers.host = abs.host
+    }
     this.tries.begin(endpoint)
     this.upgrades!.forward(req, socket, head, endpoint, {
       failed: (err) => sendRawError(socket, err, requestId, target.route.service),
@@ -214,10 +237,11 @@ export class Forwarder implements CallHost {
     this.done()
   }
 
-  private reject(req: IncomingMessage, res: ServerResponse, path: string, err: CommyError): void {
+  /** Answers `err` without forwarding; `keepAlive` false closes the connection after the answer. */
+  private reject(req: IncomingMessage, res: ServerResponse, path: string, err: CommyError, keepAlive: boolean): void {
     const started = this.clock.now()
     const requestId = incomingRequestId(req.rawHeaders) ?? this.requestIds.next()
-    sendError(res, err, requestId, undefined, !this.draining)
+    sendError(res, err, requestId, undefined, keepAlive)
     this.observe?.(
       requestRecord({
         listener: this.listener,

@@ -2,8 +2,9 @@
  * Header rules of a proxy a user can trust (RFC 9110 §7.6.1): hop-by-hop headers — Connection and
  * every header it names, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-* — are
  * removed both ways; X-Forwarded-For/-Proto/-Host are added upstream; x-request-id is kept or
- * generated; everything else (traceparent, tracestate, multiple Set-Cookie) passes unchanged.
- * Works on Node's flat raw header lists, without building header objects.
+ * generated; Host is replaced by the authority of an absolute-form target (RFC 9112 §3.2.2);
+ * everything else (traceparent, tracestate, multiple Set-Cookie) passes unchanged. Works on
+ * Node's flat raw header lists, without building header objects.
  */
 
 /** Hop-by-hop header names (lower case); any `proxy-*` is hop-by-hop as well. */
@@ -58,7 +59,8 @@ export interface UpstreamHeaders {
 /**
  * Request headers to send upstream: hop-by-hop removed; `x-forwarded-for` gets the client address
  * appended; `x-forwarded-proto` and `x-forwarded-host` are set when absent; `x-request-id` is
- * kept or generated. Host passes unchanged.
+ * kept or generated. Host passes unchanged, unless `authority` (of an absolute-form target) is
+ * given: then it replaces every Host header (and is the X-Forwarded-Host when none is present).
  */
 export function upstreamRequestHeaders(
   raw: readonly string[],
@@ -68,11 +70,14 @@ export function upstreamRequestHeaders(
   proto: string,
   /** Makes an id when the request has none. */
   newRequestId: () => string,
+  /** Host of an absolute-form request target. */
+  authority?: string,
 ): UpstreamHeaders {
   let named: Set<string> | null = null
   let out: string[] = []
   let xff: string | undefined
-  let host: string | undefined
+  let host: string | undefined = authority
+  if (authority !== undefined) out.push('host', authority)
   let requestId: string | undefined
   let hasProto = false
   let hasFwdHost = false
@@ -92,6 +97,7 @@ export function upstreamRequestHeaders(
         contentLength = Number(value)
         break
       case 'host':
+        if (authority !== undefined) continue
         host = value
         break
       case 'x-forwarded-for':
@@ -127,7 +133,8 @@ export function upstreamRequestHeaders(
 
 /**
  * Response headers to send to the client: hop-by-hop removed, in place (the list belongs to the
- * response being forwarded; no copy on the hot path). Returns the same array.
+ * response being forwarded; no copy on the hot path). Returns the same array. (A response whose
+ * Transfer-Encoding is not one `chunked` never gets here: the transport refuses it.)
  */
 export function downstreamResponseHeaders(raw: string[]): string[] {
   let named: Set<string> | null = null

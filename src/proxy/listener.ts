@@ -1,7 +1,8 @@
 /**
  * One outbound listener: a node:http server with the inbound limits of the config, the
  * forwarder as its request handler, Upgrade requests handed to the upgrade proxy, and a
- * client-error handler that answers 400/408/431 instead of crashing. Startable; `drain()` marks
+ * client-error handler that answers 400/408/431 instead of crashing (and closes the connection:
+ * nothing after a framing error can be trusted). Startable; `drain()` marks
  * every response `Connection: close`, keeps accepting for a grace period, then stops accepting
  * and waits for requests in flight.
  */
@@ -51,8 +52,13 @@ export class Listener implements Startable {
       // check often enough that they fire within 1 s of their setting
       connectionsCheckingInterval: checkingInterval(L.headersTimeoutMs, requestTimeout),
       noDelay: true,
+      // a missing Host gets commy's JSON 400 (proxy/framing.ts), not Node's bare one
+      requireHostHeader: false,
     })
     this.server.maxRequestsPerSocket = L.maxRequestsPerSocket
+    // Node silently drops headers past maxHeadersCount: one above the limit, so a truncated
+    // request always has more than maxHeaderCount headers and is refused (proxy/framing.ts)
+    this.server.maxHeadersCount = L.maxHeaderCount + 1
     this.server.on('request', this.forwarder.handle)
     this.server.on('checkContinue', this.forwarder.handleContinue)
     this.server.on('clientError', onClientError)

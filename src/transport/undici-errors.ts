@@ -1,8 +1,16 @@
 /**
- * undici (and node:net) errors -> commy's typed errors. Decisions use `code` only, never the
- * message; the original error is kept as `cause`. An error without a code is not from undici or
- * the socket (a TypeError in a layer, a bug): it becomes an InternalError, not an upstream failure.
+ * undici (and node:net) errors -> commy's typed errors. Decisions use `code` (or undici's error
+ * class) only, never the message; the original error is kept as `cause`. An error without a code
+ * that is not undici's is not from undici or the socket (a TypeError in a layer, a bug): it
+ * becomes an InternalError, not an upstream failure.
+ *
+ * An answer that is not valid HTTP is UPSTREAM_PROTOCOL: undici's HTTPParserError (llhttp's
+ * verdict; its `code` is undefined in undici 7), a body not matching its length, and an answer
+ * undici refused before its header section completed (a socket error after the response started
+ * but before its headers: an unsolicited 100 or 101, a header section cut short). undici destroys
+ * the connection in each case, so it is never reused.
  */
+import { errors as undiciErrors } from 'undici'
 import {
   BadRequestError,
   ClientAbortedError,
@@ -23,6 +31,8 @@ export interface ErrorContext {
   readonly connected: boolean
   /** At least one byte of the response was parsed. */
   readonly responseStarted: boolean
+  /** The response's header section was complete (a final status arrived). */
+  readonly headersReceived: boolean
   /** Bytes of the request body written. */
   readonly bodyBytesSent: number
   /** The try's time-to-headers limit, for the message. */
@@ -62,6 +72,7 @@ interface ErrorLike {
 
 export function fromUndiciError(err: unknown, ctx: ErrorContext): CommyError {
   if (err instanceof CommyError) return err // our own abort reason (client gone, route timeout)
+  if (err instanceof undiciErrors.HTTPParserError) return new UpstreamProtocolError(ctx.endpoint, { cause: err })
   const e = (err ?? {}) as ErrorLike
   if (typeof e.code !== 'string') return new InternalError('internal error', { cause: err })
   const code = e.code
@@ -80,6 +91,7 @@ export function fromUndiciError(err: unknown, ctx: ErrorContext): CommyError {
     return new BadRequestError('request cannot be forwarded (invalid header or body length)')
   }
   if (PROTOCOL_CODES.has(code) || code.startsWith('HPE_')) return new UpstreamProtocolError(ctx.endpoint, { cause: err })
+  if (code === 'UND_ERR_SOCKET' && ctx.responseStarted && !ctx.headersReceived) return new UpstreamProtocolError(ctx.endpoint, { cause: err })
   if (RESET_CODES.has(code) || code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {
     return new UpstreamResetError(ctx.endpoint, resetStage(e, code, ctx), { cause: err })
   }

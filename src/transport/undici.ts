@@ -8,8 +8,9 @@
 import { Pool, type Dispatcher } from 'undici'
 import { Readable } from 'node:stream'
 import type { Endpoint } from '../endpoint/endpoint.js'
-import { ClientAbortedError } from '../errors.js'
+import { ClientAbortedError, UpstreamProtocolError } from '../errors.js'
 import type { Attempt, BodySink, Cancellable, ResponseBody, UpstreamResponse } from '../pipeline/pipeline.js'
+import { onlyChunked } from '../pipeline/transfer-coding.js'
 import type { Transport, UpstreamSettings } from './transport.js'
 import { fromUndiciError } from './undici-errors.js'
 
@@ -173,6 +174,12 @@ class Exchange implements UpstreamResponse, ResponseBody, Cancellable {
     const n = raw.length
     const headers = new Array<string>(n)
     for (let i = 0; i < n; i++) headers[i] = raw[i]!.toString('latin1')
+    if (!onlyChunked(headers)) {
+      // undici removed the chunked framing; another coding would be lost when commy re-frames
+      // the body. Aborting now (before the body completes) also destroys the connection.
+      this.abortFn?.(new UpstreamProtocolError(this.endpoint.address, { cause: new Error('response Transfer-Encoding other than chunked') }))
+      return false
+    }
     this.headers = headers
     this.status = status
     this.statusText = statusText
@@ -288,6 +295,7 @@ class Exchange implements UpstreamResponse, ResponseBody, Cancellable {
       endpoint: this.endpoint.address,
       connected: this.connected,
       responseStarted: this.responseStarted,
+      headersReceived: this.status !== 0,
       bodyBytesSent: this.requestBodyBytes,
       timeoutMs: this.attempt.timeoutMs,
     })

@@ -56,7 +56,7 @@ t.test('CONNECT is 405 COMMY_ERR_METHOD_NOT_ALLOWED; oversized headers 431 COMMY
 
 t.test('an Upgrade on a listener without an upgrade transport is 501 COMMY_ERR_UPGRADE_UNSUPPORTED', async (t) => {
   const config = parseConfig(JSON.stringify(oneListener([{ match: {}, service: 'a' }], { a: { endpoints: [{ address: '127.0.0.1:1' }] } })), 'test.yaml')
-  const forwarder = new Forwarder({ listener: 'outbound', routes: new RouteTable<RouteTarget>([]), requestIds: new RequestIds('t'), clock: systemClock })
+  const forwarder = new Forwarder({ listener: 'outbound', routes: new RouteTable<RouteTarget>([]), limits: config.limits, requestIds: new RequestIds('t'), clock: systemClock })
   const listener = new Listener({ config: config.listeners[0]!, limits: config.limits, forwarder, logger: pino({ level: 'silent' }) })
   await listener.start()
   t.teardown(() => listener.stop())
@@ -98,7 +98,7 @@ t.test('a bug in a pipeline layer is 500 COMMY_ERR_INTERNAL to the client and an
 
 t.test('an error without a code at the transport is internal, not an upstream failure', async (t) => {
   const bug = new TypeError('cannot read properties of undefined')
-  const e = fromUndiciError(bug, { endpoint: '127.0.0.1:1', connected: true, responseStarted: false, bodyBytesSent: 0, timeoutMs: 100 })
+  const e = fromUndiciError(bug, { endpoint: '127.0.0.1:1', connected: true, responseStarted: false, headersReceived: false, bodyBytesSent: 0, timeoutMs: 100 })
   t.type(e, InternalError)
   t.equal(e.code, 'COMMY_ERR_INTERNAL')
   t.equal(e.status, 500)

@@ -15,7 +15,7 @@ import { Endpoint } from '../../src/endpoint/endpoint.js'
 import type { Attempt, Cancellable, UpstreamRequest } from '../../src/pipeline/pipeline.js'
 import { closedPort, startUpstream } from '../helpers/upstream.js'
 
-const ctx = (over: Partial<ErrorContext> = {}): ErrorContext => ({ endpoint: '127.0.0.1:1', connected: true, responseStarted: false, bodyBytesSent: 0, timeoutMs: 100, ...over })
+const ctx = (over: Partial<ErrorContext> = {}): ErrorContext => ({ endpoint: '127.0.0.1:1', connected: true, responseStarted: false, headersReceived: false, bodyBytesSent: 0, timeoutMs: 100, ...over })
 const withCode = (code: string, extra: Record<string, unknown> = {}) => Object.assign(new Error('whatever the message says'), { code, ...extra })
 
 t.test('undici and socket errors map to typed errors by code, keeping the cause', async (t) => {
@@ -41,7 +41,7 @@ t.test('resets: before write only when nothing can have reached the endpoint', a
   const race = fromUndiciError(closed(), ctx()) as UpstreamResetError
   t.type(race, UpstreamResetError)
   t.equal(race.stage, 'idle-race', 'reused connection closed before any response byte: keep-alive race')
-  t.equal((fromUndiciError(closed(), ctx({ responseStarted: true })) as UpstreamResetError).stage, 'written')
+  t.equal((fromUndiciError(closed(), ctx({ responseStarted: true, headersReceived: true })) as UpstreamResetError).stage, 'written')
   t.equal((fromUndiciError(closed(), ctx({ bodyBytesSent: 10 })) as UpstreamResetError).stage, 'written')
   const fresh = new undiciErrors.SocketError('other side closed', { bytesRead: 0 } as never)
   t.equal((fromUndiciError(fresh, ctx()) as UpstreamResetError).stage, 'written', 'a fresh connection that died: the endpoint may have seen it')
