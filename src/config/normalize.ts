@@ -57,6 +57,8 @@ export const DEFAULTS = Object.freeze({
   historyRetentionMs: 3_600_000,
   eventLoopLagThresholdMs: 100,
   alertsKeep: 100,
+  /** Gossip's inbound-stream limits (membership/stream-limits.ts derives the byte limits from these). */
+  gossipStreams: { mtu: 1400, maxMembers: 1024, maxInboundStreams: 64, maxStreamsPerSource: 16, streamHeaderTimeoutMs: 2_000, streamTimeoutMs: 10_000 },
 })
 
 export function splitHostPort(address: string): HostPort {
@@ -287,6 +289,11 @@ export function normalizeConfig(
     })
     const local = g.profile === 'local'
     const listen = port(g.listen, ['gossip', 'listen'])
+    const GS = DEFAULTS.gossipStreams
+    const streamHeaderTimeoutMs = ms(g.streamHeaderTimeout, GS.streamHeaderTimeoutMs, ['gossip', 'streamHeaderTimeout'])
+    const streamTimeoutMs = ms(g.streamTimeout, GS.streamTimeoutMs, ['gossip', 'streamTimeout'])
+    if (streamHeaderTimeoutMs <= 0) issues.push({ path: ['gossip', 'streamHeaderTimeout'], message: 'must be above 0' })
+    if (streamTimeoutMs < streamHeaderTimeoutMs) issues.push({ path: ['gossip', 'streamTimeout'], message: 'must be at least streamHeaderTimeout (it bounds the whole frame, header included)' })
     gossip = Object.freeze({
       listen,
       advertise: g.advertise ? port(g.advertise, ['gossip', 'advertise']) : listen,
@@ -304,9 +311,14 @@ export function normalizeConfig(
       gossipNodes: g.gossipNodes ?? 3,
       pushPullIntervalMs: ms(g.pushPullInterval, local ? 5_000 : 30_000, ['gossip', 'pushPullInterval']),
       tombstoneTimeoutMs: ms(g.tombstoneTimeout, 60_000, ['gossip', 'tombstoneTimeout']),
-      mtu: g.mtu ?? 1400,
+      mtu: g.mtu ?? GS.mtu,
       lifeguard: g.lifeguard ?? true,
       healthQuorum: g.healthQuorum ?? 2,
+      maxMembers: g.maxMembers ?? GS.maxMembers,
+      maxInboundStreams: g.maxInboundStreams ?? GS.maxInboundStreams,
+      maxStreamsPerSource: g.maxStreamsPerSource ?? GS.maxStreamsPerSource,
+      streamHeaderTimeoutMs,
+      streamTimeoutMs,
     })
   }
 
