@@ -10,6 +10,7 @@ export interface GossipObserver {
   gossipMessage?(direction: Direction, type: string, bytes?: number): void
   gossipBytes?(direction: Direction, bytes: number): void
   gossipAuthFailure?(): void
+  gossipDrop?(kind: DropKind, reason: DropReason): void
 }
 
 /** Why an incoming packet or stream was dropped before any message in it was used. */
@@ -112,6 +113,7 @@ export class GossipCounters {
     this.drops[reason]++
     this.dropped[kind][reason]++
     if (reason === 'auth') this.observer?.gossipAuthFailure?.()
+    this.observer?.gossipDrop?.(kind, reason)
   }
 
   snapshot(): CounterSnapshot {
