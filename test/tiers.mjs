@@ -23,6 +23,7 @@ export const integration = [
   'test/plugins/health.test.ts',
   'test/health/wiring.test.ts',
   'test/membership/processes.test.ts',
+  'test/membership/stream-limits.test.ts',
   'test/membership/udp-transport.test.ts',
   'test/proxy/abort.test.ts',
   'test/proxy/balancing.test.ts',
