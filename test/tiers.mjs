@@ -22,6 +22,7 @@ export const integration = [
   'test/health/local-services.test.ts',
   'test/plugins/health.test.ts',
   'test/health/wiring.test.ts',
+  'test/membership/gossip-flood.test.ts',
   'test/membership/processes.test.ts',
   'test/membership/stream-limits.test.ts',
   'test/membership/udp-transport.test.ts',
