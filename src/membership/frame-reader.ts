@@ -1,8 +1,8 @@
 /**
  * Reads one `[length u32][bytes]` frame off a stream. The length is read first and checked
- * against the limit before a byte of the body is kept; body bytes are kept only while `charge`
- * (the shared buffered-bytes budget) accepts them; the complete frame is one buffer and the
- * chunks are let go at once.
+ * against the limit before a byte of the body is kept; then the whole length is reserved from
+ * the shared buffered-bytes budget (`reserve`) and the body is copied into one buffer of exactly
+ * that size as it arrives: no chunk list, no concatenation, no second copy.
  */
 export type FrameRead =
   | { readonly state: 'header' | 'body' }
@@ -18,13 +18,13 @@ export class FrameReader {
   private readonly head = Buffer.alloc(4)
   private headHave = 0
   private want = -1
-  private chunks: Buffer[] = []
+  private body: Buffer | undefined
   private have = 0
 
   constructor(
     private readonly maxBytes: number,
-    /** Asks for `bytes` more of the budget; false refuses them (the frame is then abandoned). */
-    private readonly charge: (bytes: number) => boolean = () => true,
+    /** Asks for a frame's `bytes` from the budget; false refuses them (the frame is then abandoned). */
+    private readonly reserve: (bytes: number) => boolean = () => true,
   ) {}
 
   /** True once the 4-byte header has arrived. */
@@ -43,20 +43,14 @@ export class FrameReader {
       if (this.headHave < 4) return HEADER
       this.want = this.head.readUInt32BE(0)
       if (this.want > this.maxBytes) return { state: 'oversize', announced: this.want }
+      if (!this.reserve(this.want)) return OVER_BUDGET
+      this.body = Buffer.allocUnsafe(this.want)
     }
-    const body = chunk.subarray(at, at + (this.want - this.have))
-    if (body.length > 0) {
-      if (!this.charge(body.length)) {
-        this.chunks = []
-        return OVER_BUDGET
-      }
-      this.chunks.push(body)
-      this.have += body.length
-    }
+    const body = this.body!
+    this.have += chunk.copy(body, this.have, at, at + (this.want - this.have))
     if (this.have < this.want) return BODY
-    const frame = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.want)
-    this.chunks = []
-    return { state: 'frame', frame }
+    this.body = undefined
+    return { state: 'frame', frame: body }
   }
 }
 

@@ -4,7 +4,9 @@
  * new stream takes the slot of the stream that has been idle longest among those still reading
  * their frame (unauthenticated: nothing in them has been checked yet), so connections opened and
  * left idle cannot keep a real peer out; a stream whose frame is complete and being answered is
- * never evicted. No I/O: the transport gives each slot a `cut` to close its stream.
+ * never evicted. The budget works the same way: a frame's whole announced length is reserved when
+ * its header arrives, and longest-idle reading streams are cut to make room for it. No I/O: the
+ * transport gives each slot a `cut` to close its stream.
  */
 import type { StreamLimits } from './stream-limits.js'
 
@@ -56,9 +58,14 @@ export class StreamSlots {
     slot.touched = ++this.tick
   }
 
-  /** Takes `bytes` from the shared budget for the stream; false (nothing taken) when it would overflow. */
-  charge(slot: StreamSlot, bytes: number): boolean {
-    if (!this.slots.has(slot) || this.total + bytes > this.limits.maxBufferedBytes) return false
+  /**
+   * Reserves `bytes` of the shared budget for the stream's frame, evicting (cutting) the
+   * longest-idle other reading streams when it would overflow; false (nothing taken) when even
+   * that cannot make room.
+   */
+  reserve(slot: StreamSlot, bytes: number): boolean {
+    if (!this.slots.has(slot) || bytes > this.limits.maxBufferedBytes) return false
+    while (this.total + bytes > this.limits.maxBufferedBytes) if (!this.evict((s) => s !== slot && s.buffered > 0)) return false
     slot.buffered += bytes
     this.total += bytes
     return true

@@ -163,7 +163,7 @@ export class UdpTransport implements GossipTransport {
     const slot = admitted
     this.sockets.add(sock)
     deadline(limits.headerTimeoutMs)
-    const reader = new FrameReader(limits.maxFrameBytes, (bytes) => this.slots.charge(slot, bytes))
+    const reader = new FrameReader(limits.maxFrameBytes, (bytes) => this.slots.reserve(slot, bytes))
     const from = { host: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 }
     sock.once('close', () => close(undefined))
     // the peer half-closes after its request: only an end before the whole frame is a drop
