@@ -114,7 +114,7 @@ async function spawnNode(root: string): Promise<{ child: ChildProcess; port: num
   const self = fileURLToPath(import.meta.url)
   const child = spawn(process.execPath, [...process.execArgv, self, 'node', root, KEY.toString('base64')], { stdio: ['pipe', 'pipe', 'inherit'] })
   const port = await new Promise<number>((res, rej) => {
-    child.stdout!.once('data', (d: Buffer) => res((JSON.parse(d.toString()) as { port: number }).port))
+    child.stdout.once('data', (d: Buffer) => res((JSON.parse(d.toString()) as { port: number }).port))
     child.once('exit', (code) => rej(new Error(`node exited with ${code}`)))
   })
   return { child, port }
