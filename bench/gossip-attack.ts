@@ -3,7 +3,8 @@
  * Membership on UdpTransport, encrypted) in a child process, so its RSS is its own:
  *
  *  1. frames: 64 connections each announce a 16 MiB push-pull frame and send all of it;
- *     the node's RSS before, at its peak, and 3 s after the connections closed; then the same
+ *     the node's RSS before, at its peak, 3 s after the connections closed and after a full GC
+ *     there (garbage not yet collected vs memory still held); then the same
  *     with frames just under the default frame limit (2.7 MiB: only the shared budget stops them);
  *  2. slots: 64 idle connections held on the node (from 4 loopback addresses, each reopened
  *     50 ms after the node closes it), and a new node that uses it as its seed: time to join
@@ -99,7 +100,12 @@ async function nodeMain(root: string, keyB64: string): Promise<void> {
   const m = startNode(tree, 'target', [], Buffer.from(keyB64, 'base64'))
   await m.start()
   process.stdout.write(JSON.stringify({ port: m.address!.port }) + '\n')
-  process.stdin.resume()
+  // 'gc' on stdin: a full collection (the child runs with --expose-gc), to tell garbage not yet
+  // collected from memory still held
+  process.stdin.on('data', () => {
+    ;(globalThis as { gc?: () => void }).gc?.()
+    process.stdout.write('collected\n')
+  })
   process.stdin.on('end', () => void m.stop().then(() => process.exit(0)))
 }
 
@@ -112,7 +118,7 @@ function rssMiB(pid: number): number {
 
 async function spawnNode(root: string): Promise<{ child: ChildProcess; port: number }> {
   const self = fileURLToPath(import.meta.url)
-  const child = spawn(process.execPath, [...process.execArgv, self, 'node', root, KEY.toString('base64')], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...process.execArgv, '--expose-gc', self, 'node', root, KEY.toString('base64')], { stdio: ['pipe', 'pipe', 'inherit'] })
   const port = await new Promise<number>((res, rej) => {
     child.stdout.once('data', (d: Buffer) => res((JSON.parse(d.toString()) as { port: number }).port))
     child.once('exit', (code) => rej(new Error(`node exited with ${code}`)))
@@ -143,9 +149,14 @@ async function frames(root: string, size: number) {
   clearInterval(sampler)
   const after = rssMiB(child.pid!)
   peak = Math.max(peak, after)
+  const collected = new Promise((r) => child.stdout!.once('data', r))
+  child.stdin!.write('gc\n')
+  await collected
+  await sleep(500)
+  const afterGc = rssMiB(child.pid!)
   await stopNode(child)
   const writtenMiB = Math.round(results.reduce((s, r) => s + r.written, 0) / MiB)
-  return { rssBeforeMiB: before, rssPeakMiB: peak, rssAfterMiB: after, attackMs, attackerWroteMiB: writtenMiB }
+  return { rssBeforeMiB: before, rssPeakMiB: peak, rssAfterMiB: after, rssAfterGcMiB: afterGc, attackMs, attackerWroteMiB: writtenMiB }
 }
 
 async function join(root: string) {
@@ -175,7 +186,8 @@ async function main(): Promise<void> {
     const u = await frames(root, UNDER)
     const j = await join(root)
     runs[root] = { frames: f, underLimit: u, join: j }
-    const line = (x: typeof f) => `RSS ${x.rssBeforeMiB} → peak ${x.rssPeakMiB} → after ${x.rssAfterMiB} MiB (attacker wrote ${x.attackerWroteMiB} MiB in ${x.attackMs} ms)`
+    const line = (x: typeof f) =>
+      `RSS ${x.rssBeforeMiB} → peak ${x.rssPeakMiB} → after ${x.rssAfterMiB} MiB (${x.rssAfterGcMiB} after a full GC; attacker wrote ${x.attackerWroteMiB} MiB in ${x.attackMs} ms)`
     console.log(`${root}: ${STREAMS} × ${FRAME / MiB} MiB frames: ${line(f)}`)
     console.log(`${root}: ${STREAMS} × ${(UNDER / MiB).toFixed(2)} MiB frames (under the default limit): ${line(u)}`)
     console.log(`${root}: join with ${STREAMS} idle connections held: ${j.joinMs === null ? `not within ${JOIN_CAP_MS} ms` : `${j.joinMs} ms`}`)
