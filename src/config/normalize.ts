@@ -17,6 +17,7 @@ import type {
   SidecarConfig,
 } from './types.js'
 import { parseDuration } from './duration.js'
+import { GOSSIP_STREAM_DEFAULTS } from './gossip-defaults.js'
 import { BUILTIN_STRATEGIES } from './schema.js'
 
 export interface PathIssue {
@@ -57,8 +58,6 @@ export const DEFAULTS = Object.freeze({
   historyRetentionMs: 3_600_000,
   eventLoopLagThresholdMs: 100,
   alertsKeep: 100,
-  /** Gossip's inbound-stream limits (membership/stream-limits.ts derives the byte limits from these). */
-  gossipStreams: { mtu: 1400, maxMembers: 1024, maxInboundStreams: 64, maxStreamsPerSource: 16, streamHeaderTimeoutMs: 2_000, streamTimeoutMs: 10_000 },
 })
 
 export function splitHostPort(address: string): HostPort {
@@ -289,7 +288,7 @@ export function normalizeConfig(
     })
     const local = g.profile === 'local'
     const listen = port(g.listen, ['gossip', 'listen'])
-    const GS = DEFAULTS.gossipStreams
+    const GS = GOSSIP_STREAM_DEFAULTS
     const streamHeaderTimeoutMs = ms(g.streamHeaderTimeout, GS.streamHeaderTimeoutMs, ['gossip', 'streamHeaderTimeout'])
     const streamTimeoutMs = ms(g.streamTimeout, GS.streamTimeoutMs, ['gossip', 'streamTimeout'])
     if (streamHeaderTimeoutMs <= 0) issues.push({ path: ['gossip', 'streamHeaderTimeout'], message: 'must be above 0' })

@@ -8,7 +8,7 @@
  * transport also caps what all streams together may buffer, how long a stream may take, and how
  * many may run at once (per source address too).
  */
-import { DEFAULTS } from '../config/normalize.js'
+import { GOSSIP_STREAM_DEFAULTS } from '../config/gossip-defaults.js'
 import type { GossipConfig } from '../config/types.js'
 import { LIMITS } from './codec.js'
 
@@ -54,4 +54,4 @@ export function streamLimits(g: Pick<GossipConfig, 'mtu' | 'maxMembers' | 'maxIn
 }
 
 /** The limits of the default gossip config. */
-export const DEFAULT_STREAM_LIMITS: StreamLimits = streamLimits(DEFAULTS.gossipStreams)
+export const DEFAULT_STREAM_LIMITS: StreamLimits = streamLimits(GOSSIP_STREAM_DEFAULTS)
