@@ -52,7 +52,7 @@ t.test('64 idle connections held on the seed (reopened as they close): a new nod
 
 t.test('a flood from a non-member cannot make a node suspect or drop a real member', async (t) => {
   // lan-like probe timing: a shared 2-core test machine stalls for tens of ms at times
-  const cfg = localGossipConfig({ keys: [KEY], cluster: 'flood', probeIntervalMs: 500, probeTimeoutMs: 300 })
+  const cfg = localGossipConfig({ keys: [KEY], cluster: 'flood', probeIntervalMs: 500, probeTimeoutMs: 400 })
   const a = await start(t, 'a', cfg)
   const b = await start(t, 'b', cfg, a)
   const c = await start(t, 'c', cfg, a)
