@@ -12,6 +12,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { BreakerKind } from '../endpoint/endpoint.js'
+import { DROP_REASONS, type DropKind, type DropReason } from '../membership/counters.js'
 import { Listeners } from '../listeners.js'
 import type { AdminSource, EndpointView, MemberView, NodeView } from './view.js'
 import { BREAKER_STATES, ENDPOINT_STATES, MEMBER_STATES } from './view.js'
@@ -41,6 +42,8 @@ export interface GossipCounterView {
   readonly bytesIn: number
   readonly bytesOut: number
   readonly drops: { readonly auth: number }
+  /** Drops by kind and reason (commy_gossip_dropped_total). */
+  readonly dropped?: Readonly<Record<DropKind, Readonly<Partial<Record<DropReason, number>>>>>
 }
 
 const BREAKER_VALUE: Readonly<Record<BreakerKind, number>> = { closed: 0, 'half-open': 1, open: 2 }
@@ -71,6 +74,7 @@ export class Metrics {
   private readonly gossipMessages: Counter<'direction' | 'type'>
   private readonly gossipBytesTotal: Counter<'direction'>
   private readonly gossipAuthFailures: Counter
+  private readonly gossipDropped: Counter<'kind' | 'reason'>
   private readonly configReloads: Counter<'result'>
 
   constructor(options: MetricsOptions = {}) {
@@ -122,6 +126,13 @@ export class Metrics {
       help: 'Gossip packets dropped because they failed decryption or authentication.',
       registers,
     })
+    this.gossipDropped = new Counter({
+      name: 'commy_gossip_dropped_total',
+      help: 'Gossip UDP packets (kind=packet) and inbound push-pull streams (kind=stream) dropped, by reason (auth|replay|stale|cluster|version|malformed|oversize|limit|timeout).',
+      labelNames: ['kind', 'reason'],
+      registers,
+    })
+    for (const [kind, reasons] of Object.entries(DROP_REASONS)) for (const reason of reasons) this.gossipDropped.inc({ kind, reason }, 0)
     this.configReloads = new Counter({
       name: 'commy_config_reloads_total',
       help: 'Config reload attempts (SIGHUP, file watch, POST /v1/reload), by result (success|failure).',
@@ -262,6 +273,11 @@ export class Metrics {
     this.gossipAuthFailures.inc()
   }
 
+  /** One gossip packet or stream dropped. */
+  gossipDrop(kind: DropKind, reason: DropReason): void {
+    this.gossipDropped.inc({ kind, reason })
+  }
+
   /** Called by whoever reloads (SIGHUP, file watch or POST /v1/reload), once per attempt. */
   configReload(ok: boolean): void {
     this.configReloads.inc({ result: ok ? 'success' : 'failure' })
@@ -287,8 +303,21 @@ export class Metrics {
       this.gossipBytes('out', now.bytesOut - (last?.bytesOut ?? 0))
       const auth = now.drops.auth - (last?.drops.auth ?? 0)
       if (auth > 0) this.gossipAuthFailures.inc(auth)
+      for (const kind of ['packet', 'stream'] as const) {
+        for (const [reason, n] of Object.entries(now.dropped?.[kind] ?? {})) {
+          const d = n - (last?.dropped?.[kind][reason as DropReason] ?? 0)
+          if (d > 0) this.gossipDropped.inc({ kind, reason }, d)
+        }
+      }
       // a copy: the reader may hand out its live counters object
-      last = { messagesIn: { ...now.messagesIn }, messagesOut: { ...now.messagesOut }, bytesIn: now.bytesIn, bytesOut: now.bytesOut, drops: { auth: now.drops.auth } }
+      last = {
+        messagesIn: { ...now.messagesIn },
+        messagesOut: { ...now.messagesOut },
+        bytesIn: now.bytesIn,
+        bytesOut: now.bytesOut,
+        drops: { auth: now.drops.auth },
+        dropped: { packet: { ...now.dropped?.packet }, stream: { ...now.dropped?.stream } },
+      }
     })
   }
 

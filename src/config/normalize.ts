@@ -17,6 +17,7 @@ import type {
   SidecarConfig,
 } from './types.js'
 import { parseDuration } from './duration.js'
+import { GOSSIP_STREAM_DEFAULTS } from './gossip-defaults.js'
 import { BUILTIN_STRATEGIES } from './schema.js'
 
 export interface PathIssue {
@@ -287,6 +288,11 @@ export function normalizeConfig(
     })
     const local = g.profile === 'local'
     const listen = port(g.listen, ['gossip', 'listen'])
+    const GS = GOSSIP_STREAM_DEFAULTS
+    const streamHeaderTimeoutMs = ms(g.streamHeaderTimeout, GS.streamHeaderTimeoutMs, ['gossip', 'streamHeaderTimeout'])
+    const streamTimeoutMs = ms(g.streamTimeout, GS.streamTimeoutMs, ['gossip', 'streamTimeout'])
+    if (streamHeaderTimeoutMs <= 0) issues.push({ path: ['gossip', 'streamHeaderTimeout'], message: 'must be above 0' })
+    if (streamTimeoutMs < streamHeaderTimeoutMs) issues.push({ path: ['gossip', 'streamTimeout'], message: 'must be at least streamHeaderTimeout (it bounds the whole frame, header included)' })
     gossip = Object.freeze({
       listen,
       advertise: g.advertise ? port(g.advertise, ['gossip', 'advertise']) : listen,
@@ -304,9 +310,14 @@ export function normalizeConfig(
       gossipNodes: g.gossipNodes ?? 3,
       pushPullIntervalMs: ms(g.pushPullInterval, local ? 5_000 : 30_000, ['gossip', 'pushPullInterval']),
       tombstoneTimeoutMs: ms(g.tombstoneTimeout, 60_000, ['gossip', 'tombstoneTimeout']),
-      mtu: g.mtu ?? 1400,
+      mtu: g.mtu ?? GS.mtu,
       lifeguard: g.lifeguard ?? true,
       healthQuorum: g.healthQuorum ?? 2,
+      maxMembers: g.maxMembers ?? GS.maxMembers,
+      maxInboundStreams: g.maxInboundStreams ?? GS.maxInboundStreams,
+      maxStreamsPerSource: g.maxStreamsPerSource ?? GS.maxStreamsPerSource,
+      streamHeaderTimeoutMs,
+      streamTimeoutMs,
     })
   }
 

@@ -209,6 +209,11 @@ export const GossipSchema = Strict({
   mtu: Type.Optional(Type.Integer({ minimum: 512, maximum: 65000 })),
   lifeguard: Type.Optional(Type.Boolean()),
   healthQuorum: Type.Optional(Type.Integer({ minimum: 1, description: 'sidecars that must report an endpoint failing before others lower its weight' })),
+  maxMembers: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'largest cluster expected: sizes the push-pull frame limit (max(1 MiB, maxMembers × 2 × mtu))' })),
+  maxInboundStreams: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, description: 'inbound push-pull streams at once' })),
+  maxStreamsPerSource: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, description: 'inbound push-pull streams at once from one address' })),
+  streamHeaderTimeout: Type.Optional(Duration),
+  streamTimeout: Type.Optional(Duration),
 })
 
 export const LocalServiceSchema = Strict({

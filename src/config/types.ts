@@ -180,6 +180,14 @@ export interface GossipConfig {
   readonly mtu: number
   readonly lifeguard: boolean
   readonly healthQuorum: number
+  /** Largest cluster expected: sizes the push-pull frame limit (membership/stream-limits.ts). */
+  readonly maxMembers: number
+  /** Inbound push-pull streams at once, and from one remote address. */
+  readonly maxInboundStreams: number
+  readonly maxStreamsPerSource: number
+  /** An inbound stream's 4-byte header, and its whole frame, must arrive within these of the connection. */
+  readonly streamHeaderTimeoutMs: number
+  readonly streamTimeoutMs: number
 }
 
 export interface LocalServiceConfig {

@@ -11,6 +11,7 @@
  * anything is allocated, enums are validated, and `decodePacket` / `decodePushPull` return a
  * result instead of throwing, whatever the bytes.
  */
+import { isUtf8 } from 'node:buffer'
 import type { Claim, Member, MemberState, NodeMeta, ServiceAnnouncement, ServiceHealth } from './member.js'
 import { GossipDecodeError } from './errors.js'
 
@@ -310,6 +311,8 @@ class Reader {
   str(): string {
     const n = this.u8()
     this.need(n)
+    // invalid UTF-8 would decode to U+FFFD (3 bytes each): a 255-byte field could no longer be re-encoded
+    if (!isUtf8(this.buf.subarray(this.pos, this.pos + n))) throw new GossipDecodeError(`invalid UTF-8 at byte ${this.pos}`)
     const s = this.buf.toString('utf8', this.pos, this.pos + n)
     this.pos += n
     return s
@@ -389,8 +392,9 @@ function readBody(r: Reader, type: Message['type']): Message {
   }
 }
 
+/** Every failure is a drop, never a throw; one that is not our typed decode error is a bug, and says so. */
 function fail(err: unknown): { ok: false; reason: 'malformed'; detail: string } {
-  return { ok: false, reason: 'malformed', detail: err instanceof GossipDecodeError ? err.message : String(err) }
+  return { ok: false, reason: 'malformed', detail: err instanceof GossipDecodeError ? err.message : `unexpected ${String(err)}` }
 }
 
 /** Decodes one UDP packet. Never throws. Unknown message types are skipped and counted. */

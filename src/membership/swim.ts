@@ -230,6 +230,7 @@ export class Membership implements Startable {
     this.bound = await this.transport.listen({
       packet: (data, from) => this.onPacket(data, from),
       exchange: (req, from) => this.sync.answer(req, from),
+      dropped: (reason) => this.counters.drop(reason, 'stream'),
     })
     if (this.stopping !== undefined) return
     const at = advertisedAddress(this.cfg.listen, this.cfg.advertise, this.bound)

@@ -5,6 +5,7 @@
  * `MemoryNetwork` transports (in process, seeded loss and delay, for tests and the simulator).
  */
 import type { HostPort } from '../config/types.js'
+import type { StreamDropReason } from './counters.js'
 
 export type { HostPort }
 
@@ -13,6 +14,8 @@ export interface TransportHandlers {
   packet(data: Buffer, from: HostPort): void
   /** A peer opened an exchange: resolve with the answer, or undefined to close without one. */
   exchange(request: Buffer, from: HostPort): Promise<Buffer | undefined>
+  /** An inbound stream was refused or cut by the transport's limits (counted by reason). */
+  dropped?(reason: StreamDropReason): void
 }
 
 export interface GossipTransport {

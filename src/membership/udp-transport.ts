@@ -1,68 +1,49 @@
 /**
  * The production GossipTransport: a UDP socket for probes and gossip, and a TCP server on the same
  * port number for push-pull exchanges (one length-prefixed request frame, one answer frame, then
- * the connection closes). Hostile-input limits: a frame larger than `maxFrameBytes` or a stream
- * idle longer than `streamTimeoutMs` is cut, and at most `maxInboundStreams` run at once.
+ * the connection closes). Inbound streams are hostile until their frame is authenticated, so
+ * (`stream-limits.ts`): a frame is refused on its announced length before any body byte is kept,
+ * all streams together buffer at most `maxBufferedBytes`, the header and the whole frame have
+ * deadlines, and slots (all, and per source address) are admitted by `StreamSlots`, which evicts
+ * the longest-idle unauthenticated stream when they are full. Every stream dropped here is
+ * reported to `handlers.dropped` with its reason.
  */
 import dgram from 'node:dgram'
 import net from 'node:net'
+import type { StreamDropReason } from './counters.js'
+import { GossipBindError, GossipExchangeError } from './errors.js'
+import { frame, FrameReader } from './frame-reader.js'
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream-limits.js'
+import { StreamSlots } from './stream-slots.js'
 import type { GossipTransport, HostPort, TransportHandlers } from './transport.js'
 import { formatAddress } from './transport.js'
-import { GossipBindError, GossipExchangeError } from './errors.js'
 
-export interface UdpTransportOptions {
+export interface UdpTransportOptions extends Partial<StreamLimits> {
   readonly listen: HostPort
-  /** Largest stream frame accepted (default 16 MiB). */
-  readonly maxFrameBytes?: number
-  readonly maxInboundStreams?: number
-  /** An inbound stream that sends nothing for this long is closed (default 10 s). */
-  readonly streamTimeoutMs?: number
-}
-
-/** Collects one `[length u32][bytes]` frame. */
-class FrameReader {
-  private chunks: Buffer[] = []
-  private have = 0
-  private want = -1
-  constructor(private readonly max: number) {}
-  /** The frame once complete; 'too-large' when its announced length is over the limit. */
-  push(chunk: Buffer): Buffer | 'too-large' | undefined {
-    this.chunks.push(chunk)
-    this.have += chunk.length
-    if (this.want < 0 && this.have >= 4) {
-      const head = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
-      this.chunks = [head]
-      this.want = head.readUInt32BE(0)
-      if (this.want > this.max) return 'too-large'
-    }
-    if (this.want >= 0 && this.have >= 4 + this.want) {
-      const all = Buffer.concat(this.chunks)
-      return all.subarray(4, 4 + this.want)
-    }
-    return undefined
-  }
-}
-
-function frame(data: Buffer): Buffer {
-  const head = Buffer.allocUnsafe(4)
-  head.writeUInt32BE(data.length, 0)
-  return Buffer.concat([head, data])
 }
 
 export class UdpTransport implements GossipTransport {
   private udp: dgram.Socket | undefined
   private tcp: net.Server | undefined
   private readonly sockets = new Set<net.Socket>()
-  private readonly maxFrame: number
-  private readonly maxInbound: number
-  private readonly streamTimeoutMs: number
-  private inbound = 0
+  private readonly limits: StreamLimits
+  private readonly slots: StreamSlots
   private closed = false
 
   constructor(private readonly options: UdpTransportOptions) {
-    this.maxFrame = options.maxFrameBytes ?? 16 * 1024 * 1024
-    this.maxInbound = options.maxInboundStreams ?? 64
-    this.streamTimeoutMs = options.streamTimeoutMs ?? 10_000
+    const { listen: _listen, ...given } = options
+    this.limits = { ...DEFAULT_STREAM_LIMITS, ...stripUndefined(given) }
+    this.slots = new StreamSlots(this.limits)
+  }
+
+  /** Bytes held for inbound streams' frames now (at most `maxBufferedBytes`). */
+  get bufferedBytes(): number {
+    return this.slots.buffered
+  }
+
+  /** Inbound streams admitted now. */
+  get inboundStreams(): number {
+    return this.slots.size
   }
 
   async listen(handlers: TransportHandlers): Promise<HostPort> {
@@ -125,7 +106,7 @@ export class UdpTransport implements GossipTransport {
     return new Promise<Buffer>((resolve, reject) => {
       const sock = net.connect({ host: to.host, port: to.port })
       this.sockets.add(sock)
-      const reader = new FrameReader(this.maxFrame)
+      const reader = new FrameReader(this.limits.maxFrameBytes)
       let settled = false
       const done = (err: Error | undefined, value?: Buffer) => {
         if (settled) return
@@ -140,9 +121,9 @@ export class UdpTransport implements GossipTransport {
       timer.unref()
       sock.on('connect', () => sock.end(frame(request)))
       sock.on('data', (chunk: Buffer) => {
-        const f = reader.push(chunk)
-        if (f === 'too-large') done(new GossipExchangeError(peer, 'answer too large'))
-        else if (f !== undefined) done(undefined, f)
+        const read = reader.push(chunk)
+        if (read.state === 'oversize') done(new GossipExchangeError(peer, `answer of ${read.announced} bytes is over the ${this.limits.maxFrameBytes}-byte frame limit`))
+        else if (read.state === 'frame') done(undefined, read.frame)
       })
       sock.on('error', (err) => done(new GossipExchangeError(peer, err.message, { cause: err })))
       sock.on('close', () => done(new GossipExchangeError(peer, 'closed without an answer')))
@@ -150,39 +131,74 @@ export class UdpTransport implements GossipTransport {
   }
 
   private accept(sock: net.Socket, handlers: TransportHandlers): void {
-    if (this.closed || this.inbound >= this.maxInbound) {
+    sock.on('error', () => {})
+    if (this.closed) {
       sock.destroy()
       return
     }
-    this.inbound++
-    this.sockets.add(sock)
-    sock.once('close', () => {
-      this.inbound--
+    const limits = this.limits
+    const acceptedAt = Date.now()
+    let phase: 'reading' | 'answering' | 'closed' = 'reading'
+    let timer: NodeJS.Timeout | undefined
+    const close = (reason: StreamDropReason | undefined): void => {
+      if (phase === 'closed') return
+      phase = 'closed'
+      clearTimeout(timer)
+      this.slots.release(slot)
       this.sockets.delete(sock)
-    })
-    sock.on('error', () => {})
-    sock.setTimeout(this.streamTimeoutMs, () => sock.destroy())
-    const reader = new FrameReader(this.maxFrame)
+      sock.destroy()
+      if (reason !== undefined) handlers.dropped?.(reason)
+    }
+    const deadline = (ms: number): void => {
+      clearTimeout(timer)
+      timer = setTimeout(() => close(phase === 'reading' ? 'timeout' : undefined), Math.max(0, ms))
+      timer.unref()
+    }
+    const admitted = this.slots.admit(sock.remoteAddress ?? '', () => close('limit'))
+    if (admitted === undefined) {
+      sock.destroy()
+      handlers.dropped?.('limit')
+      return
+    }
+    const slot = admitted
+    this.sockets.add(sock)
+    deadline(limits.headerTimeoutMs)
+    const reader = new FrameReader(limits.maxFrameBytes, (bytes) => this.slots.reserve(slot, bytes))
     const from = { host: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 }
-    let answered = false
+    sock.once('close', () => close(undefined))
+    // the peer half-closes after its request: only an end before the whole frame is a drop
     sock.on('end', () => {
-      if (!answered) sock.destroy()
+      if (phase === 'reading') close('malformed')
     })
     sock.on('data', (chunk: Buffer) => {
-      if (answered) return
-      const f = reader.push(chunk)
-      if (f === undefined) return
-      answered = true
-      if (f === 'too-large') {
-        sock.destroy()
-        return
+      if (phase !== 'reading') return
+      const started = reader.started
+      const read = reader.push(chunk)
+      this.slots.touch(slot)
+      switch (read.state) {
+        case 'header':
+          return
+        case 'body':
+          if (!started) deadline(limits.frameTimeoutMs - (Date.now() - acceptedAt))
+          return
+        case 'oversize':
+          return close('oversize')
+        case 'over-budget':
+          return close('limit')
+        case 'frame':
+          break
       }
-      handlers.exchange(f, from).then(
+      phase = 'answering'
+      slot.phase = 'answering'
+      deadline(limits.frameTimeoutMs)
+      handlers.exchange(read.frame, from).then(
         (answer) => {
-          if (answer === undefined || sock.destroyed) sock.destroy()
+          // the request frame is no longer held: its bytes go back to the budget
+          this.slots.discharge(slot)
+          if (answer === undefined || phase === 'closed') close(undefined)
           else sock.end(frame(answer))
         },
-        () => sock.destroy(),
+        () => close(undefined),
       )
     })
   }
@@ -201,4 +217,8 @@ export class UdpTransport implements GossipTransport {
       tcp ? new Promise<void>((r) => tcp.close(() => r())) : undefined,
     ])
   }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
 }

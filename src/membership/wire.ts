@@ -7,7 +7,7 @@
 import type { BroadcastQueue } from './broadcast-queue.js'
 import { decodePacket, decodePushPull, encodeMessage, encodePacket, encodePushPull, PACKET_HEADER, typeOfEncoded, type Message, type PushPull } from './codec.js'
 import { GossipMetaError } from './errors.js'
-import type { DropReason, GossipCounters } from './counters.js'
+import type { DropKind, DropReason, GossipCounters } from './counters.js'
 import type { Envelope } from './envelope.js'
 import type { GossipLogger } from './api.js'
 import { formatAddress, type GossipTransport, type HostPort } from './transport.js'
@@ -60,9 +60,9 @@ export class Wire {
   receive(data: Buffer, from: HostPort): Message[] | undefined {
     this.o.counters.packet('in', data.length)
     const opened = this.o.envelope.open(data, 'packet')
-    if (!opened.ok) return this.dropped(opened.reason, from)
+    if (!opened.ok) return this.dropped(opened.reason, from, 'packet')
     const decoded = decodePacket(opened.payload)
-    if (!decoded.ok) return this.dropped(decoded.reason === 'version' ? 'version' : 'decode', from)
+    if (!decoded.ok) return this.dropped(decoded.reason, from, 'packet')
     this.o.counters.unknownMessages += decoded.unknown
     for (const m of decoded.messages) this.o.counters.message('in', m.type)
     return decoded.messages
@@ -79,16 +79,16 @@ export class Wire {
   openFrame(frame: Buffer, from: HostPort): PushPull | undefined {
     this.o.counters.packet('in', frame.length)
     const opened = this.o.envelope.open(frame, 'stream')
-    if (!opened.ok) return this.dropped(opened.reason, from)
+    if (!opened.ok) return this.dropped(opened.reason, from, 'stream')
     const decoded = decodePushPull(opened.payload)
-    if (!decoded.ok) return this.dropped(decoded.reason === 'version' ? 'version' : 'decode', from)
+    if (!decoded.ok) return this.dropped(decoded.reason, from, 'stream')
     this.o.counters.message('in', 'push-pull')
     return decoded.value
   }
 
-  private dropped(reason: DropReason | 'plaintext' | 'encrypted', from: HostPort): undefined {
-    this.o.counters.drop(reason === 'plaintext' || reason === 'encrypted' ? 'auth' : reason)
-    this.o.log.debug({ from: formatAddress(from), reason }, 'gossip packet dropped')
+  private dropped(reason: DropReason | 'plaintext' | 'encrypted', from: HostPort, kind: DropKind): undefined {
+    this.o.counters.drop(reason === 'plaintext' || reason === 'encrypted' ? 'auth' : reason, kind)
+    this.o.log.debug({ from: formatAddress(from), reason, kind }, 'gossip packet dropped')
     return undefined
   }
 }

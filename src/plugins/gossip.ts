@@ -25,6 +25,7 @@ import { EMPTY_META, type NodeMeta } from '../membership/member.js'
 import type { Lookup } from '../membership/seeds.js'
 import { Membership } from '../membership/swim.js'
 import { formatAddress, type GossipTransport } from '../membership/transport.js'
+import { streamLimits } from '../membership/stream-limits.js'
 import { UdpTransport } from '../membership/udp-transport.js'
 import type { DataPlaneView, Plugin, PluginDeps } from './plugin.js'
 import type { EjectionEndedEvent, EjectionEvent, LagEvent } from '../resilience/events.js'
@@ -133,7 +134,7 @@ export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
         return adminAddress()
       },
     },
-    transport: deps.transport ?? new UdpTransport({ listen: gossip.listen }),
+    transport: deps.transport ?? new UdpTransport({ listen: gossip.listen, ...streamLimits(gossip) }),
     clock,
     random,
     logger,

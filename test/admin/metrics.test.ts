@@ -1,6 +1,7 @@
 import t from 'tap'
 import client from 'prom-client'
 import { Metrics } from '../../src/admin/metrics.js'
+import { DROP_REASONS, type DropKind, type DropReason } from '../../src/membership/counters.js'
 import { codeClassIndex } from '../../src/admin/request-metrics.js'
 import { parseProm, samples, total } from '../helpers/prom-parse.js'
 import { FakeSidecar } from '../helpers/admin-fake.js'
@@ -19,6 +20,7 @@ const ISSUE_METRICS = [
   ['commy_gossip_messages_total', 'counter'],
   ['commy_gossip_bytes_total', 'counter'],
   ['commy_gossip_auth_failures_total', 'counter'],
+  ['commy_gossip_dropped_total', 'counter'],
   ['commy_config_reloads_total', 'counter'],
   ['commy_endpoints', 'gauge'],
   ['commy_info', 'gauge'],
@@ -131,6 +133,7 @@ t.test('event counters', async (t) => {
   m.gossipMessage('in', 'ack', 40)
   m.gossipBytes('in', 1000)
   m.gossipAuthFailure()
+  m.gossipDrop('stream', 'oversize')
   m.configReload(true)
   m.configReload(false)
   m.configReload(true)
@@ -146,6 +149,7 @@ t.test('event counters', async (t) => {
   t.equal(total(fams, 'commy_gossip_bytes_total', { direction: 'in' }), 1040)
   t.equal(total(fams, 'commy_gossip_bytes_total', { direction: 'out' }), 60)
   t.equal(total(fams, 'commy_gossip_auth_failures_total'), 1)
+  t.equal(total(fams, 'commy_gossip_dropped_total', { kind: 'stream', reason: 'oversize' }), 1)
   t.equal(total(fams, 'commy_config_reloads_total', { result: 'success' }), 2)
   t.equal(total(fams, 'commy_config_reloads_total', { result: 'failure' }), 1)
 
@@ -158,20 +162,34 @@ t.test('event counters', async (t) => {
 
 t.test('gossip counters followed from a snapshot grow by what it gained between scrapes', async (t) => {
   const m = new Metrics({ defaultMetrics: false })
-  const snap = { messagesIn: { ping: 2 } as Record<string, number>, messagesOut: { ack: 1 } as Record<string, number>, bytesIn: 100, bytesOut: 50, drops: { auth: 0 } }
+  const snap: { messagesIn: Record<string, number>; messagesOut: Record<string, number>; bytesIn: number; bytesOut: number; drops: { auth: number }; dropped?: Record<DropKind, Partial<Record<DropReason, number>>> } = {
+    messagesIn: { ping: 2 },
+    messagesOut: { ack: 1 },
+    bytesIn: 100,
+    bytesOut: 50,
+    drops: { auth: 0 },
+  }
   m.followGossip(() => snap)
   let fams = parseProm(await m.text())
+  for (const [kind, reasons] of Object.entries(DROP_REASONS)) {
+    for (const reason of reasons) t.equal(total(fams, 'commy_gossip_dropped_total', { kind, reason }), 0, `${kind}/${reason} exported at 0`)
+  }
   t.equal(total(fams, 'commy_gossip_messages_total', { direction: 'in', type: 'ping' }), 2)
   t.equal(total(fams, 'commy_gossip_bytes_total', { direction: 'out' }), 50)
   snap.messagesIn = { ping: 5, suspect: 1 }
   snap.bytesIn = 400
   snap.drops = { auth: 3 }
+  snap.dropped = { packet: { auth: 3, malformed: 2 }, stream: { limit: 4 } }
   fams = parseProm(await m.text())
   t.equal(total(fams, 'commy_gossip_messages_total', { direction: 'in', type: 'ping' }), 5)
   t.equal(total(fams, 'commy_gossip_messages_total', { direction: 'in', type: 'suspect' }), 1)
   t.equal(total(fams, 'commy_gossip_bytes_total', { direction: 'in' }), 400)
   t.equal(total(fams, 'commy_gossip_auth_failures_total'), 3)
+  t.equal(total(fams, 'commy_gossip_dropped_total', { kind: 'packet', reason: 'malformed' }), 2)
+  t.equal(total(fams, 'commy_gossip_dropped_total', { kind: 'stream', reason: 'limit' }), 4)
+  snap.dropped = { packet: { auth: 3, malformed: 2 }, stream: { limit: 6 } }
   fams = parseProm(await m.text())
+  t.equal(total(fams, 'commy_gossip_dropped_total', { kind: 'stream', reason: 'limit' }), 6, 'grows by the difference')
   t.equal(total(fams, 'commy_gossip_messages_total', { direction: 'in', type: 'ping' }), 5, 'an unchanged snapshot adds nothing')
 })
 

@@ -388,7 +388,20 @@ t.test('gossip: lan defaults, advertise defaults to listen', async (t) => {
     mtu: 1400,
     lifeguard: true,
     healthQuorum: 2,
+    maxMembers: 1024,
+    maxInboundStreams: 64,
+    maxStreamsPerSource: 16,
+    streamHeaderTimeoutMs: 2_000,
+    streamTimeoutMs: 10_000,
   })
+})
+
+t.test('gossip: stream limits are set, and the header deadline fits in the frame deadline', async (t) => {
+  const set = normalize(raw({ gossip: { listen: '127.0.0.1:0', maxMembers: 5000, maxInboundStreams: 32, maxStreamsPerSource: 4, streamHeaderTimeout: '1s', streamTimeout: '5s' } }))
+  t.strictSame(set.issues, [])
+  t.match(set.config.gossip, { maxMembers: 5000, maxInboundStreams: 32, maxStreamsPerSource: 4, streamHeaderTimeoutMs: 1000, streamTimeoutMs: 5000 })
+  const bad = normalize(raw({ gossip: { listen: '127.0.0.1:0', streamHeaderTimeout: '3s', streamTimeout: '2s' } }))
+  t.match(bad.issues, [{ path: ['gossip', 'streamTimeout'] }])
 })
 
 t.test('gossip: the local profile is faster; explicit values win', async (t) => {

@@ -31,6 +31,11 @@ export function localGossipConfig(overrides: Partial<GossipConfig> = {}): Gossip
     mtu: 1400,
     lifeguard: true,
     healthQuorum: 2,
+    maxMembers: 1024,
+    maxInboundStreams: 64,
+    maxStreamsPerSource: 16,
+    streamHeaderTimeoutMs: 2_000,
+    streamTimeoutMs: 10_000,
     ...overrides,
   }
 }
