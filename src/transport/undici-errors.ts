@@ -8,6 +8,7 @@ import {
   ClientAbortedError,
   CommyError,
   InternalError,
+  LocalResourcesError,
   UpstreamConnectError,
   UpstreamProtocolError,
   UpstreamResetError,
@@ -27,6 +28,9 @@ export interface ErrorContext {
   /** The try's time-to-headers limit, for the message. */
   readonly timeoutMs: number
 }
+
+/** Errno codes of our own process running out of descriptors: a local condition, not the endpoint's. */
+export const DESCRIPTOR_CODES: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE'])
 
 /** Socket-level errno codes that, before the request reached a connection, mean "could not connect". */
 const CONNECT_CODES = new Set([
@@ -64,6 +68,7 @@ export function fromUndiciError(err: unknown, ctx: ErrorContext): CommyError {
   const e = (err ?? {}) as ErrorLike
   if (typeof e.code !== 'string') return new InternalError('internal error', { cause: err })
   const code = e.code
+  if (DESCRIPTOR_CODES.has(code)) return new LocalResourcesError(ctx.endpoint, { cause: err })
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new UpstreamTimeoutError(ctx.endpoint, ctx.timeoutMs, { cause: err })
   }
