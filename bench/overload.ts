@@ -274,5 +274,5 @@ async function orchestrate(): Promise<void> {
 
 const role = process.argv[2]
 if (role === 'upstream') runUpstream(Number(process.argv[3] ?? 0))
-else if (role === 'load') void runLoad(process.argv[3]!, Number(process.argv[4]), { connections: CONNECTIONS, timeout: 30 })
+else if (role === 'load') void runLoad(process.argv[3]!, Number(process.argv[4]), { connections: CONNECTIONS, timeout: Number(env.OVERLOAD_TIMEOUT_S ?? 10) })
 else runMain(orchestrate)
