@@ -185,6 +185,9 @@ export class OverloadedError extends CommyError {
   }
 }
 
+/** Errno codes of our own process (or system) running out of descriptors: a local condition, never the peer's. */
+export const DESCRIPTOR_CODES: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE'])
+
 /** commy ran out of file descriptors (EMFILE/ENFILE) opening a connection: a local condition, never the endpoint's failure. */
 export class LocalResourcesError extends CommyError {
   constructor(endpoint: string, options?: { cause?: unknown }) {

@@ -16,10 +16,9 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { HostPort, LimitsConfig, ListenerConfig } from '../config/types.js'
 import type { Startable } from '../lifecycle.js'
-import { BadRequestError, HeadersTooLargeError, MethodNotAllowedError, RequestTimeoutError, type CommyError } from '../errors.js'
+import { BadRequestError, DESCRIPTOR_CODES, HeadersTooLargeError, MethodNotAllowedError, RequestTimeoutError, type CommyError } from '../errors.js'
 import { sendRawError } from './error-response.js'
 import type { Forwarder } from './forwarder.js'
-import { DESCRIPTOR_CODES } from '../transport/undici-errors.js'
 
 export type RefusalReason = 'limit' | 'descriptors'
 export const REFUSAL_REASONS: readonly RefusalReason[] = ['limit', 'descriptors']

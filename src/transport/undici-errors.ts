@@ -7,6 +7,7 @@ import {
   BadRequestError,
   ClientAbortedError,
   CommyError,
+  DESCRIPTOR_CODES,
   InternalError,
   LocalResourcesError,
   UpstreamConnectError,
@@ -28,9 +29,6 @@ export interface ErrorContext {
   /** The try's time-to-headers limit, for the message. */
   readonly timeoutMs: number
 }
-
-/** Errno codes of our own process running out of descriptors: a local condition, not the endpoint's. */
-export const DESCRIPTOR_CODES: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE'])
 
 /** Socket-level errno codes that, before the request reached a connection, mean "could not connect". */
 const CONNECT_CODES = new Set([

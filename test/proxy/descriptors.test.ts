@@ -6,6 +6,7 @@ import { LocalResourcesError } from '../../src/errors.js'
 import { classify } from '../../src/pipeline/failure-classifier.js'
 import { isKeepAliveRace, retryCondition } from '../../src/pipeline/retry-rules.js'
 import { accessLinesIn } from '../../src/log.js'
+import { runCheck } from '../../src/health/check.js'
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -84,4 +85,13 @@ t.test('dropped access lines are counted in a dropped chunk; component lines bes
   t.equal(accessLinesIn(access.repeat(3) + component), 3)
   t.equal(accessLinesIn(Buffer.from(component + access)), 1)
   t.equal(accessLinesIn(''), 0)
+})
+
+t.test('a health check that could not connect for lack of descriptors is inconclusive, not a failed check', async (t) => {
+  const clock = new ManualClock()
+  const failing = (code: string) => ({ check: () => Promise.reject(Object.assign(new Error(code), { code })) })
+  const target = { host: '127.0.0.1', port: 1 }
+  t.match(await runCheck(failing('EMFILE'), target, 1000, clock), { ok: false, inconclusive: true, reason: 'request failed: EMFILE' })
+  t.match(await runCheck(failing('ENFILE'), target, 1000, clock), { ok: false, inconclusive: true })
+  t.notOk((await runCheck(failing('ECONNREFUSED'), target, 1000, clock)).inconclusive, 'a refused connect is the endpoint\'s failure')
 })
