@@ -103,7 +103,7 @@ ${off ? '    breaker: { enabled: false }\n    outlierDetection: { enabled: false
     const attempt: Attempt = { endpoint: ep, request: { method: 'GET', path: '/', headers: [], body: null, requestId: 'r', service: 's' }, try: 1, timeoutMs: 0, signal: new AbortController().signal, setCanceller() {} }
     if (off === undefined) return { send: compose([endpointStats(systemClock)], transport), attempt, stop: () => registry.stop() }
     const plugin = createResiliencePlugin({ config, currentConfig: () => config, clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }) })
-    plugin.attach?.({ endpoints: registry, startedAt: 0 })
+    plugin.attach?.({ endpoints: registry, startedAt: 0, overload: () => ({ refused: new Map(), accessLogDropped: 0, descriptorExhaustion: { accept: 0, connect: 0 } }) })
     return { send: compose([...(plugin.layers ?? []), endpointStats(systemClock, plugin.endpointStats)], transport), attempt, stop: () => void plugin.stop() }
   }
   const variants = [pipeline(undefined), pipeline(true), pipeline(false)]

@@ -24,6 +24,7 @@ export const ERRORS = freezeTable({
   COMMY_ERR_UPSTREAM_TIMEOUT: { status: 504, meaning: "the route's `timeout` or `retries.perTryTimeout` elapsed" },
   COMMY_ERR_BREAKER_OPEN: { status: 503, meaning: "the endpoint's circuit breaker is open" },
   COMMY_ERR_OVERLOADED: { status: 503, meaning: "the service's concurrency limit is full" },
+  COMMY_ERR_LOCAL_RESOURCES: { status: 503, meaning: 'commy itself ran out of file descriptors (EMFILE/ENFILE) connecting upstream; not the endpoint\'s fault' },
   COMMY_ERR_RETRY_BUDGET: { status: 503, meaning: "the service's retry budget is spent" },
   COMMY_ERR_BAD_REQUEST: { status: 400, meaning: 'the request cannot be forwarded (malformed, body not matching its length …)' },
   COMMY_ERR_METHOD_NOT_ALLOWED: { status: 405, meaning: 'CONNECT: commy is not a tunnelling proxy' },
@@ -204,6 +205,16 @@ export class OverloadedError extends CommyError {
   constructor(service: string, reason: string) {
     super('COMMY_ERR_OVERLOADED', `service "${service}" is over its concurrency limit: ${reason}`)
     this.service = service
+  }
+}
+
+/** Errno codes of our own process (or system) running out of descriptors: a local condition, never the peer's. */
+export const DESCRIPTOR_CODES: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE'])
+
+/** commy ran out of file descriptors (EMFILE/ENFILE) opening a connection: a local condition, never the endpoint's failure. */
+export class LocalResourcesError extends CommyError {
+  constructor(endpoint: string, options?: { cause?: unknown }) {
+    super('COMMY_ERR_LOCAL_RESOURCES', `out of file descriptors connecting to ${endpoint}`, options)
   }
 }
 

@@ -98,6 +98,7 @@ export class Runtime {
       get startedAt() {
         return sidecar.startedAt
       },
+      overload: () => sidecar.overload(),
     }
     for (const p of plugins) p.attach?.(dataPlane)
   }

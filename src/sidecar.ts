@@ -20,6 +20,8 @@ import type { RetryDecider } from './pipeline/retry-rules.js'
 import type { ExplainFacts } from './proxy/explain.js'
 import { Forwarder } from './proxy/forwarder.js'
 import { Listener } from './proxy/listener.js'
+import { connectionCap, DescriptorEpisodes, readNofile } from './proxy/descriptors.js'
+import { Refusals, type OverloadCounters } from './proxy/overload.js'
 import { RequestIds } from './proxy/request-id.js'
 import { observers, type RequestObserver } from './proxy/request-record.js'
 import { accessLog } from './proxy/access-log.js'
@@ -54,6 +56,8 @@ export interface SidecarOptions {
   readonly transport?: Transport
   /** Request-id prefix (default: random per process). */
   readonly requestIdPrefix?: string
+  /** The process's descriptor limit (default: the soft RLIMIT_NOFILE from /proc/self/limits; null = unknown). */
+  readonly nofile?: number | null
 }
 
 export class Sidecar implements Startable {
@@ -78,6 +82,8 @@ export class Sidecar implements Startable {
   private readonly routeTable: (l: ListenerConfig, config: SidecarConfig) => RouteTable<RouteTarget>
   /** Builds a listener (kept for reloads that add or move listeners). */
   private readonly makeListener: (l: ListenerConfig, config: SidecarConfig) => Listener
+  private readonly refusals = new Refusals()
+  private readonly episodes: DescriptorEpisodes
   /** Listeners replaced by a reload, still finishing their requests. */
   private readonly retired = new Set<Listener>()
 
@@ -111,7 +117,18 @@ export class Sidecar implements Startable {
     const tries = tryCounter(options.endpointStats)
     const strategies = options.strategies ?? builtinStrategies()
     const requestIds = new RequestIds(options.requestIdPrefix)
-    const observerList = [...(this.logs.access ? [accessLog(this.logs.access, () => clock.wallNow())] : []), ...(options.observers ?? [])]
+    const episodes = (this.episodes = new DescriptorEpisodes({
+      clock,
+      log: logger.child({ component: 'descriptors' }),
+      // give descriptors back: idle keep-alive clients reconnect when they need to
+      onStart: () => {
+        for (const l of [...this.listeners, ...this.retired]) l.shedIdle()
+      },
+    }))
+    const localResources: RequestObserver = (r) => {
+      if (r.code === 'COMMY_ERR_LOCAL_RESOURCES') episodes.hit('connect')
+    }
+    const observerList = [...(this.logs.access ? [accessLog(this.logs.access, () => clock.wallNow())] : []), localResources, ...(options.observers ?? [])]
     const observe = observerList.length > 0 ? observers(observerList) : undefined
     this.routeTable = (l, cfg) => {
       // balancers are per config: a reload starts strategies afresh (stats live on the endpoints)
@@ -127,12 +144,25 @@ export class Sidecar implements Startable {
       })
     }
     const proxyLog = logger.child({ component: 'proxy' })
+    const nofile = options.nofile === undefined ? readNofile() : (options.nofile ?? undefined)
+    const listenerLog = logger.child({ component: 'listener' })
     this.makeListener = (l, cfg) => {
       const routes = this.routeTable(l, cfg)
       const onInternalError = (err: InternalError, requestId: string) =>
         proxyLog.error({ err, listener: l.name, requestId }, 'internal error: answered 500 COMMY_ERR_INTERNAL')
       const forwarder = new Forwarder({ listener: l.name, routes, limits: cfg.limits, requestIds, clock, observe, upgrades: this.upgrades, onInternalError, tries, bodyLimits: cfg.limits })
-      return new Listener({ config: l, limits: cfg.limits, forwarder, logger: logger.child({ component: 'listener' }) })
+      const maxConnections = connectionCap(cfg.limits.maxConnections, nofile, cfg.listeners.length)
+      listenerLog.info({ listener: l.name, maxConnections, configured: cfg.limits.maxConnections, nofile: nofile ?? null }, 'connection limit')
+      const refused = this.refusals.of(l.name)
+      return new Listener({
+        config: l,
+        limits: cfg.limits,
+        forwarder,
+        logger: listenerLog,
+        maxConnections,
+        onRefused: (reason) => refused[reason]++,
+        onDescriptorsExhausted: () => episodes.hit('accept'),
+      })
     }
     this.listeners = config.listeners.map((l) => this.makeListener(l, config))
 
@@ -158,11 +188,16 @@ export class Sidecar implements Startable {
         await Promise.all([...this.retired, ...this.listeners].map((l) => l.stop()))
       },
     }
-    this.components = [health, ...sources, this.registry, closeTransport, closeUpgrades, listeners]
+    this.components = [episodes, health, ...sources, this.registry, closeTransport, closeUpgrades, listeners]
   }
 
   get logger() {
     return this.logs.logger
+  }
+
+  /** What the data plane refused or dropped so far (read at scrape time). */
+  overload(): OverloadCounters {
+    return { refused: this.refusals.all, accessLogDropped: this.logs.dropped(), descriptorExhaustion: this.episodes.counts() }
   }
 
   /** The active config (a reload replaces it). */

@@ -27,6 +27,7 @@ const instances: Record<string, () => CommyError> = {
   UpstreamTimeoutError: () => new core.UpstreamTimeoutError('127.0.0.1:1', 10),
   BreakerOpenError: () => new core.BreakerOpenError('127.0.0.1:1'),
   OverloadedError: () => new core.OverloadedError('svc', 'queue full'),
+  LocalResourcesError: () => new core.LocalResourcesError('127.0.0.1:1', { cause: Object.assign(new Error('x'), { code: 'EMFILE' }) }),
   RetryBudgetExhaustedError: () => new core.RetryBudgetExhaustedError('svc'),
   BadRequestError: () => new core.BadRequestError('bad'),
   MethodNotAllowedError: () => new core.MethodNotAllowedError('CONNECT'),

@@ -3,7 +3,9 @@
  * - resilience `on({...})`: breaker transitions, outlier ejections, retry-budget refusals;
  * - health `on({ checked })`: active check results;
  * - gossip `counters()` (when gossip is on): membership's counter snapshot, followed at scrape time;
- * - the endpoint registry: series of endpoints that left are dropped (bounded labels).
+ * - the endpoint registry: series of endpoints that left are dropped (bounded labels);
+ * - the data plane's overload counters (refused connections, dropped access lines, descriptor
+ *   exhaustion), followed at scrape time.
  * Retries are counted from the request records (request-observer.ts), not here.
  * `subscribeFeeds` returns one function that unsubscribes them all.
  */
@@ -11,6 +13,7 @@ import type { EndpointsView } from '../discovery/registry.js'
 import type { GossipPlugin } from '../plugins/gossip.js'
 import type { HealthPlugin } from '../plugins/health.js'
 import type { ResiliencePlugin } from '../plugins/resilience.js'
+import type { OverloadCounters } from '../proxy/overload.js'
 import type { Metrics } from './metrics.js'
 
 type Unsubscribe = () => void
@@ -20,6 +23,7 @@ export interface FeedSources {
   readonly resilience: Pick<ResiliencePlugin, 'on'>
   readonly health: Pick<HealthPlugin, 'on'>
   readonly gossip?: Pick<GossipPlugin, 'counters'>
+  readonly overload?: () => OverloadCounters
 }
 
 export function subscribeFeeds(metrics: Metrics, from: FeedSources): Unsubscribe {
@@ -35,6 +39,7 @@ export function subscribeFeeds(metrics: Metrics, from: FeedSources): Unsubscribe
   offs.push(from.health.on({ checked: (c) => metrics.healthCheck(c.endpoint.service, c.endpoint.address, c.ok) }))
   const gossip = from.gossip
   if (gossip) metrics.followGossip(() => gossip.counters())
+  if (from.overload) metrics.followOverload(from.overload)
 
   return () => {
     while (offs.length > 0) offs.pop()!()

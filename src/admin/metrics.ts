@@ -15,6 +15,8 @@ import type { BreakerKind } from '../endpoint/endpoint.js'
 import { DROP_REASONS, type DropKind, type DropReason } from '../membership/counters.js'
 import { Listeners } from '../listeners.js'
 import type { AdminSource, EndpointView, MemberView, NodeView } from './view.js'
+import type { OverloadCounters } from '../proxy/overload.js'
+import { EXHAUSTION_OPS } from '../proxy/descriptors.js'
 import { BREAKER_STATES, ENDPOINT_STATES, MEMBER_STATES } from './view.js'
 import { DEFAULT_DURATION_BUCKETS, RouteMetrics, durationCollector, requestsCollector } from './request-metrics.js'
 
@@ -76,6 +78,9 @@ export class Metrics {
   private readonly gossipAuthFailures: Counter
   private readonly gossipDropped: Counter<'kind' | 'reason'>
   private readonly configReloads: Counter<'result'>
+  private readonly connectionsRefused: Counter<'listener' | 'reason'>
+  private readonly accessLogDropped: Counter
+  private readonly descriptorExhaustion: Counter<'op'>
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry()
@@ -139,6 +144,25 @@ export class Metrics {
       labelNames: ['result'],
       registers,
     })
+    this.connectionsRefused = new Counter({
+      name: 'commy_connections_refused_total',
+      help: 'Client connections closed at once on accept, by listener and reason (limit: limits.maxConnections reached; descriptors: out of file descriptors).',
+      labelNames: ['listener', 'reason'],
+      registers,
+    })
+    this.accessLogDropped = new Counter({
+      name: 'commy_access_log_dropped_total',
+      help: 'Access-log lines dropped because the log destination could not keep up.',
+      registers,
+    })
+    this.descriptorExhaustion = new Counter({
+      name: 'commy_descriptor_exhaustion_total',
+      help: 'Times commy ran out of file descriptors (EMFILE/ENFILE), by operation (accept|connect).',
+      labelNames: ['op'],
+      registers,
+    })
+    this.accessLogDropped.inc(0)
+    for (const op of EXHAUSTION_OPS) this.descriptorExhaustion.inc({ op }, 0)
     this.configReloads.inc({ result: 'success' }, 0)
     this.configReloads.inc({ result: 'failure' }, 0)
     this.gossipAuthFailures.inc(0)
@@ -318,6 +342,27 @@ export class Metrics {
         drops: { auth: now.drops.auth },
         dropped: { packet: { ...now.dropped?.packet }, stream: { ...now.dropped?.stream } },
       }
+    })
+  }
+
+  /**
+   * Follows the data plane's overload counters, read at every scrape: the counters grow by what
+   * the snapshot gained since the last scrape; every listener's refusal series exist from 0.
+   */
+  followOverload(read: () => OverloadCounters): void {
+    const last = new Map<string, number>()
+    const grow = (key: string, now: number, inc: (d: number) => void) => {
+      const d = now - (last.get(key) ?? 0)
+      if (d > 0 || !last.has(key)) inc(Math.max(0, d))
+      last.set(key, now)
+    }
+    this.beforeScrape.add(() => {
+      const now = read()
+      for (const [listener, byReason] of now.refused) {
+        for (const [reason, n] of Object.entries(byReason)) grow(`refused\0${listener}\0${reason}`, n, (d) => this.connectionsRefused.inc({ listener, reason }, d))
+      }
+      grow('accessLogDropped', now.accessLogDropped, (d) => this.accessLogDropped.inc(d))
+      for (const op of EXHAUSTION_OPS) grow(`exhaustion\0${op}`, now.descriptorExhaustion[op], (d) => this.descriptorExhaustion.inc({ op }, d))
     })
   }
 

@@ -175,6 +175,8 @@ export class ActiveMonitor implements HealthSource {
     const result = await runCheck(this.checkFor(cfg), s.ep, cfg.timeoutMs, clock, ac.signal)
     if (s.dead) return
     s.inFlight = undefined
+    // commy out of descriptors: the probe says nothing about the endpoint; try again next interval
+    if (result.inconclusive) return this.arm(s, false)
     const at = clock.now()
     const from = s.counts.health
     s.counts = nextHealth(s.counts, result.ok, cfg)

@@ -6,7 +6,7 @@
  * signal (stop), and the rule that a check never throws.
  */
 import type { Clock } from '../clock.js'
-import { CommyError } from '../errors.js'
+import { CommyError, DESCRIPTOR_CODES } from '../errors.js'
 
 export interface CheckTarget {
   readonly host: string
@@ -17,6 +17,8 @@ export interface CheckResult {
   readonly ok: boolean
   /** Why it passed or failed, e.g. `HTTP 200 from /health`, `connect ECONNREFUSED`. */
   readonly reason: string
+  /** The probe could not run for a local reason (commy out of file descriptors): says nothing about the target. */
+  readonly inconclusive?: boolean
 }
 
 export interface HealthCheck {
@@ -46,6 +48,13 @@ export class CheckCancelledError extends CommyError {
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT'])
 
 /** A readable reason for a failed probe: the abort reason when aborted, else the error's code. */
+/** EMFILE/ENFILE on the error or its cause: commy itself is out of descriptors. */
+function isDescriptorShortage(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined
+  const code = typeof e?.code === 'string' ? e.code : e?.cause?.code
+  return typeof code === 'string' && DESCRIPTOR_CODES.has(code)
+}
+
 export function failureReason(err: unknown, signal: AbortSignal): string {
   if (signal.aborted) {
     const r: unknown = signal.reason
@@ -82,6 +91,7 @@ export async function runCheck(
     if (ac.signal.aborted) return { ok: false, reason: failureReason(undefined, ac.signal) }
     return r
   } catch (err) {
+    if (!ac.signal.aborted && isDescriptorShortage(err)) return { ok: false, reason: failureReason(err, ac.signal), inconclusive: true }
     return { ok: false, reason: failureReason(err, ac.signal) }
   } finally {
     timer.cancel()

@@ -13,6 +13,7 @@ import type { Layer } from '../pipeline/pipeline.js'
 import type { DiscoverySource } from '../discovery/discovery.js'
 import type { RequestObserver } from '../proxy/request-record.js'
 import type { EndpointsView } from '../discovery/registry.js'
+import type { OverloadCounters } from '../proxy/overload.js'
 
 /** What every plugin factory receives. */
 export interface PluginDeps {
@@ -48,4 +49,6 @@ export interface DataPlaneView {
   readonly endpoints: EndpointsView
   /** Wall-clock ms when the data plane started (0 before). */
   readonly startedAt: number
+  /** Connections refused, access-log lines dropped, descriptor exhaustion so far. */
+  overload(): OverloadCounters
 }

@@ -5,6 +5,11 @@
  * nothing after a framing error can be trusted). Startable; `drain()` marks
  * every response `Connection: close`, keeps accepting for a grace period, then stops accepting
  * and waits for requests in flight.
+ *
+ * Connection accounting: at most `maxConnections` client connections are open (Node's
+ * `server.maxConnections`: one more is accepted and closed at once, Envoy's behaviour for a
+ * listener's connection limit); each refusal is reported with its reason — `limit`, or
+ * `descriptors` when accepting failed with EMFILE/ENFILE (also reported as exhaustion).
  */
 import http, { type IncomingMessage, type Server } from 'node:http'
 import type { Socket } from 'node:net'
@@ -12,15 +17,24 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { HostPort, LimitsConfig, ListenerConfig } from '../config/types.js'
 import type { Startable } from '../lifecycle.js'
-import { BadRequestError, HeadersTooLargeError, MethodNotAllowedError, RequestTimeoutError, type CommyError } from '../errors.js'
+import { BadRequestError, DESCRIPTOR_CODES, HeadersTooLargeError, MethodNotAllowedError, RequestTimeoutError, type CommyError } from '../errors.js'
 import { sendRawError } from './error-response.js'
 import type { Forwarder } from './forwarder.js'
+
+export type RefusalReason = 'limit' | 'descriptors'
+export const REFUSAL_REASONS: readonly RefusalReason[] = ['limit', 'descriptors']
 
 export interface ListenerOptions {
   readonly config: ListenerConfig
   readonly limits: LimitsConfig
   readonly forwarder: Forwarder
   readonly logger: Logger
+  /** Open client connections allowed (the effective cap; default `limits.maxConnections`). */
+  readonly maxConnections?: number
+  /** A connection was refused (accepted and closed at once). */
+  readonly onRefused?: (reason: RefusalReason) => void
+  /** Accepting failed for lack of descriptors. */
+  readonly onDescriptorsExhausted?: () => void
 }
 
 export class Listener implements Startable {
@@ -59,6 +73,9 @@ export class Listener implements Startable {
     // Node silently drops headers past maxHeadersCount: one above the limit, so a truncated
     // request always has more than maxHeaderCount headers and is refused (proxy/framing.ts)
     this.server.maxHeadersCount = L.maxHeaderCount + 1
+    this.server.maxConnections = options.maxConnections ?? L.maxConnections
+    const onRefused = options.onRefused
+    if (onRefused) this.server.on('drop', () => onRefused('limit'))
     this.server.on('request', this.forwarder.handle)
     this.server.on('checkContinue', this.forwarder.handleContinue)
     this.server.on('clientError', onClientError)
@@ -86,7 +103,14 @@ export class Listener implements Startable {
         this.server.off('error', onError)
         const a = this.server.address()
         this.bound = typeof a === 'object' && a !== null ? { host: a.address, port: a.port } : { host, port }
-        this.server.on('error', (err) => this.options.logger.error({ err, listener: this.name }, 'listener error'))
+        this.server.on('error', (err: Error & { code?: string }) => {
+          if (err.code !== undefined && DESCRIPTOR_CODES.has(err.code)) {
+            this.options.onRefused?.('descriptors')
+            this.options.onDescriptorsExhausted?.()
+            return
+          }
+          this.options.logger.error({ err, listener: this.name }, 'listener error')
+        })
         this.options.logger.info({ listener: this.name, address: `${formatHost(this.bound.host)}:${this.bound.port}` }, 'listening')
         resolve()
       }
@@ -117,6 +141,11 @@ export class Listener implements Startable {
     clearTimeout(timer)
     this.server.closeIdleConnections()
     return ok
+  }
+
+  /** Closes the idle keep-alive client connections (descriptors are short: give them back). */
+  shedIdle(): void {
+    this.server.closeIdleConnections()
   }
 
   /** Waits `ms` (unref'd timer); stop() ends the wait early. */

@@ -15,7 +15,9 @@ import {
   BadRequestError,
   ClientAbortedError,
   CommyError,
+  DESCRIPTOR_CODES,
   InternalError,
+  LocalResourcesError,
   type ResetStage,
   UpstreamConnectError,
   UpstreamProtocolError,
@@ -76,6 +78,7 @@ export function fromUndiciError(err: unknown, ctx: ErrorContext): CommyError {
   const e = (err ?? {}) as ErrorLike
   if (typeof e.code !== 'string') return new InternalError('internal error', { cause: err })
   const code = e.code
+  if (DESCRIPTOR_CODES.has(code)) return new LocalResourcesError(ctx.endpoint, { cause: err })
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     // undici's only timer is the try's time-to-headers (transport/undici.ts disables the rest)
     return new UpstreamTimeoutError(ctx.endpoint, ctx.timeoutMs, { cause: err, setting: 'retries.perTryTimeout' })

@@ -59,10 +59,11 @@ export interface RunningCli {
   kill(): void
 }
 
-/** Starts a long-running CLI command (the sidecar, the demo). */
-export function startCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): RunningCli {
+/** Starts a long-running CLI command (the sidecar, the demo); `prefix` runs node through a wrapper that execs it (e.g. prlimit). */
+export function startCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string; prefix?: readonly string[] } = {}): RunningCli {
   assertBuilt()
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const [cmd, ...pre] = [...(options.prefix ?? []), process.execPath]
+  const child = spawn(cmd, [...pre, MAIN, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   const waiters: (() => void)[] = []

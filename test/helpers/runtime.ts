@@ -44,6 +44,7 @@ export async function startRuntime(raw: Record<string, unknown>, options: Partia
   const logs: Logs = {
     logger: pino({ level: 'info' }, sink(lines)),
     access: { write: (line: string) => void accessSink.write(line) },
+    dropped: () => 0,
     close: async () => {},
   }
   const runtime = new Runtime({ config, logs, ...options })

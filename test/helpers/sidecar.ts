@@ -36,6 +36,7 @@ export function captureLogs(): { logs: Logs; access: Record<string, unknown>[]; 
   const logs: Logs = {
     logger: pino({ level: 'warn' }, sink(lines)),
     access: { write: (line: string) => void accessSink.write(line) },
+    dropped: () => 0,
     close: async () => {},
   }
   return { logs, access, lines }
