@@ -21,7 +21,7 @@ import http from 'node:http'
 import { cpus, tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { canPin, commyPort, listening, round, runLoad, runMain, start, stop, type LoadResult } from './lib/harness.js'
+import { canPin, commyPort, listening, load, round, runLoad, runMain, start, stop, type LoadResult } from './lib/harness.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -130,18 +130,7 @@ function pct(sorted: number[], p: number): number {
 }
 
 function loadChild(url: string): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = start([SELF, 'load', url, String(SECONDS)], 0)
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-    child.once('exit', (code) => {
-      try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult)
-      } catch {
-        reject(new Error(`load generator failed (${code}): ${out}`))
-      }
-    })
-  })
+  return load(SELF, url, SECONDS)
 }
 
 interface RunResult {

@@ -4,6 +4,7 @@
  * `run(ms)` moves virtual time in small steps and lets promises (push-pull) settle between them.
  */
 import { ManualClock, seededRandom, type Random } from '../../src/clock.js'
+import { GOSSIP_STREAM_DEFAULTS } from '../../src/config/gossip-defaults.js'
 import type { GossipConfig } from '../../src/config/types.js'
 import { MemoryNetwork, type MemoryNode } from '../../src/membership/memory-network.js'
 import type { NodeMeta } from '../../src/membership/member.js'
@@ -28,14 +29,9 @@ export function localGossipConfig(overrides: Partial<GossipConfig> = {}): Gossip
     gossipNodes: 3,
     pushPullIntervalMs: 5_000,
     tombstoneTimeoutMs: 60_000,
-    mtu: 1400,
     lifeguard: true,
     healthQuorum: 2,
-    maxMembers: 1024,
-    maxInboundStreams: 64,
-    maxStreamsPerSource: 16,
-    streamHeaderTimeoutMs: 2_000,
-    streamTimeoutMs: 10_000,
+    ...GOSSIP_STREAM_DEFAULTS,
     ...overrides,
   }
 }
