@@ -150,7 +150,7 @@ export class Sidecar implements Startable {
       const routes = this.routeTable(l, cfg)
       const onInternalError = (err: InternalError, requestId: string) =>
         proxyLog.error({ err, listener: l.name, requestId }, 'internal error: answered 500 COMMY_ERR_INTERNAL')
-      const forwarder = new Forwarder({ listener: l.name, routes, limits: cfg.limits, requestIds, clock, observe, upgrades: this.upgrades, onInternalError, tries, bodyLimits: cfg.limits })
+      const forwarder = new Forwarder({ listener: l.name, routes, limits: cfg.limits, requestIds, clock, observe, upgrades: this.upgrades, onInternalError, tries })
       const maxConnections = connectionCap(cfg.limits.maxConnections, nofile, cfg.listeners.length)
       listenerLog.info({ listener: l.name, maxConnections, configured: cfg.limits.maxConnections, nofile: nofile ?? null }, 'connection limit')
       const refused = this.refusals.of(l.name)

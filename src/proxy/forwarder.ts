@@ -10,7 +10,6 @@ import { CommyError, DrainingError, NoHealthyEndpointError, NoRouteError, Upgrad
 import type { Endpoint } from '../endpoint/endpoint.js'
 import type { UpgradeTransport } from '../transport/upgrade.js'
 import { Call, type BodyLimits, type CallHost } from './call.js'
-import { DEFAULTS } from '../config/normalize.js'
 import { sendError, sendRawError } from './error-response.js'
 import { requestRefusal, type RequestLimits } from './framing.js'
 import { upstreamRequestHeaders } from './headers.js'
@@ -26,8 +25,11 @@ export interface ForwarderOptions {
   readonly routes: RouteTable<RouteTarget>
   readonly requestIds: RequestIds
   readonly clock: Clock
-  /** Header count and request-target length (from `limits`): larger requests are refused. */
-  readonly limits: RequestLimits
+  /**
+   * The config's `limits` the forwarder applies: header count and request-target length (larger
+   * requests are refused), request buffering and the trickling-body limits.
+   */
+  readonly limits: RequestLimits & BodyLimits
   /** Told about every finished request (access log, metrics); none: no record is built. */
   readonly observe?: RequestObserver
   /** Forwards Upgrade requests (WebSocket); without it they are refused with 501. */
@@ -36,8 +38,6 @@ export interface ForwarderOptions {
   readonly onInternalError?: (err: InternalError, requestId: string) => void
   /** Counts upgrades on the endpoint stats, as the endpoint-stats layer counts other tries (default: tryCounter()). */
   readonly tries?: TryCounter
-  /** Request buffering and the trickling-body limits (default: the config defaults). */
-  readonly bodyLimits?: BodyLimits
 }
 
 /** Where an upgrade request goes. */
@@ -72,7 +72,7 @@ export class Forwarder implements CallHost {
     this.upgrades = options.upgrades
     this.onInternalError = options.onInternalError
     this.tries = options.tries ?? tryCounter()
-    this.bodyLimits = options.bodyLimits ?? DEFAULTS
+    this.bodyLimits = options.limits
   }
 
   /** Swaps the route table (config reload); requests in flight keep their targets. */
