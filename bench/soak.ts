@@ -19,7 +19,8 @@
  * metric's mean per hour). The samples go to a JSON-lines file (SOAK_SAMPLES, default in the
  * system temp directory; its path is printed); the JSON summary is the last line on stdout.
  *
- * SOAK_MAIN runs another build (e.g. the baseline's dist/src/main.js) for both nodes.
+ * SOAK_MAIN runs another build (e.g. the baseline's dist/src/main.js) for both nodes. SOAK_REPLAY=<samples
+ * file> prints the analysis of a finished run again, without running anything.
  */
 import { randomBytes } from 'node:crypto'
 import { type ChildProcess } from 'node:child_process'
@@ -154,6 +155,68 @@ function slopePerHour(points: ReadonlyArray<readonly [number, number]>): number 
   return sxx === 0 ? NaN : (sxy / sxx) * 3600
 }
 
+type SoakSample = { t: number; a: Sample; b: Sample }
+type Fit = { slopePerHour: number; mean: number; slopePctOfMeanPerHour: number; first: number; last: number; secondHalfSlopePerHour: number }
+/** One window of the run: the highest RSS, and the lowest heap used (the floor garbage collection returns to). */
+type Window = { fromS: number; rssMaxMb: number; heapFloorMb: number; handlesMax: number; fdsMax: number }
+
+/**
+ * The analysis of a run's samples (live, or read back from a samples file with SOAK_REPLAY): per
+ * metric a least-squares slope over the samples after the warm-up and over the second half alone
+ * (a garbage-collected heap is a sawtooth, and early samples still include one-off growth), and
+ * 5-minute windows with RSS peaks and heap floors: a leak raises the floors, a sawtooth does not.
+ */
+function analyse(samples: readonly SoakSample[]): { fits: Record<'a' | 'b', Record<string, Fit>>; windows: Record<'a' | 'b', Window[]>; lines: string[] } {
+  const after = samples.filter((s) => s.t >= WARMUP_S)
+  const half = samples.filter((s) => s.t >= (samples.at(-1)?.t ?? 0) / 2)
+  const fit = (node: 'a' | 'b') => {
+    const out: Record<string, Fit> = {}
+    for (const k of ['rss', ...Object.keys(PROM)]) {
+      const pts = after.map((s) => [s.t, s[node][k] ?? NaN] as const)
+      const ys = pts.map(([, y]) => y).filter(Number.isFinite)
+      const mean = ys.length ? ys.reduce((x, y) => x + y, 0) / ys.length : NaN
+      const slope = slopePerHour(pts)
+      const secondHalf = slopePerHour(half.map((s) => [s.t, s[node][k] ?? NaN] as const))
+      out[k] = { slopePerHour: round(slope, 1), mean: round(mean, 1), slopePctOfMeanPerHour: round((slope / mean) * 100, 2), first: ys[0] ?? NaN, last: ys.at(-1) ?? NaN, secondHalfSlopePerHour: round(secondHalf, 1) }
+    }
+    return out
+  }
+  const mb = (n: number) => round(n / 2 ** 20, 1)
+  const windowsOf = (node: 'a' | 'b'): Window[] => {
+    const out: Window[] = []
+    for (let from = 0; from <= (samples.at(-1)?.t ?? 0); from += 300) {
+      const w = samples.filter((s) => s.t >= from && s.t < from + 300).map((s) => s[node])
+      if (w.length === 0) continue
+      const vals = (k: string) => w.map((x) => x[k] ?? NaN).filter(Number.isFinite)
+      out.push({ fromS: from, rssMaxMb: mb(Math.max(...vals('rss'))), heapFloorMb: mb(Math.min(...vals('heapUsed'))), handlesMax: Math.max(...vals('activeHandles')), fdsMax: Math.max(...vals('openFds')) })
+    }
+    return out
+  }
+  const fits = { a: fit('a'), b: fit('b') }
+  const windows = { a: windowsOf('a'), b: windowsOf('b') }
+  const lines = ['', `after a ${WARMUP_S} s warm-up, ${after.length} samples; least-squares slope per hour (and as % of the mean per hour); the second half alone`]
+  for (const node of ['a', 'b'] as const) {
+    for (const [k, f] of Object.entries(fits[node])) {
+      const unit = k === 'rss' || k === 'heapUsed' ? 2 ** 20 : 1
+      const u = unit === 1 ? '' : ' MB'
+      lines.push(`  soak-${node} ${k.padEnd(14)} mean ${round(f.mean / unit, 1)}${u}  slope ${round(f.slopePerHour / unit, 2)}${u}/h  (${f.slopePctOfMeanPerHour}%/h)  second half ${round(f.secondHalfSlopePerHour / unit, 2)}${u}/h`)
+    }
+  }
+  lines.push('', '5-minute windows: RSS peak / heap floor (MB), handles, descriptors')
+  for (const node of ['a', 'b'] as const) {
+    lines.push(`  soak-${node} ${windows[node].map((w) => `${w.fromS / 60}m ${w.rssMaxMb}/${w.heapFloorMb} ${w.handlesMax} ${w.fdsMax}`).join(' | ')}`)
+  }
+  return { fits, windows, lines }
+}
+
+/** SOAK_REPLAY=<samples.jsonl>: the analysis of a finished run, without running anything. */
+function replay(file: string): void {
+  const samples = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as SoakSample)
+  const { fits, windows, lines } = analyse(samples)
+  process.stdout.write(`${lines.join('\n')}\n`)
+  process.stdout.write(`${JSON.stringify({ bench: 'soak', replay: file, samples: samples.length, warmupS: WARMUP_S, fits, windows })}\n`)
+}
+
 // ---------------------------------------------------------------- orchestration
 
 type Autocannon = (opts: Record<string, unknown>) => {
@@ -230,7 +293,7 @@ async function orchestrate(): Promise<void> {
     load.on('response', (_c, status) => statuses.set(status, (statuses.get(status) ?? 0) + 1))
 
     const t0 = Date.now()
-    const samples: Array<{ t: number; a: Sample; b: Sample }> = []
+    const samples: SoakSample[] = []
     const sampler = (async () => {
       while (Date.now() - t0 < DURATION_S * 1000) {
         const [sa, sb] = await Promise.all([sampleNode(a), sampleNode(b)])
@@ -247,27 +310,7 @@ async function orchestrate(): Promise<void> {
     await sampler
 
     const members = await get(a.admin, '/v1/members').then((r) => r.body).catch(() => '')
-    const after = samples.filter((s) => s.t >= WARMUP_S)
-    const fit = (node: 'a' | 'b') => {
-      const out: Record<string, { slopePerHour: number; mean: number; slopePctOfMeanPerHour: number; first: number; last: number }> = {}
-      for (const k of ['rss', ...Object.keys(PROM)]) {
-        const pts = after.map((s) => [s.t, s[node][k] ?? NaN] as const)
-        const ys = pts.map(([, y]) => y).filter(Number.isFinite)
-        const mean = ys.length ? ys.reduce((x, y) => x + y, 0) / ys.length : NaN
-        const slope = slopePerHour(pts)
-        out[k] = { slopePerHour: round(slope, 1), mean: round(mean, 1), slopePctOfMeanPerHour: round((slope / mean) * 100, 2), first: ys[0] ?? NaN, last: ys.at(-1) ?? NaN }
-      }
-      return out
-    }
-    const fits = { a: fit('a'), b: fit('b') }
-    const lines = ['', `after a ${WARMUP_S} s warm-up, ${after.length} samples; least-squares slope per hour (and as % of the mean per hour)`]
-    for (const node of ['a', 'b'] as const) {
-      for (const [k, f] of Object.entries(fits[node])) {
-        const unit = k === 'rss' || k === 'heapUsed' ? 2 ** 20 : 1
-        const u = unit === 1 ? '' : ' MB'
-        lines.push(`  soak-${node} ${k.padEnd(14)} mean ${round(f.mean / unit, 1)}${u}  slope ${round(f.slopePerHour / unit, 2)}${u}/h  (${f.slopePctOfMeanPerHour}%/h)`)
-      }
-    }
+    const { fits, windows, lines } = analyse(samples)
     const total = [...statuses.values()].reduce((x, y) => x + y, 0)
     lines.push(
       `  load: ${total} responses (${round(total / (result.duration || DURATION_S), 0)} req/s), statuses ${JSON.stringify(Object.fromEntries(statuses))}, errors ${result.errors + result.timeouts}, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`,
@@ -294,6 +337,7 @@ async function orchestrate(): Promise<void> {
       latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
       membersSeenByA: (members.match(/"name"/g) ?? []).length,
       fits,
+      windows,
     }
     process.stdout.write(`${JSON.stringify(summary)}\n`)
   } finally {
@@ -303,4 +347,5 @@ async function orchestrate(): Promise<void> {
 }
 
 if (process.argv[2] === 'upstream') runUpstream()
+else if (env.SOAK_REPLAY !== undefined) replay(env.SOAK_REPLAY)
 else runMain(orchestrate)
