@@ -103,26 +103,28 @@ t.test('every method through every failure point: repeated only when safe', asyn
     request(rt.port, { method, path, body, headers: body !== undefined ? { 'content-type': 'text/plain' } : {} })
   const cases: [method: string, body: string | undefined][] = [...METHODS.map((m) => [m, undefined] as [string, undefined]), ['POST', 'payload'], ['PATCH', 'payload'], ['PUT', 'payload']]
 
+  // the keep-alive race needs the one pooled connection warm: one case after another
   for (const [method, body] of cases) {
     const tag = `${method.toLowerCase()}${body !== undefined ? '-body' : ''}`
-    const safe = SAFE.includes(method)
-    const idempotent = IDEMPOTENT.includes(method)
-
-    // the keep-alive race, attempts: 1 (the route's default)
     const warm = await send('GET', '/warm')
     t.equal(warm.status, 200)
     const r = await send(method, `/race/${tag}`, body)
     const raced = arrivals.get(`${method} /race/${tag}`)
-    if (safe) {
+    if (SAFE.includes(method)) {
       t.equal(raced, 2, `${tag}: keep-alive race repeated once (a safe method)`)
       t.equal(r.status, 200, `${tag}: answered after the race`)
     } else {
       t.equal(raced, 1, `${tag}: keep-alive race: sent once, never twice`)
       t.equal(r.status, 502, `${tag}: the client is told`)
     }
+  }
 
+  // the other failure points are independent (each URL counted on its own): all at once
+  const checks = cases.flatMap(([method, body]) => {
+    const tag = `${method.toLowerCase()}${body !== undefined ? '-body' : ''}`
+    const idempotent = IDEMPOTENT.includes(method)
     // a reset, a timeout, a 503 on a fresh connection: the route retries idempotent methods only
-    for (const [point, failedStatus] of [['reset', 502], ['slow', 504], ['status', 503]] as const) {
+    const points = ([['reset', 502], ['slow', 504], ['status', 503]] as const).map(async ([point, failedStatus]) => {
       const path = `/${point}/${tag}`
       const reply = await send(method, path, body)
       const n = arrivals.get(`${method} ${path}`)
@@ -133,16 +135,17 @@ t.test('every method through every failure point: repeated only when safe', asyn
         t.equal(n, 1, `${tag} ${point}: sent once (not idempotent)`)
         t.equal(reply.status, failedStatus, `${tag} ${point}: ${failedStatus} to the client`)
       }
-    }
-
+    })
     // a connect failure reaches nobody: every method goes to the other endpoint, and arrives once
-    for (let i = 0; i < 2; i++) {
+    const connects = [0, 1].map(async (i) => {
       const path = `/connect/${tag}/${i}`
       const reply = await send(method, path, body)
       t.equal(reply.status, 200, `${tag} connect failure ${i}: answered`)
       t.equal(arrivals.get(`${method} ${path}`), 1, `${tag} connect failure ${i}: arrived exactly once`)
-    }
-  }
+    })
+    return [...points, ...connects]
+  })
+  await Promise.all(checks)
 
   // the access log tells how many tries each request took: the race cost a POST no second try
   const post = rt.access.find((l) => l['method'] === 'POST' && String(l['path']).startsWith('/race/post'))
