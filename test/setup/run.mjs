@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { ROOT, staleEntries, testFiles, tierOf } from '../tiers.mjs'
+import { warmCache } from './warm-cache.mjs'
 
 const argv = process.argv.slice(2)
 const dash = argv.indexOf('--')
@@ -32,6 +33,11 @@ if (stale.length > 0) {
 const require = createRequire(import.meta.url)
 const tapBin = join(dirname(require.resolve('tap/package.json')), 'dist/esm/run.mjs')
 const tap = (args) => spawnSync(process.execPath, [tapBin, ...args], { cwd: ROOT, stdio: 'inherit' }).status ?? 1
+
+// one process transpiles every TypeScript file first (a fresh clone has no cache yet)
+const warmStarted = Date.now()
+const warmed = await warmCache(ROOT)
+console.log(`# ts-cache: ${warmed} files ready in ${((Date.now() - warmStarted) / 1000).toFixed(1)} s`)
 
 const covDir = join(ROOT, '.tap/coverage')
 const keptDir = join(ROOT, '.tap/coverage-tiers')
