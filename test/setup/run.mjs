@@ -7,7 +7,7 @@
  * fails the run. Tiers run in the order given and stop at the first failure.
  */
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { ROOT, staleEntries, testFiles, tierOf } from '../tiers.mjs'
@@ -34,6 +34,24 @@ const require = createRequire(import.meta.url)
 const tapBin = join(dirname(require.resolve('tap/package.json')), 'dist/esm/run.mjs')
 const tap = (args) => spawnSync(process.execPath, [tapBin, ...args], { cwd: ROOT, stdio: 'inherit' }).status ?? 1
 
+/**
+ * Files in the order that ends a parallel run soonest: the longest first (tap runs them in the
+ * order given, two at a time), by each file's time in the last run (tap keeps it in
+ * .tap/test-results); without one, whole-process scenarios (test/cli/, test/integration/) are
+ * guessed long.
+ */
+function longestFirst(files) {
+  const last = (f) => {
+    try {
+      const m = /# time=([0-9.]+)ms\s*$/.exec(readFileSync(join(ROOT, '.tap/test-results', `${f}.tap`), 'utf8'))
+      if (m) return Number(m[1])
+    } catch {}
+    return f.startsWith('test/cli/') || f.startsWith('test/integration/') ? 10_000 : 2_000
+  }
+  const time = new Map(files.map((f) => [f, last(f)]))
+  return [...files].sort((a, b) => time.get(b) - time.get(a) || (a < b ? -1 : 1))
+}
+
 // one process transpiles every TypeScript file first (a fresh clone has no cache yet)
 const warmStarted = Date.now()
 const warmed = await warmCache(ROOT)
@@ -44,7 +62,7 @@ const keptDir = join(ROOT, '.tap/coverage-tiers')
 if (coverage) rmSync(keptDir, { recursive: true, force: true })
 
 for (const tier of tiers) {
-  const files = testFiles().filter((f) => tierOf(f) === tier)
+  const files = longestFirst(testFiles().filter((f) => tierOf(f) === tier))
   const started = Date.now()
   console.log(`# ${tier} tier: ${files.length} files${coverage ? ' (coverage of this tier alone is informational; the gate is checked over all tiers at the end)' : ''}`)
   // package.json turns coverage off (so `npx tap one.test.ts` is quick and never fails on it)
