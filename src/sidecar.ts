@@ -120,9 +120,12 @@ export class Sidecar implements Startable {
     const episodes = (this.episodes = new DescriptorEpisodes({
       clock,
       log: logger.child({ component: 'descriptors' }),
-      // give descriptors back: idle keep-alive clients reconnect when they need to
+      // give descriptors back: keep-alive clients reconnect when they need to
       onStart: () => {
-        for (const l of [...this.listeners, ...this.retired]) l.shedIdle()
+        for (const l of [...this.listeners, ...this.retired]) l.shed(true)
+      },
+      onEnd: () => {
+        for (const l of [...this.listeners, ...this.retired]) l.shed(false)
       },
     }))
     const localResources: RequestObserver = (r) => {

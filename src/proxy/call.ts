@@ -36,8 +36,8 @@ export type BodyLimits = Pick<LimitsConfig, 'requestBufferSize' | 'requestBodyId
 
 /** What a call needs from the listener that runs it. */
 export interface CallHost {
-  /** Responses close their connection while draining. */
-  readonly draining: boolean
+  /** False while draining or shedding load: responses close their connection. */
+  readonly keepAlive: boolean
   readonly clock: Clock
   readonly bodyLimits: BodyLimits
   /** The call is over (any outcome); called exactly once. */
@@ -242,7 +242,7 @@ export class Call implements BodySink, HashKeySource {
     this.status = r.status
     if (this.timer === null) this.startRouteTimer()
     const res = this.res
-    if (this.host.draining) res.shouldKeepAlive = false
+    if (!this.host.keepAlive) res.shouldKeepAlive = false
     try {
       const headers = downstreamResponseHeaders(r.headers)
       if (this.explanation !== undefined) headers.push('x-commy-explain', this.explained!)
@@ -391,7 +391,8 @@ export class Call implements BodySink, HashKeySource {
     if (this.state === 'streaming' || this.res.headersSent) this.res.destroy()
     else {
       this.status = e.status
-      sendError(this.res, e, this.upstream.requestId, this.upstream.service, !this.host.draining)
+      // out of descriptors: give the client's back rather than hold an idle connection
+      sendError(this.res, e, this.upstream.requestId, this.upstream.service, this.host.keepAlive && e.code !== 'COMMY_ERR_LOCAL_RESOURCES')
     }
     this.complete()
   }

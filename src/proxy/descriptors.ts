@@ -8,9 +8,9 @@
  *   below that share is kept.
  * - `DescriptorEpisodes`: running out of descriptors (EMFILE/ENFILE on accept or on an upstream
  *   connect) is logged once per episode — a warning when it starts, an info line with the count
- *   when none was seen for `quietMs` — and counted by operation. `onStart` lets the owner shed
- *   (close idle keep-alive client connections) so the admin listener and upstream connects get
- *   descriptors back. The timer runs only during an episode; stop() clears it.
+ *   when none was seen for `quietMs` — and counted by operation. `onStart`/`onEnd` let the owner
+ *   shed load during the episode (close idle keep-alive client connections, answer with
+ *   `Connection: close`) so the admin listener and upstream connects get descriptors back. The timer runs only during an episode; stop() clears it.
  */
 import { readFileSync } from 'node:fs'
 import type { Clock, Timer } from '../clock.js'
@@ -57,6 +57,8 @@ export interface DescriptorEpisodesOptions {
   readonly quietMs?: number
   /** Called when an episode starts (shed load). */
   readonly onStart?: () => void
+  /** Called when an episode ends (stop shedding). */
+  readonly onEnd?: () => void
 }
 
 export class DescriptorEpisodes implements Startable {
@@ -106,6 +108,7 @@ export class DescriptorEpisodes implements Startable {
     this.episode = undefined
     this.timer = undefined
     this.options.log.info({ count: e.count, durationMs: Math.round(e.last - e.since) }, 'file descriptors available again')
+    this.options.onEnd?.()
   }
 
   start(): void {}

@@ -51,7 +51,10 @@ export class Forwarder implements CallHost {
   readonly clock: Clock
   /** Requests being handled. */
   inFlight = 0
+  /** New requests are refused (503 DRAINING upgrades) and responses close their connection. */
   draining = false
+  /** Out of descriptors: responses close their connection (Envoy's disable-keepalive overload action). */
+  shedding = false
   readonly bodyLimits: BodyLimits
   private routes: RouteTable<RouteTarget>
   private readonly limits: RequestLimits
@@ -73,6 +76,10 @@ export class Forwarder implements CallHost {
     this.onInternalError = options.onInternalError
     this.tries = options.tries ?? tryCounter()
     this.bodyLimits = options.limits
+  }
+
+  get keepAlive(): boolean {
+    return !this.draining && !this.shedding
   }
 
   /** Swaps the route table (config reload); requests in flight keep their targets. */
@@ -100,7 +107,7 @@ export class Forwarder implements CallHost {
     }
     const target = this.routes.match({ host: authority, path, rawHeaders: req.rawHeaders })
     if (target === undefined) {
-      this.reject(req, res, path, new NoRouteError(`no route matches ${req.method ?? 'GET'} ${pathOnly(path)}`), !this.draining)
+      this.reject(req, res, path, new NoRouteError(`no route matches ${req.method ?? 'GET'} ${pathOnly(path)}`), this.keepAlive)
       return
     }
     const clientIp = req.socket.remoteAddress ?? ''

@@ -143,9 +143,13 @@ export class Listener implements Startable {
     return ok
   }
 
-  /** Closes the idle keep-alive client connections (descriptors are short: give them back). */
-  shedIdle(): void {
-    this.server.closeIdleConnections()
+  /**
+   * Descriptors are short (on) or available again (off). While on, responses close their
+   * connection; turning it on closes the idle keep-alive client connections at once.
+   */
+  shed(on: boolean): void {
+    this.forwarder.shedding = on
+    if (on) this.server.closeIdleConnections()
   }
 
   /** Waits `ms` (unref'd timer); stop() ends the wait early. */

@@ -122,10 +122,12 @@ t.test('out of descriptors: logged once per episode, not an endpoint failure, /h
   const exhaustedAnswers = await until(() => answers.some((a) => a.includes('COMMY_ERR_LOCAL_RESOURCES')), 5000)
   t.ok(exhaustedAnswers, 'a request whose upstream connect failed with EMFILE got 503 COMMY_ERR_LOCAL_RESOURCES')
   t.notOk(answers.some((a) => /COMMY_ERR_UPSTREAM_(RESET|CONNECT)/.test(a)), 'never reported as an upstream reset or connect failure')
+  const local = answers.filter((a) => a.includes('COMMY_ERR_LOCAL_RESOURCES'))
+  t.ok(local.every((a) => /\r\nconnection: close\r\n/i.test(a)), 'those answers close the connection: the descriptor goes back')
 
   // the admin listener answers (at once, or within a few seconds once idle clients were shed)
   let healthz = 0
-  const deadline = Date.now() + 5000
+  const deadline = Date.now() + 10_000
   while (Date.now() < deadline && healthz !== 200) healthz = (await get(adminPort, '/healthz', '127.0.0.1', 1000)).status
   t.equal(healthz, 200, '/healthz answers during the episode')
 

@@ -38,7 +38,9 @@ t.test('descriptor exhaustion is logged once per episode: a warning at the start
     quietMs: 5000,
     log: { warn: (obj, msg) => lines.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }), info: (obj, msg) => lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg }) },
     onStart: () => sheds++,
+    onEnd: () => ends++,
   })
+  let ends = 0
   for (let i = 0; i < 50; i++) {
     episodes.hit(i % 2 === 0 ? 'accept' : 'connect')
     clock.advance(100)
@@ -53,6 +55,7 @@ t.test('descriptor exhaustion is logged once per episode: a warning at the start
   t.equal(lines.length, 2)
   t.match(lines[1], { level: 'info', obj: { count: 50, durationMs: 4900 }, msg: 'file descriptors available again' })
   t.notOk(episodes.active)
+  t.equal(ends, 1, 'shedding ends with the episode')
   t.same(episodes.counts(), { accept: 25, connect: 25 }, 'counted by operation')
 
   episodes.hit('connect')
