@@ -7,7 +7,7 @@
  *    folders either). Lowest first:
  *      base       errors.ts clock.ts lifecycle.ts listeners.ts ticker.ts (no commy imports but each other)
  *      config     config/ log.ts
- *      leaves     endpoint/ membership/           (membership: no HTTP; endpoint: no I/O)
+ *      leaves     endpoint/ membership/ tls/      (membership: no HTTP; endpoint: no I/O; tls: mesh identities, certificates)
  *      mechanisms balancer/ pipeline/             (balancers never see transports)
  *                 transport/ health/ resilience/  (each wraps or feeds the pipeline)
  *                 discovery/                      (registry: discovery + health verdicts)
@@ -19,7 +19,7 @@
  */
 const base = '(errors|clock|lifecycle|listeners|ticker)\\.ts$'
 const cfg = `(config/|log\\.ts$|${base})`
-const leaves = `(endpoint/|membership/|${cfg})`
+const leaves = `(endpoint/|membership/|tls/|${cfg})`
 /** `src/(a|b|...)` as an anchored path pattern. */
 const under = (alternatives) => `^src/${alternatives}`
 
@@ -31,6 +31,7 @@ const layers = [
   ['log\\.ts$', cfg],
   ['endpoint/', cfg],
   ['membership/', cfg],
+  ['tls/', cfg],
   ['balancer/', leaves],
   ['pipeline/', leaves],
   ['transport/', `(pipeline/|${leaves})`],

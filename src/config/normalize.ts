@@ -10,11 +10,16 @@ import type {
   GossipConfig,
   HealthCheckConfig,
   HostPort,
+  InboundConfig,
+  KeyPairFiles,
+  MeshTlsConfig,
+  ProbesConfig,
   RetryCondition,
   RetryPolicyConfig,
   RouteConfig,
   ServiceConfig,
   SidecarConfig,
+  UpstreamTlsConfig,
 } from './types.js'
 import { parseDuration } from './duration.js'
 import { GOSSIP_STREAM_DEFAULTS } from './gossip-defaults.js'
@@ -58,6 +63,8 @@ export const DEFAULTS = Object.freeze({
   historyRetentionMs: 3_600_000,
   eventLoopLagThresholdMs: 100,
   alertsKeep: 100,
+  joinTimeoutMs: 30_000,
+  tlsMode: 'strict' as const,
 })
 
 export function splitHostPort(address: string): HostPort {
@@ -220,7 +227,18 @@ export function normalizeConfig(
         connectTimeoutMs: ms(s.upstream?.connectTimeout, U.connectTimeoutMs, [...path, 'upstream', 'connectTimeout']),
         keepAliveTimeoutMs: ms(s.upstream?.keepAliveTimeout, U.keepAliveTimeoutMs, [...path, 'upstream', 'keepAliveTimeout']),
       }),
+      tls: s.tls ? upstreamTls(s.tls, [...path, 'tls']) : undefined,
     })
+  }
+
+  const upstreamTls = (t: NonNullable<RawService['tls']>, path: (string | number)[]): UpstreamTlsConfig => {
+    if ((t.cert === undefined) !== (t.key === undefined)) issues.push({ path, message: 'a client certificate needs both cert and key' })
+    return Object.freeze({ ca: t.ca, cert: t.cert, key: t.key, servername: t.servername })
+  }
+  const keyPair = (t: { cert: string; key: string } | undefined, path: (string | number)[]): KeyPairFiles | undefined => {
+    if (t === undefined) return undefined
+    if (!raw.tls) issues.push({ path, message: 'a per-listener or per-service certificate needs the mesh tls (tls.ca, tls.cert, tls.key)' })
+    return Object.freeze({ cert: t.cert, key: t.key })
   }
 
   const route = (r: RawRoute, path: (string | number)[], index: number, listener: string): RouteConfig => {
@@ -271,6 +289,7 @@ export function normalizeConfig(
       name: l.name,
       listen: port(l.listen, ['listeners', i, 'listen']),
       routes: Object.freeze(l.routes.map((r, j) => route(r, ['listeners', i, 'routes', j], j, l.name))),
+      tls: keyPair(l.tls, ['listeners', i, 'tls']),
     })
   })
 
@@ -297,6 +316,7 @@ export function normalizeConfig(
       listen,
       advertise: g.advertise ? port(g.advertise, ['gossip', 'advertise']) : listen,
       seeds: Object.freeze([...(g.seeds ?? [])]),
+      joinTimeoutMs: ms(g.joinTimeout, DEFAULTS.joinTimeoutMs, ['gossip', 'joinTimeout']),
       keys: Object.freeze(keys),
       cluster: g.cluster ?? 'commy',
       profile: g.profile ?? 'lan',
@@ -331,8 +351,23 @@ export function normalizeConfig(
       weight: s.weight ?? 1,
       tags: Object.freeze([...(s.tags ?? [])]),
       healthCheck: healthCheck(s.healthCheck, ['local', 'services', i, 'healthCheck']),
+      allow: s.allow ? Object.freeze([...s.allow]) : undefined,
+      tls: keyPair(s.tls, ['local', 'services', i, 'tls']),
     })
   })
+
+  const tls: MeshTlsConfig | undefined = raw.tls
+    ? Object.freeze({ ca: raw.tls.ca, cert: raw.tls.cert, key: raw.tls.key, mode: raw.tls.mode ?? DEFAULTS.tlsMode, watch: raw.tls.watch ?? true })
+    : undefined
+  let inbound: InboundConfig | undefined
+  if (raw.inbound) {
+    if (!raw.tls) issues.push({ path: ['inbound'], message: 'the inbound listener is mTLS only: it needs tls (ca, cert, key)' })
+    inbound = Object.freeze({
+      listen: port(raw.inbound.listen, ['inbound', 'listen']),
+      advertise: raw.inbound.advertise ? port(raw.inbound.advertise, ['inbound', 'advertise']) : undefined,
+    })
+  }
+  const probes: ProbesConfig | undefined = raw.probes ? Object.freeze({ listen: port(raw.probes.listen, ['probes', 'listen']) }) : undefined
 
   const health = Object.freeze({
     historyBucketMs: ms(raw.health?.history?.bucket, DEFAULTS.historyBucketMs, ['health', 'history', 'bucket']),
@@ -388,6 +423,9 @@ export function normalizeConfig(
     listeners: Object.freeze(listeners),
     services: Object.freeze(services),
     gossip,
+    tls,
+    inbound,
+    probes,
     local: Object.freeze({ services: Object.freeze(localServices) }),
     health,
     alerts: Object.freeze({ rules: Object.freeze(rules), webhooks: Object.freeze(webhooks), keep: raw.alerts?.keep ?? DEFAULTS.alertsKeep }),

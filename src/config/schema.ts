@@ -103,10 +103,23 @@ export const RouteSchema = Strict({
   explain: Type.Optional(Type.Boolean({ description: 'add x-commy-explain: why this endpoint was picked' })),
 })
 
+const PemFile = Type.String({ minLength: 1, description: 'path of a PEM file' })
+
+/** A certificate and its key: an identity in the mesh (spiffe://<gossip.cluster>/service/<name>). */
+export const KeyPairSchema = Strict({
+  cert: PemFile,
+  key: PemFile,
+})
+
 export const ListenerSchema = Strict({
   name: Name,
   listen: Address,
   routes: Type.Array(RouteSchema),
+  tls: Type.Optional(
+    Type.Intersect([KeyPairSchema], {
+      description: 'the identity requests entering through this listener present to mesh endpoints (default: tls.cert/key)',
+    }),
+  ),
 })
 
 export const EndpointSchema = Strict({
@@ -186,12 +199,31 @@ export const ServiceSchema = Strict({
       keepAliveTimeout: Type.Optional(Duration),
     }),
   ),
+  tls: Type.Optional(
+    Strict(
+      {
+        ca: Type.Optional(PemFile),
+        cert: Type.Optional(PemFile),
+        key: Type.Optional(PemFile),
+        servername: Type.Optional(Type.String({ minLength: 1, description: 'SNI and the name the certificate must carry (default: the endpoint host)' })),
+      },
+      { description: 'HTTPS to this service\'s static endpoints (upstreams outside the mesh); cert/key: a client certificate' },
+    ),
+  ),
 })
 
 export const GossipSchema = Strict({
   listen: Address,
   advertise: Type.Optional(Address),
-  seeds: Type.Optional(Type.Array(Address)),
+  seeds: Type.Optional(
+    Type.Array(
+      Type.Union([Address, Type.String({ pattern: '^dns\\+srv:[A-Za-z0-9_.-]+$', description: 'dns+srv:_gossip._udp.NAME (SRV records: every target and port)' })]),
+      { description: 'host:port (A/AAAA, every address) or dns+srv:NAME; resolved again on every join attempt' },
+    ),
+  ),
+  joinTimeout: Type.Optional(
+    Type.Union([Duration], { description: 'longest /readyz waits for a seed to answer before the node serves as a cluster of one (it keeps trying to join)' }),
+  ),
   key: Type.Optional(Type.String({ description: 'base64 of 16, 24 or 32 bytes (commy keygen)' })),
   keys: Type.Optional(Type.Array(Type.String(), { description: 'older keys still accepted (rotation)' })),
   cluster: Type.Optional(Name),
@@ -222,7 +254,39 @@ export const LocalServiceSchema = Strict({
   weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
   tags: Type.Optional(Tags),
   healthCheck: Type.Optional(HealthCheckSchema),
+  allow: Type.Optional(Type.Array(Name, { description: 'services allowed to call this one over the inbound listener (absent: any mesh identity)' })),
+  tls: Type.Optional(
+    Type.Intersect([KeyPairSchema], { description: 'the certificate the inbound listener presents for this service (SNI); default: tls.cert/key' }),
+  ),
 })
+
+export const MeshTlsSchema = Strict(
+  {
+    ca: Type.String({ minLength: 1, description: 'PEM trust anchor(s) of the mesh (a bundle is allowed, for CA rotation)' }),
+    cert: Type.String({ minLength: 1, description: 'PEM certificate: spiffe://<gossip.cluster>/service/<name>' }),
+    key: Type.String({ minLength: 1, description: 'PEM private key of cert' }),
+    mode: Type.Optional(
+      Type.Union([Type.Literal('strict'), Type.Literal('permissive')], { description: 'strict (default): plaintext to gossip-learned endpoints is refused; permissive: allowed (migration)' }),
+    ),
+    watch: Type.Optional(Type.Boolean({ description: 'reload the files when they change (default true; also on SIGHUP and /v1/reload)' })),
+  },
+  { description: "this sidecar's identity in the mesh" },
+)
+
+export const InboundSchema = Strict(
+  {
+    listen: Address,
+    advertise: Type.Optional(Type.Union([Address], { description: 'address announced over gossip (default: the gossip advertise host with the listen port)' })),
+  },
+  { description: "peers' sidecars reach this node's local services here, over mTLS only" },
+)
+
+export const ProbesSchema = Strict(
+  {
+    listen: Address,
+  },
+  { description: 'a read-only listener for the platform: /healthz, /readyz, /metrics (may bind the pod IP or 0.0.0.0)' },
+)
 
 export const HealthSchema = Strict({
   history: Type.Optional(Strict({ bucket: Type.Optional(Duration), retention: Type.Optional(Duration) })),
@@ -265,6 +329,9 @@ export const SidecarSchema = Strict(
     listeners: Type.Array(ListenerSchema, { minItems: 1 }),
     services: Type.Record(Name, ServiceSchema),
     gossip: Type.Optional(GossipSchema),
+    tls: Type.Optional(MeshTlsSchema),
+    inbound: Type.Optional(InboundSchema),
+    probes: Type.Optional(ProbesSchema),
     local: Type.Optional(Strict({ services: Type.Optional(Type.Array(LocalServiceSchema)) })),
     health: Type.Optional(HealthSchema),
     alerts: Type.Optional(AlertsSchema),

@@ -87,10 +87,49 @@ export interface RouteConfig {
   readonly explain: boolean
 }
 
+/** Paths of a certificate and its key (PEM). */
+export interface KeyPairFiles {
+  readonly cert: string
+  readonly key: string
+}
+
 export interface ListenerConfig {
   readonly name: string
   readonly listen: HostPort
   readonly routes: readonly RouteConfig[]
+  /** The identity requests entering here present to mesh endpoints; undefined = tls.cert/key. */
+  readonly tls: KeyPairFiles | undefined
+}
+
+/** HTTPS to a service's static endpoints (outside the mesh). */
+export interface UpstreamTlsConfig {
+  /** undefined = the system's trust store. */
+  readonly ca: string | undefined
+  /** A client certificate and key, or undefined. */
+  readonly cert: string | undefined
+  readonly key: string | undefined
+  /** SNI and the name checked in the certificate; undefined = the endpoint host. */
+  readonly servername: string | undefined
+}
+
+/** This sidecar's mesh identity (paths; the material is loaded by src/tls/). */
+export interface MeshTlsConfig {
+  readonly ca: string
+  readonly cert: string
+  readonly key: string
+  /** strict: plaintext to gossip-learned endpoints is refused; permissive: allowed. */
+  readonly mode: 'strict' | 'permissive'
+  readonly watch: boolean
+}
+
+export interface InboundConfig {
+  readonly listen: HostPort
+  /** What gossip announces local services at; undefined = the gossip advertise host with listen's port. */
+  readonly advertise: HostPort | undefined
+}
+
+export interface ProbesConfig {
+  readonly listen: HostPort
 }
 
 export interface EndpointConfig {
@@ -157,12 +196,17 @@ export interface ServiceConfig {
   readonly concurrency: { readonly maxInFlight: number; readonly maxQueued: number; readonly queueTimeoutMs: number }
   readonly retryBudget: { readonly ratio: number; readonly minPerSecond: number }
   readonly upstream: { readonly connections: number; readonly connectTimeoutMs: number; readonly keepAliveTimeoutMs: number }
+  /** HTTPS to static endpoints; undefined = plaintext (mesh endpoints use tls, see MeshTlsConfig). */
+  readonly tls: UpstreamTlsConfig | undefined
 }
 
 export interface GossipConfig {
   readonly listen: HostPort
   readonly advertise: HostPort
+  /** `host:port` or `dns+srv:NAME`. */
   readonly seeds: readonly string[]
+  /** Longest /readyz waits for a seed to answer; then ready as a cluster of one (joining goes on). */
+  readonly joinTimeoutMs: number
   /** Raw key bytes: the first one encrypts, all of them decrypt. Empty = no encryption. */
   readonly keys: readonly Buffer[]
   readonly cluster: string
@@ -198,6 +242,10 @@ export interface LocalServiceConfig {
   readonly weight: number
   readonly tags: readonly string[]
   readonly healthCheck: HealthCheckConfig | undefined
+  /** Services allowed to call it over the inbound listener; undefined = any mesh identity. */
+  readonly allow: readonly string[] | undefined
+  /** The certificate the inbound listener presents for it (SNI); undefined = tls.cert/key. */
+  readonly tls: KeyPairFiles | undefined
 }
 
 export interface HealthConfig {
@@ -244,6 +292,9 @@ export interface SidecarConfig {
   readonly listeners: readonly ListenerConfig[]
   readonly services: Readonly<Record<string, ServiceConfig>>
   readonly gossip: GossipConfig | undefined
+  readonly tls: MeshTlsConfig | undefined
+  readonly inbound: InboundConfig | undefined
+  readonly probes: ProbesConfig | undefined
   readonly local: { readonly services: readonly LocalServiceConfig[] }
   readonly health: HealthConfig
   readonly alerts: AlertsConfig

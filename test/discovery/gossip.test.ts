@@ -90,7 +90,7 @@ t.test('over a real (in-memory) mesh: a service offered only by c is discovered 
 
 t.test('started before the membership: the node own services appear once it starts', async (t) => {
   const c = new TestCluster({ seed: 22 })
-  const a = c.add('a', { meta: localAnnouncements([{ name: 'cart', address: '127.0.0.1:9000', host: '127.0.0.1', port: 9000, weight: 2, tags: ['x'], healthCheck: undefined }], () => 'healthy') })
+  const a = c.add('a', { meta: localAnnouncements([{ name: 'cart', address: '127.0.0.1:9000', host: '127.0.0.1', port: 9000, weight: 2, tags: ['x'], healthCheck: undefined, allow: undefined, tls: undefined }], () => 'healthy') })
   const d = new GossipDiscovery(a.membership)
   d.start()
   t.same(d.current(), [])

@@ -31,6 +31,8 @@ const local = (name: string, port: number, healthCheck: HealthCheckConfig | unde
   weight: 1,
   tags: [],
   healthCheck,
+  allow: undefined,
+  tls: undefined,
 })
 
 async function until(cond: () => boolean, ms = 5_000): Promise<void> {

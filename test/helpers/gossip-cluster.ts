@@ -16,6 +16,7 @@ export function localGossipConfig(overrides: Partial<GossipConfig> = {}): Gossip
     listen: { host: '127.0.0.1', port: 0 },
     advertise: { host: '127.0.0.1', port: 0 },
     seeds: [],
+    joinTimeoutMs: 30_000,
     keys: [],
     cluster: 'test',
     profile: 'local',

@@ -23,6 +23,7 @@ export function serviceConfig(over: Partial<ServiceConfig> = {}): ServiceConfig 
     concurrency: { maxInFlight: 0, maxQueued: 0, queueTimeoutMs: 1_000 },
     retryBudget: { ratio: 0.5, minPerSecond: 0 },
     upstream: { connections: 10, connectTimeoutMs: 1_000, keepAliveTimeoutMs: 1_000 },
+    tls: undefined,
     ...over,
   }
 }
