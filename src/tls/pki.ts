@@ -9,7 +9,9 @@ import 'reflect-metadata' // @peculiar/x509's dependency injection (tsyringe) ne
 import * as x509 from '@peculiar/x509'
 import { spiffeId } from './identity.js'
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto)
+type CryptoKey = webcrypto.CryptoKey
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 const DAY = 86_400_000
@@ -44,7 +46,7 @@ export interface CaOptions {
 
 /** A self-signed CA certificate and its key. */
 export async function createCa(options: CaOptions = {}): Promise<PemPair> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']))
   const notBefore = options.notBefore ?? new Date(Date.now() - 5 * 60_000)
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -79,7 +81,7 @@ export interface LeafOptions {
 export async function createLeaf(ca: PemPair, options: LeafOptions): Promise<PemPair> {
   const caCert = new x509.X509Certificate(ca.cert)
   const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.key), ALG, false, ['sign'])
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']))
   const notBefore = options.notBefore ?? new Date(Date.now() - 5 * 60_000)
   const names: x509.JsonGeneralName[] = [
     ...(options.service !== undefined ? [{ type: 'url' as const, value: spiffeId(options.cluster ?? 'commy', options.service) }] : []),
