@@ -35,6 +35,8 @@ export interface EndpointInfo {
   readonly node?: string
   /** Health reported by the announcing node's own check (gossip), if any. */
   readonly reportedHealth?: ActiveHealth
+  /** Announced at a node's mTLS inbound listener: dial it with TLS and check its identity. */
+  readonly mtls?: boolean
 }
 
 export interface Eligibility {
@@ -63,6 +65,8 @@ export class Endpoint {
   tags: readonly string[]
   node: string | undefined
   source: EndpointSource
+  /** Reached over mTLS (a node's inbound listener), its certificate checked for the service's identity. */
+  mtls: boolean
   /** When it joined the service (clock ms), for slow start. 0 = present at start: full weight at once. */
   joinedAt = 0
 
@@ -97,6 +101,7 @@ export class Endpoint {
     this.zone = info.zone
     this.tags = info.tags
     this.node = info.node
+    this.mtls = info.mtls ?? false
     this.source = source
     this.latency = new PeakEwma(latencyDecayMs)
   }
