@@ -11,12 +11,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { builtinStrategies } from './balancer/registry.js'
-import { loadConfigFile } from './config/load.js'
-import { SidecarSchema } from './config/schema.js'
-import { startDemo } from './demo/demo.js'
+import type { SidecarConfig } from './config/types.js'
 import { ConfigError } from './errors.js'
-import { Runtime } from './runtime.js'
 
 const EXIT_OK = 0
 const EXIT_FAILURE = 1
@@ -48,14 +44,21 @@ function fail(message: string, code: number): never {
   process.exit(code)
 }
 
-function strategyNames(): string[] {
-  return builtinStrategies().names()
+/**
+ * Loads a config file (the loader is imported on first use: the short commands such as
+ * --version and keygen start without it).
+ */
+async function configLoader(file: string): Promise<() => SidecarConfig> {
+  const [{ loadConfigFile }, { builtinStrategies }] = await Promise.all([import('./config/load.js'), import('./balancer/registry.js')])
+  const strategies = builtinStrategies().names()
+  return () => loadConfigFile(file, { env: process.env, strategies })
 }
 
-function validate(file: string | undefined): void {
+async function validate(file: string | undefined): Promise<void> {
   if (file === undefined) fail('usage: commy validate FILE', EXIT_CONFIG)
+  const load = await configLoader(file)
   try {
-    loadConfigFile(file, { env: process.env, strategies: strategyNames() })
+    load()
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
     throw err
@@ -82,14 +85,15 @@ function onSignals(drain: () => Promise<unknown>): void {
 }
 
 async function run(file: string): Promise<void> {
+  const load = await configLoader(file)
   let config
   try {
-    config = loadConfigFile(file, { env: process.env, strategies: strategyNames() })
+    config = load()
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
     throw err
   }
-  const load = () => loadConfigFile(file, { env: process.env, strategies: strategyNames() })
+  const { Runtime } = await import('./runtime.js')
   const runtime = new Runtime({ config, loadConfig: load })
   try {
     await runtime.start()
@@ -108,6 +112,7 @@ async function run(file: string): Promise<void> {
 async function demo(): Promise<void> {
   // COMMY_DEMO_PORTS=0 uses ephemeral ports (tests); otherwise services 9101.. and sidecars 15101..
   const ephemeral = process.env.COMMY_DEMO_PORTS === '0'
+  const { startDemo } = await import('./demo/demo.js')
   const d = await startDemo(ephemeral ? { servicePort: 0, sidecarPort: 0 } : {}).catch((err: NodeJS.ErrnoException) =>
     fail(`commy demo: cannot start: ${err.message}`, EXIT_FAILURE),
   )
@@ -145,7 +150,7 @@ async function main(args: readonly string[]): Promise<void> {
     case 'validate':
       return validate(rest[0])
     case 'schema':
-      process.stdout.write(`${JSON.stringify(SidecarSchema, null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify((await import('./config/schema.js')).SidecarSchema, null, 2)}\n`)
       return
     case 'keygen':
       process.stdout.write(`${randomBytes(32).toString('base64')}\n`)
