@@ -336,8 +336,10 @@ export class Membership implements Startable {
     const before = this.joinState
     this.settle({ kind: 'attempt', outcome })
     if (outcome.kind === 'answered' || outcome.kind === 'no-seeds') return true
-    const log = before.kind === 'joining' && outcome.kind === 'silent' ? this.log.warn : this.log.debug
-    log.call(this.log, { seeds: this.cfg.seeds, outcome: outcome.kind, state: this.joinState.kind }, 'no gossip seed answered; retrying with backoff')
+    const fields = { seeds: this.cfg.seeds, outcome: outcome.kind, state: this.joinState.kind }
+    // loud while /readyz waits for it; quiet once serving as a cluster of one
+    if (before.kind === 'joining' && outcome.kind === 'silent') this.log.warn(fields, 'no gossip seed answered; retrying with backoff')
+    else this.log.debug(fields, 'no gossip seed answered; retrying with backoff')
     return false
   }
 
