@@ -50,6 +50,7 @@ const instances: Record<string, () => CommyError> = {
   NotReadyError: () => new admin.NotReadyError('starting'),
   AdminInsecureBindError: () => new admin.AdminInsecureBindError('0.0.0.0'),
   AdminListenError: () => new admin.AdminListenError('127.0.0.1:1', { cause: Object.assign(new Error('x'), { code: 'EADDRINUSE' }) }),
+  ProbesListenError: () => new admin.ProbesListenError('0.0.0.0:4191', { cause: Object.assign(new Error('x'), { code: 'EADDRINUSE' }) }),
   CheckTimeoutError: () => new check.CheckTimeoutError(10),
   CheckCancelledError: () => new check.CheckCancelledError(),
   WebhookTimeoutError: () => new webhook.WebhookTimeoutError(10),

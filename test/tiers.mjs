@@ -12,6 +12,7 @@ export const integration = [
   'test/cli/', // the built CLI as a child process
   // one file per entry, in src/ order
   'test/admin/dashboard.test.ts',
+  'test/admin/probe-server.test.ts',
   'test/admin/server.test.ts',
   'test/admin/source.test.ts',
   'test/admin/wiring.test.ts',
@@ -24,6 +25,7 @@ export const integration = [
   'test/health/wiring.test.ts',
   'test/membership/gossip-flood.test.ts',
   'test/membership/processes.test.ts',
+  'test/membership/seed-dns.test.ts',
   'test/membership/stream-limits.test.ts',
   'test/membership/udp-transport.test.ts',
   'test/proxy/abort.test.ts',
