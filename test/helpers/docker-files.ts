@@ -59,7 +59,7 @@ export function readDockerfile(path: string): Dockerfile {
 export function execForm(args: string): string[] {
   const v = JSON.parse(args) as unknown
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`not an exec-form array: ${args}`)
-  return v as string[]
+  return v
 }
 
 /** COPY/ADD: flags (`--from=build`), sources and destination. */
