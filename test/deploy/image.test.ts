@@ -88,7 +88,7 @@ t.test('docker run commy: the entrypoint serves the embedded config, passes its 
   t.equal(await healthcheck(`http://127.0.0.1:${await freePort()}/healthz`), 1, 'and fails when nothing answers')
   if (await listening(probePort)) {
     t.equal(await healthcheck(`http://127.0.0.1:${probePort}${probeUrl.pathname}`), 0, 'the HEALTHCHECK URL, on the probe listener')
-  } else t.skip('the probe listener (probes.listen) is not built on this branch')
+  } else t.pass('the HEALTHCHECK URL, on the probe listener', { skip: 'the probe listener (probes.listen) is not built on this branch' })
 
   const started = Date.now()
   cli.child.kill('SIGTERM')

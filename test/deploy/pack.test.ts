@@ -29,10 +29,14 @@ interface LockEntry {
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Pkg
 
-/** npm's own settings from a parent `npm test` (npm_config_prefix, ...) would steer the child npm. */
+/**
+ * npm's own settings from a parent `npm test` (npm_config_prefix, ...) would steer the child npm;
+ * tap's NODE_OPTIONS and coverage would instrument npm itself.
+ */
 function npmEnv(): NodeJS.ProcessEnv {
   const keep = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_registry'])
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_') || keep.has(k.toLowerCase())))
+  const drop = (k: string) => (k.toLowerCase().startsWith('npm_') && !keep.has(k.toLowerCase())) || k === 'NODE_OPTIONS' || k === 'NODE_V8_COVERAGE'
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !drop(k)))
 }
 
 function run(cmd: string, args: readonly string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
