@@ -7,6 +7,7 @@
  *   commy schema               print the JSON Schema of sidecar.yaml
  *   commy keygen               print a new gossip key (base64 of 32 random bytes)
  *   commy demo                 three echo services, each with a sidecar
+ *   commy echo NAME [--listen HOST:PORT]   one demo echo service (compose, the per-platform READMEs)
  *   commy --version | --help
  */
 import { randomBytes } from 'node:crypto'
@@ -26,6 +27,8 @@ Usage:
   commy schema              print the JSON Schema of sidecar.yaml
   commy keygen              print a new gossip key (base64 of 32 random bytes)
   commy demo                run three echo services, each with a commy sidecar
+  commy echo NAME [--listen HOST:PORT]
+                            run one demo echo service (default 127.0.0.1:9101)
   commy --version           print the version
   commy --help              print this help
 
@@ -120,6 +123,23 @@ async function demo(): Promise<void> {
   onSignals(() => d.stop())
 }
 
+/** `commy echo NAME [--listen HOST:PORT]`: one demo echo service, e.g. the app of a compose demo. */
+async function echo(args: readonly string[]): Promise<void> {
+  const usage = 'usage: commy echo NAME [--listen HOST:PORT]'
+  const [name, flag, at, ...extra] = args
+  if (name === undefined || name.startsWith('-') || extra.length > 0 || (flag !== undefined && (flag !== '--listen' || at === undefined))) fail(usage, EXIT_CONFIG)
+  const listen = at ?? '127.0.0.1:9101'
+  const i = listen.lastIndexOf(':')
+  const host = listen.slice(0, i).replace(/^\[(.*)\]$/, '$1')
+  const port = Number(listen.slice(i + 1))
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) fail(`commy echo: --listen wants HOST:PORT, not ${listen}\n${usage}`, EXIT_CONFIG)
+  const { EchoService } = await import('./demo/echo.js')
+  const service = new EchoService(name, host, port)
+  await service.start().catch((err: NodeJS.ErrnoException) => fail(`commy echo: cannot start: ${err.message}`, EXIT_FAILURE))
+  process.stdout.write(`echo service ${name} listening on ${listen.slice(0, i)}:${service.port}\n`)
+  onSignals(() => service.stop())
+}
+
 function configArg(args: readonly string[]): string {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!
@@ -157,6 +177,8 @@ async function main(args: readonly string[]): Promise<void> {
       return
     case 'demo':
       return demo()
+    case 'echo':
+      return echo(rest)
     case 'run':
       return run(configArg(rest))
     case undefined:

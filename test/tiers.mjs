@@ -44,6 +44,9 @@ export const integration = [
   'test/resilience/handles.test.ts',
   'test/transport/undici.test.ts',
   'test/transport/upgrade.test.ts',
+  'test/deploy/image.test.ts', // deploy/docker: the image's entrypoint run with node
+  'test/deploy/pack.test.ts', // npm pack, installed into a temporary prefix
+  'test/deploy/systemd.test.ts', // systemd-analyze verify
 ]
 
 import { readdirSync } from 'node:fs'
