@@ -119,7 +119,7 @@ t.test('each workload agrees with the config it mounts: probes, ports, volumes, 
       t.ok(Number(spec.terminationGracePeriodSeconds) >= drainS + 10, `${what}: the grace period covers commy's drain (${drainS} s) and more`)
       t.equal(labels['commy.dev/mesh'], 'true', `${what}: labelled into the mesh`)
       if (service) {
-        t.match(labels, (service.spec as Obj).selector as Obj, `${what}: selected by the gossip Service`)
+        t.match(labels, (service.spec as Obj).selector, `${what}: selected by the gossip Service`)
       }
     }
     if (service) {

@@ -98,7 +98,7 @@ export function renderKustomization(dir: string): Rendered {
   for (const g of (k.configMapGenerator as Obj[] | undefined) ?? []) {
     const name = String(g.name)
     const files = new Map<string, string>(g.behavior === 'merge' ? (configMaps.get(name) ?? []) : [])
-    if (g.behavior !== undefined && !configMaps.has(name)) throw new Error(`${file}: configMapGenerator ${name}: behavior ${String(g.behavior)} but no base generates it`)
+    if (g.behavior !== undefined && !configMaps.has(name)) throw new Error(`${file}: configMapGenerator ${name}: behavior ${JSON.stringify(g.behavior)} but no base generates it`)
     for (const f of (g.files as string[] | undefined) ?? []) {
       const path = resolve(dir, f)
       if (!existsSync(path)) throw new Error(`${file}: configMapGenerator ${name}: ${f} does not exist`)
