@@ -305,3 +305,10 @@ function freezeTable<T extends object>(o: T): T {
   for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) Object.freeze(v)
   return Object.freeze(o)
 }
+
+/** `commy inject` cannot inject a document: the message names the document and the reason. */
+export class InjectError extends CommyError {
+  constructor(message: string) {
+    super('COMMY_ERR_INJECT', message)
+  }
+}

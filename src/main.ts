@@ -18,8 +18,7 @@ import { SidecarSchema } from './config/schema.js'
 import { startDemo } from './demo/demo.js'
 import { inject } from './deploy/inject.js'
 import { INJECT_USAGE, parseInjectArgs } from './deploy/inject-args.js'
-import { InjectError } from './deploy/inject-error.js'
-import { ConfigError } from './errors.js'
+import { ConfigError, InjectError } from './errors.js'
 import { Runtime } from './runtime.js'
 
 const EXIT_OK = 0

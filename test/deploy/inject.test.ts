@@ -6,7 +6,7 @@
 import t from 'tap'
 import { inject } from '../../src/deploy/inject.js'
 import { parseInjectArgs } from '../../src/deploy/inject-args.js'
-import { InjectError } from '../../src/deploy/inject-error.js'
+import { InjectError } from '../../src/errors.js'
 import { DEFAULT_INJECT_OPTIONS, type InjectOptions } from '../../src/deploy/sidecar-spec.js'
 import { parseStream, podTemplate, validateResource, type Obj } from '../helpers/k8s.js'
 
