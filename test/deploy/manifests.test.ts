@@ -52,6 +52,17 @@ t.test('every kustomization names files that exist, and every resource passes th
       t.ok(target, `${name}: patch ${file.slice(K8S.length + 1)} targets ${resourceName(resource)}, which exists`)
     }
   }
+  for (const [name, r] of rendered) {
+    // kustomize's `images:` matches a container's image by name (tag left out): a typo changes nothing silently
+    const used = new Set<string>()
+    for (const { resource } of r.resources) {
+      const spec = podTemplate(resource)?.spec as Obj | undefined
+      for (const c of [...((spec?.initContainers as Obj[] | undefined) ?? []), ...((spec?.containers as Obj[] | undefined) ?? [])]) {
+        used.add(String(c.image).replace(/:[^/:]+$/, ''))
+      }
+    }
+    for (const image of r.images) t.ok(used.has(String(image.name)), `${name}: images: ${String(image.name)} is used by a container`)
+  }
   t.same([...rendered.get('base')!.configMaps.keys()], ['commy-config'])
   t.same([...rendered.get('daemonset')!.configMaps.keys()], ['commy-node-config'])
   t.equal(rendered.get('overlays/example')!.configMaps.get('commy-config')!.get('sidecar.yaml'), join(K8S, 'overlays/example/sidecar.yaml'))
