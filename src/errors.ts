@@ -66,6 +66,9 @@ export const ERRORS = freezeTable({
 
   // ---- config ----
   COMMY_ERR_CONFIG: { status: 500, meaning: 'the config file is invalid (CLI exit code 2; a reload answers COMMY_ERR_ADMIN_RELOAD_REFUSED)' },
+
+  // ---- deployment tools ----
+  COMMY_ERR_INJECT: { status: 500, meaning: '`commy inject` cannot inject a document (not YAML, a malformed workload, a port taken): CLI exit code 2' },
 } as const satisfies Record<`COMMY_ERR_${string}`, ErrorRow>)
 
 export type ErrorCode = keyof typeof ERRORS
@@ -302,4 +305,11 @@ export class ClientAbortedError extends CommyError {
 function freezeTable<T extends object>(o: T): T {
   for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) Object.freeze(v)
   return Object.freeze(o)
+}
+
+/** `commy inject` cannot inject a document: the message names the document and the reason. */
+export class InjectError extends CommyError {
+  constructor(message: string) {
+    super('COMMY_ERR_INJECT', message)
+  }
 }

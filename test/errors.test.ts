@@ -18,6 +18,7 @@ const CODE = /COMMY_ERR_[A-Z0-9_]*[A-Z0-9]/g
 /** One instance of every error class, by class name (a new class needs a line here). */
 const instances: Record<string, () => CommyError> = {
   ConfigError: () => new core.ConfigError('f.yaml', [{ path: 'a', line: 1, message: 'bad' }]),
+  InjectError: () => new core.InjectError('document 1 (Pod/p): bad'),
   InternalError: () => new core.InternalError(),
   NoRouteError: () => new core.NoRouteError(),
   NoHealthyEndpointError: () => new core.NoHealthyEndpointError('svc'),
