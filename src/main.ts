@@ -9,12 +9,14 @@
  *   commy inject FILE|-        print Kubernetes YAML with the commy sidecar in every workload
  *   commy demo                 three echo services, each with a sidecar
  *   commy echo NAME [--listen HOST:PORT]   one demo echo service (compose, the per-platform READMEs)
+ *   commy ca create …          a mesh CA; commy cert create …: a service certificate (tls/commands.ts)
  *   commy --version | --help
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { SidecarConfig } from './config/types.js'
 import { ConfigError, InjectError } from './errors.js'
+import { TLS_USAGE } from './tls/usage.js'
 
 const EXIT_OK = 0
 const EXIT_FAILURE = 1
@@ -32,6 +34,7 @@ Usage:
   commy demo                run three echo services, each with a commy sidecar
   commy echo NAME [--listen HOST:PORT]
                             run one demo echo service (default 127.0.0.1:9101)
+${TLS_USAGE}
   commy --version           print the version
   commy --help              print this help
 
@@ -64,7 +67,9 @@ async function validate(file: string | undefined): Promise<void> {
   if (file === undefined) fail('usage: commy validate FILE', EXIT_CONFIG)
   const load = await configLoader(file)
   try {
-    load()
+    const config = load()
+    // the mesh TLS files too: missing, unreadable, mismatched, expired, no identity, not chaining
+    if (config.tls) (await import('./tls/material.js')).loadTlsMaterial(config)
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
     throw err
@@ -100,7 +105,14 @@ async function run(file: string): Promise<void> {
     throw err
   }
   const { Runtime } = await import('./runtime.js')
-  const runtime = new Runtime({ config, loadConfig: load })
+  let runtime: InstanceType<typeof Runtime>
+  try {
+    runtime = new Runtime({ config, loadConfig: load })
+  } catch (err) {
+    // the mesh TLS files are read here
+    if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
+    throw err
+  }
   try {
     await runtime.start()
   } catch (err) {
@@ -137,6 +149,16 @@ async function injectCommand(args: readonly string[]): Promise<void> {
     if (err instanceof InjectError) fail(`commy inject: ${err.message}`, EXIT_CONFIG)
     throw err
   }
+}
+
+/** `commy ca create …` / `commy cert create …`: exit 0, 2 on usage or input errors, 1 when writing failed. */
+async function tlsCommand(kind: 'ca' | 'cert', args: readonly string[]): Promise<void> {
+  const [sub, ...rest] = args
+  if (sub !== 'create') fail(`usage:\n${TLS_USAGE}`, EXIT_CONFIG)
+  const { caCreate, certCreate } = await import('./tls/commands.js')
+  const r = await (kind === 'ca' ? caCreate(rest) : certCreate(rest))
+  if (!r.ok) fail(`commy ${kind} create: ${r.message}`, r.usage ? EXIT_CONFIG : EXIT_FAILURE)
+  process.stdout.write(`${r.message}\n`)
 }
 
 async function demo(): Promise<void> {
@@ -208,6 +230,9 @@ async function main(args: readonly string[]): Promise<void> {
       return demo()
     case 'echo':
       return echo(rest)
+    case 'ca':
+    case 'cert':
+      return tlsCommand(cmd, rest)
     case 'run':
       return run(configArg(rest))
     case undefined:

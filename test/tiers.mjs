@@ -42,6 +42,7 @@ export const integration = [
   'test/proxy/timeouts.test.ts',
   'test/proxy/upstream-framing.test.ts',
   'test/resilience/handles.test.ts',
+  'test/tls/rotation.test.ts',
   'test/transport/undici.test.ts',
   'test/transport/upgrade.test.ts',
   'test/deploy/image.test.ts', // deploy/docker: the image's entrypoint run with node
