@@ -90,7 +90,14 @@ async function run(file: string): Promise<void> {
     throw err
   }
   const load = () => loadConfigFile(file, { env: process.env, strategies: strategyNames() })
-  const runtime = new Runtime({ config, loadConfig: load })
+  let runtime: Runtime
+  try {
+    runtime = new Runtime({ config, loadConfig: load })
+  } catch (err) {
+    // files the config names (services.<name>.tls) are read when the runtime is built
+    if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
+    throw err
+  }
   try {
     await runtime.start()
   } catch (err) {
