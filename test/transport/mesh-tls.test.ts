@@ -52,7 +52,7 @@ async function startPeer(name: string, ca: string, cert: Pem, options: { closeEa
       })
     },
   )
-  const peer = { connections: 0 } as { connections: number }
+  const peer = { connections: 0 }
   server.on('connection', () => peer.connections++)
   server.on('tlsClientError', () => {})
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -117,9 +117,11 @@ let webLeaf: Pem
 
 t.before(async () => {
   ca = await makeCa()
-  ;[paymentsLeaf, billingLeaf, usersLeaf, webLeaf] = await Promise.all(
-    ['payments', 'billing', 'users', 'web'].map((service) => makeLeaf(ca, { service })),
-  )
+  const [p, b, u, w] = await Promise.all(['payments', 'billing', 'users', 'web'].map((service) => makeLeaf(ca, { service })))
+  paymentsLeaf = p!
+  billingLeaf = b!
+  usersLeaf = u!
+  webLeaf = w!
 })
 
 /** A listener routing everything to `service`; a second listener needs another loopback address (`ip`). */
