@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { ManualClock } from '../../src/clock.js'
-import { Endpoint, meshPolicy, type EndpointInfo } from '../../src/endpoint/endpoint.js'
+import { meshPolicy, type EndpointInfo } from '../../src/endpoint/endpoint.js'
 import { ServiceEndpoints } from '../../src/endpoint/service-endpoints.js'
 import { IdentityRefusals } from '../../src/transport/identity-refusals.js'
 
