@@ -99,6 +99,7 @@ export class Runtime {
         return sidecar.startedAt
       },
       overload: () => sidecar.overload(),
+      identityMismatches: () => sidecar.identityMismatches(),
     }
     for (const p of plugins) p.attach?.(dataPlane)
   }

@@ -51,4 +51,6 @@ export interface DataPlaneView {
   readonly startedAt: number
   /** Connections refused, access-log lines dropped, descriptor exhaustion so far. */
   overload(): OverloadCounters
+  /** Mesh endpoints refused for their identity so far, per service. */
+  identityMismatches?(): ReadonlyMap<string, number>
 }
