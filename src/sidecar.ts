@@ -60,7 +60,7 @@ export interface SidecarOptions {
   readonly requestIdPrefix?: string
   /** The process's descriptor limit (default: the soft RLIMIT_NOFILE from /proc/self/limits; null = unknown). */
   readonly nofile?: number | null
-  /** The mesh's TLS material (`tls`): mesh endpoints are dialled over mTLS with it. */
+  /** The mesh's TLS material (tls/credentials.ts); undefined = no mesh TLS. */
   readonly credentials?: MeshCredentials
 }
 
@@ -71,6 +71,8 @@ export class Sidecar implements Startable {
   /** The listeners serving now (a reload may replace some). */
   listeners: readonly Listener[]
   readonly staticDiscovery: StaticDiscovery
+  /** The mesh's TLS material (undefined without `tls`): the inbound listener and mesh transport read it per connection. */
+  readonly credentials: MeshCredentials | undefined
   /** Wall-clock ms of start(). */
   startedAt = 0
   private readonly order = new StartOrder()
@@ -97,6 +99,7 @@ export class Sidecar implements Startable {
   constructor(options: SidecarOptions) {
     const config = options.config
     this.current = config
+    this.credentials = options.credentials
     const clock = (this.clock = options.clock ?? systemClock)
     const random = options.random ?? Math.random
     this.ownsLogs = options.logs === undefined
