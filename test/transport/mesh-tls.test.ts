@@ -355,3 +355,30 @@ t.test('services.<name>.tls: unusable files are refused with file and reason', a
   })()
   t.notMatch(err?.message ?? '', /PRIVATE KEY/, 'no key material in the error')
 })
+
+t.test('services.<name>.tls on reload: a bad file refuses the reload (the old config keeps serving); new material reaches new connections', async (t) => {
+  const caA = await makeCa('partner CA')
+  const caB = await makeCa('partner CA 2')
+  const peerA = await startPeer('partner-a', caA.cert, await makeLeaf(caA, { dnsNames: ['api.partner.example'] }), { requireClient: false })
+  const peerB = await startPeer('partner-b', caB.cert, await makeLeaf(caB, { dnsNames: ['api.partner.example'] }), { requireClient: false })
+  t.teardown(async () => {
+    await peerA.close()
+    await peerB.close()
+  })
+  const caFile = join(dir, 'reload-ca.pem')
+  writeFileSync(caFile, caA.cert)
+  const cfg = (tls: Record<string, unknown>) =>
+    parseConfig(JSON.stringify({ listeners: [route('outbound', 'partner')], services: { partner: { endpoints: [{ address: peerA.address }, { address: peerB.address }], strategy: 'round-robin', tls } } }), 'test.yaml')
+  const sc = await startSidecar({ listeners: [route('outbound', 'partner')], services: { partner: { endpoints: [{ address: peerA.address }, { address: peerB.address }], strategy: 'round-robin', tls: { ca: caFile, servername: 'api.partner.example' } } } })
+  t.teardown(() => sc.stop())
+  const statuses = async () => [(await request(sc.port)).status, (await request(sc.port)).status].sort()
+  t.same(await statuses(), [200, 502], 'only the endpoint with a certificate from the configured CA')
+
+  await t.rejects(sc.sidecar.reload(cfg({ ca: join(dir, 'nope.pem'), servername: 'api.partner.example' })), { constructor: ConfigError, message: /services\.partner\.tls\.ca: .*nope\.pem: cannot read \(ENOENT\)/ })
+  t.same(await statuses(), [200, 502], 'refused: the old material keeps serving')
+
+  const bundle = join(dir, 'reload-bundle.pem')
+  writeFileSync(bundle, caA.cert + caB.cert)
+  await sc.sidecar.reload(cfg({ ca: bundle, servername: 'api.partner.example' }))
+  t.same(await statuses(), [200, 200], "the new CA bundle reaches new connections")
+})
