@@ -19,6 +19,7 @@ import { makeCa, makeLeaf, StaticCredentials, type Pem } from '../helpers/pki.js
 import { json, request, startUpstream } from '../helpers/upstream.js'
 import { captureLogs, startSidecar } from '../helpers/sidecar.js'
 import { tempDir } from '../helpers/temp.js'
+import { bodyOf, rawClient, statusOf } from '../helpers/raw-client.js'
 import { parseConfig } from '../../src/config/load.js'
 import { Sidecar } from '../../src/sidecar.js'
 
@@ -141,6 +142,11 @@ t.test('mesh endpoint: mTLS with the node identity, SNI = service; the peer sees
   const r = await request(sc.port)
   t.equal(r.status, 200)
   t.same(json(r), { upstream: 'users-1', caller: 'spiffe://commy/service/payments', sni: 'users' })
+  // upgrades are not forwarded over TLS yet: refused before a byte is sent, never in plaintext
+  const up = await rawClient(sc.port, 'GET /ws HTTP/1.1\r\nHost: users\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n')
+  t.equal(statusOf(up.text), 501)
+  t.match(bodyOf(up.text), { code: 'COMMY_ERR_UPGRADE_UNSUPPORTED' })
+  t.equal(peer.callers.length, 1, 'the peer saw only the first request')
 })
 
 t.test('impostor: another service\'s certificate fails the handshake, the request goes elsewhere, the impostor is out of picking', async (t) => {
