@@ -388,3 +388,10 @@ t.test('services.<name>.tls on reload: a bad file refuses the reload (the old co
   await sc.sidecar.reload(cfg({ ca: bundle, servername: 'api.partner.example' }))
   t.same(await statuses(), [200, 200], "the new CA bundle reaches new connections")
 })
+
+t.test('services.<name>.tls with an HTTP health check is refused (it would speak plaintext to HTTPS); a tcp check is fine', async (t) => {
+  const raw = (healthCheck: Record<string, unknown>) =>
+    JSON.stringify({ listeners: [route('outbound', 'partner')], services: { partner: { endpoints: [{ address: '127.0.0.1:1' }], tls: { servername: 'x' }, healthCheck } } })
+  t.throws(() => parseConfig(raw({ http: { path: '/health' } }), 'test.yaml'), { constructor: ConfigError, message: /services\.partner\.healthCheck: an HTTP health check of a service with tls is not supported yet/ })
+  t.doesNotThrow(() => parseConfig(raw({ tcp: {} }), 'test.yaml'))
+})
