@@ -3,7 +3,9 @@
  * the endpoint leaves. A mesh endpoint (`Endpoint.mtls`) gets one pool per identity presented to
  * it (the node's, or a listener's own `listeners[].tls`), dialled over mTLS by
  * `tls-connect.ts`; a static endpoint of a service with `tls` gets an HTTPS pool. Plaintext pools
- * use undici's own connector: the plaintext path does no TLS work at all. Requests go through `pool.dispatch` with a handler object (measured faster
+ * use undici's own connector: the plaintext path does no TLS work at all.
+ *
+ * Requests go through `pool.dispatch` with a handler object (measured faster
  * than `pool.request`, see bench/run.ts `undici-dispatch` vs `undici-request`): no intermediate
  * Readable, and backpressure both ways — the request body is a stream undici pauses on socket
  * backpressure, the response body pauses the parser when the sink says so.
