@@ -59,14 +59,9 @@ export class UndiciTransport implements Transport {
 
   readonly send = (attempt: Attempt): Promise<UpstreamResponse> => {
     const ep = attempt.endpoint
-    let pool = this.pools.get(ep)
-    if (pool === undefined) {
-      if (ep.mtls) {
-        pool = this.meshPool(ep, attempt.request.listener)
-        if (pool === undefined) return Promise.reject(new UpstreamConnectError(ep.address, { cause: new Error('a mesh endpoint (mTLS) and no tls configured') }))
-      } else pool = this.open(ep)
-    }
-    const p = pool
+    // `mtls` first: an endpoint announced again with mTLS never reuses a plaintext pool
+    const p = ep.mtls ? this.meshPool(ep, attempt.request.listener) : (this.pools.get(ep) ?? this.open(ep))
+    if (p === undefined) return Promise.reject(new UpstreamConnectError(ep.address, { cause: new Error('a mesh endpoint (mTLS) and no tls configured') }))
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const ex = new Exchange(attempt, resolve, reject)
       p.dispatch(dispatchOptions(attempt), ex)

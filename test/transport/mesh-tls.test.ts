@@ -272,6 +272,11 @@ t.test('tls.mode: strict refuses plaintext gossip endpoints (shown, warned once)
   const p = await request(permissive.port)
   t.equal(p.status, 200, 'permissive: plaintext during a migration')
   t.equal(json(p).upstream, 'plain')
+  // the node moves behind an mTLS inbound: its plaintext pool is never used again
+  permissive.sidecar.registry.service('users')!.snapshot.all[0]!.mtls = true
+  const after = await request(permissive.port)
+  t.equal(after.status, 502, 'dialled with TLS now (this test upstream speaks only plaintext)')
+  t.equal(plain.seen.length, 1, 'no plaintext request after the switch')
   await permissive.stop()
 
   const none = await startSidecar({ listeners: [route('outbound')], services: { users: {} } }, { sources: [fakeGossip({ users: [announced(plain.address, true, 'node-new')] })] })
