@@ -109,7 +109,7 @@ async function run(file: string): Promise<void> {
   try {
     runtime = new Runtime({ config, loadConfig: load })
   } catch (err) {
-    // the mesh TLS files are read here
+    // the mesh TLS files (and services.<name>.tls) are read here
     if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
     throw err
   }

@@ -43,6 +43,7 @@ export const integration = [
   'test/proxy/upstream-framing.test.ts',
   'test/resilience/handles.test.ts',
   'test/tls/rotation.test.ts',
+  'test/transport/mesh-tls.test.ts',
   'test/transport/undici.test.ts',
   'test/transport/upgrade.test.ts',
   'test/deploy/image.test.ts', // deploy/docker: the image's entrypoint run with node

@@ -82,6 +82,7 @@ export class Metrics {
   private readonly connectionsRefused: Counter<'listener' | 'reason'>
   private readonly accessLogDropped: Counter
   private readonly descriptorExhaustion: Counter<'op'>
+  private readonly identityMismatches: Counter<'service'>
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry()
@@ -160,6 +161,12 @@ export class Metrics {
       name: 'commy_descriptor_exhaustion_total',
       help: 'Times commy ran out of file descriptors (EMFILE/ENFILE), by operation (accept|connect).',
       labelNames: ['op'],
+      registers,
+    })
+    this.identityMismatches = new Counter({
+      name: 'commy_tls_identity_mismatch_total',
+      help: 'Handshakes in which a mesh endpoint presented another identity than its service (it is taken out of picking).',
+      labelNames: ['service'],
       registers,
     })
     this.accessLogDropped.inc(0)
@@ -375,6 +382,18 @@ export class Metrics {
       }
       grow('accessLogDropped', now.accessLogDropped, (d) => this.accessLogDropped.inc(d))
       for (const op of EXHAUSTION_OPS) grow(`exhaustion\0${op}`, now.descriptorExhaustion[op], (d) => this.descriptorExhaustion.inc({ op }, d))
+    })
+  }
+
+  /** Follows the transport's identity refusals per service, read at every scrape. */
+  followIdentityMismatches(read: () => ReadonlyMap<string, number>): void {
+    const last = new Map<string, number>()
+    this.beforeScrape.add(() => {
+      for (const [service, n] of read()) {
+        const d = n - (last.get(service) ?? 0)
+        if (d > 0) this.identityMismatches.inc({ service }, d)
+        last.set(service, n)
+      }
     })
   }
 
