@@ -372,6 +372,7 @@ t.test('gossip: lan defaults, advertise defaults to listen', async (t) => {
     listen: { host: '127.0.0.1', port: 7946 },
     advertise: { host: '127.0.0.1', port: 7946 },
     seeds: [],
+    joinTimeoutMs: 30_000,
     keys: [],
     cluster: 'commy',
     profile: 'lan',
@@ -492,7 +493,7 @@ t.test('local services: address split, defaults, health check', async (t) => {
     }),
   )
   const [web, api] = config.local.services
-  t.strictSame(web, { name: 'web', address: '127.0.0.1:3000', host: '127.0.0.1', port: 3000, weight: 1, tags: [], healthCheck: undefined })
+  t.strictSame(web, { name: 'web', address: '127.0.0.1:3000', host: '127.0.0.1', port: 3000, weight: 1, tags: [], healthCheck: undefined, allow: undefined, tls: undefined })
   t.equal(api!.weight, 2)
   t.strictSame(api!.tags, ['v2'])
   t.equal(api!.healthCheck!.kind, 'tcp')
@@ -571,4 +572,46 @@ t.test('alert webhooks: defaults and given values', async (t) => {
     { url: 'http://127.0.0.1:1/hook', timeoutMs: 2_000, retries: 3, headers: {} },
     { url: 'http://127.0.0.1:2/hook', timeoutMs: 5_000, retries: 0, headers: { authorization: 'Bearer x' } },
   ])
+})
+
+t.test('mesh security and platform keys: defaults, and what needs tls', async (t) => {
+  const none = normalize(raw())
+  t.equal(none.config.tls, undefined)
+  t.equal(none.config.inbound, undefined)
+  t.equal(none.config.probes, undefined)
+  t.equal(none.config.listeners[0]!.tls, undefined)
+
+  const files = { ca: '/t/ca.pem', cert: '/t/cert.pem', key: '/t/key.pem' }
+  const full = normalize(
+    raw({
+      tls: files,
+      inbound: { listen: '0.0.0.0:15006', advertise: '10.0.0.5:15006' },
+      probes: { listen: '0.0.0.0:4191' },
+      local: { services: [{ name: 'users', address: '127.0.0.1:8080', allow: ['payments'], tls: { cert: '/u/c.pem', key: '/u/k.pem' } }] },
+      listeners: [{ name: 'in', listen: '127.0.0.1:8080', routes: [{ match: {}, service: 'svc' }], tls: { cert: '/l/c.pem', key: '/l/k.pem' } }],
+    }),
+  )
+  t.strictSame(full.issues, [])
+  t.strictSame(full.config.tls, { ...files, mode: 'strict', watch: true }, 'strict and watched by default')
+  t.strictSame(full.config.inbound, { listen: { host: '0.0.0.0', port: 15006 }, advertise: { host: '10.0.0.5', port: 15006 } })
+  t.strictSame(full.config.probes, { listen: { host: '0.0.0.0', port: 4191 } })
+  t.strictSame(full.config.local.services[0]!.allow, ['payments'])
+  t.strictSame(full.config.local.services[0]!.tls, { cert: '/u/c.pem', key: '/u/k.pem' })
+  t.strictSame(full.config.listeners[0]!.tls, { cert: '/l/c.pem', key: '/l/k.pem' })
+
+  const noTls = normalize(
+    raw({
+      inbound: { listen: '0.0.0.0:15006' },
+      listeners: [{ name: 'in', listen: '127.0.0.1:8080', routes: [{ match: {}, service: 'svc' }], tls: { cert: '/l/c.pem', key: '/l/k.pem' } }],
+    }),
+  )
+  t.match(issueAt(noTls.issues, ['inbound']), /mTLS only: it needs tls/)
+  t.match(issueAt(noTls.issues, ['listeners', 0, 'tls']), /needs the mesh tls/)
+
+  const halfClient = normalize(raw({ services: { svc: { endpoints: [{ address: '127.0.0.1:9001' }], tls: { cert: '/c.pem' } } } }))
+  t.match(issueAt(halfClient.issues, ['services', 'svc', 'tls']), /both cert and key/)
+
+  const g = normalize(raw({ gossip: { listen: '127.0.0.1:7946', seeds: ['dns+srv:_gossip._udp.commy.default.svc.cluster.local'], joinTimeout: '5s' } }))
+  t.strictSame(g.issues, [])
+  t.equal(g.config.gossip!.joinTimeoutMs, 5000)
 })
