@@ -170,7 +170,7 @@ t.test('mtls announcements: round trip, and frames of the previous format still 
   const r = decodePacket(encodePacket([encodeMessage(alive)]))
   t.ok(r.ok)
   if (r.ok) t.same(r.messages, [alive], 'mtls survives the round trip; a service without it has none')
-  const pp: PushPull = { join: false, from: 'n', members: [{ ...alive, state: 'alive' }].map(({ type: _t, ...m }) => m), health: [] }
+  const pp: PushPull = { join: false, from: 'n', members: [{ name: 'n', incarnation: 2, host: '10.0.0.2', port: 7946, zone: '', adminAddress: '', meta: secured, state: 'alive' }], health: [] }
   const rp = decodePushPull(encodePushPull(pp))
   t.ok(rp.ok && rp.value.members[0]!.meta.services[0]!.mtls === true, 'push-pull carries mtls')
 
@@ -206,7 +206,7 @@ t.test('mtls announcements: round trip, and frames of the previous format still 
       adminAddress: '',
       meta: { services: [{ name: 'web', host: '10.0.0.9', port: 8080, weight: 2, health: 'healthy', tags: ['v1'] }] },
     })
-    t.notOk((d.messages[0] as { meta: typeof secured }).meta.services[0]!.mtls, 'no mtls in an old frame')
+    t.notOk((d.messages[0] as Extract<Message, { type: 'alive' }>).meta.services[0]!.mtls, 'no mtls in an old frame')
     t.same(encodeMessage(d.messages[0]!), old.subarray(1), 'a service without mtls encodes exactly as before (old nodes read it)')
   }
   const bad = Buffer.from(old)
