@@ -57,6 +57,8 @@ function call(
   })
 }
 
+const bodyOf = (a: Answer) => JSON.parse(a.body) as Record<string, unknown>
+
 /** Resolves with the error a request fails with (and fails the test when it succeeds). */
 async function refused(t: Test, p: Promise<Answer>, what: string): Promise<void> {
   try {
@@ -131,7 +133,7 @@ t.test('an allowed caller reaches the app: x-commy-caller set, a forged one remo
   const s = await setup(t)
   const a = await call(s.port, { ca: ca.cert, client: leaf.payments, servername: 'users', headers: { 'x-commy-caller': 'admin', 'X-Commy-Caller': 'root' } })
   t.equal(a.status, 200)
-  t.equal(JSON.parse(a.body).upstream, 'users')
+  t.equal(bodyOf(a).upstream, 'users')
   const seen = s.users.seen.at(-1)!
   t.equal(seen.headers['x-commy-caller'], 'payments', 'the app sees the calling service')
   t.same(
@@ -174,14 +176,14 @@ t.test('a caller not in allow: 403 COMMY_ERR_FORBIDDEN (JSON), logged, counted p
 t.test('the target local service: SNI, else the Host header without port; unknown: 404', async (t) => {
   const s = await setup(t)
   const bySni = await call(s.port, { ca: ca.cert, client: leaf.payments, servername: 'orders', host: 'users:15006' })
-  t.equal(JSON.parse(bySni.body).upstream, 'orders', 'SNI wins over Host')
+  t.equal(bodyOf(bySni).upstream, 'orders', 'SNI wins over Host')
   t.match(bySni.peer.subjectaltname, /service\/orders/, 'the server presents the certificate of the SNI service')
   const byHost = await call(s.port, { ca: ca.cert, client: leaf.payments, host: 'orders:15006' })
-  t.equal(JSON.parse(byHost.body).upstream, 'orders', 'no SNI: the Host header without port')
+  t.equal(bodyOf(byHost).upstream, 'orders', 'no SNI: the Host header without port')
   t.match(byHost.peer.subjectaltname, /service\/users/, "no SNI: the node's certificate")
   const unknown = await call(s.port, { ca: ca.cert, client: leaf.payments, servername: 'billing' })
   t.equal(unknown.status, 404)
-  t.equal(JSON.parse(unknown.body).code, 'COMMY_ERR_NO_ROUTE')
+  t.equal(bodyOf(unknown).code, 'COMMY_ERR_NO_ROUTE')
 })
 
 t.test('no valid client certificate: the handshake fails (another CA, expired, not yet valid, none)', async (t) => {
@@ -230,7 +232,7 @@ t.test('limits apply to the inbound listener: header count, connection cap', asy
   for (let i = 0; i < 12; i++) many[`x-h${i}`] = 'v'
   const big = await call(s.port, { ca: ca.cert, client: leaf.payments, servername: 'users', headers: many })
   t.equal(big.status, 431)
-  t.equal(JSON.parse(big.body).code, 'COMMY_ERR_HEADERS_TOO_LARGE')
+  t.equal(bodyOf(big).code, 'COMMY_ERR_HEADERS_TOO_LARGE')
   // two idle connections fill the cap; a third is closed on accept
   const open = await Promise.all([0, 1].map(() => tlsConnect(s.port, leaf.payments!)))
   await refused(t, call(s.port, { ca: ca.cert, client: leaf.payments, servername: 'users' }), 'a third connection')
