@@ -60,7 +60,7 @@ export interface SidecarOptions {
   readonly requestIdPrefix?: string
   /** The process's descriptor limit (default: the soft RLIMIT_NOFILE from /proc/self/limits; null = unknown). */
   readonly nofile?: number | null
-  /** The mesh's TLS material (tls/credentials.ts); needed with `inbound` (the mTLS inbound listener). */
+  /** The mesh's TLS material (tls/credentials.ts); undefined = no mesh TLS (needed with `inbound`). */
   readonly credentials?: MeshCredentials
 }
 
@@ -73,6 +73,8 @@ export class Sidecar implements Startable {
   /** The mTLS inbound listener (`inbound`), or undefined. */
   readonly inbound: Inbound | undefined
   readonly staticDiscovery: StaticDiscovery
+  /** The mesh's TLS material (undefined without `tls`): the inbound listener and mesh transport read it per connection. */
+  readonly credentials: MeshCredentials | undefined
   /** Wall-clock ms of start(). */
   startedAt = 0
   private readonly order = new StartOrder()
@@ -96,6 +98,7 @@ export class Sidecar implements Startable {
   constructor(options: SidecarOptions) {
     const config = options.config
     this.current = config
+    this.credentials = options.credentials
     const clock = (this.clock = options.clock ?? systemClock)
     const random = options.random ?? Math.random
     this.ownsLogs = options.logs === undefined
