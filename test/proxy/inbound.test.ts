@@ -8,6 +8,7 @@ import net from 'node:net'
 import tls, { type PeerCertificate } from 'node:tls'
 import t, { type Test } from 'tap'
 import { Metrics } from '../../src/admin/metrics.js'
+import { parseConfig } from '../../src/config/load.js'
 import { makeCa, makeLeaf, StaticCredentials, type Pem } from '../helpers/pki.js'
 import { rawClient } from '../helpers/raw-client.js'
 import { parseProm } from '../helpers/prom-parse.js'
@@ -270,6 +271,27 @@ t.test('a TLS handshake must finish within limits.headersTimeout', async (t) => 
   const r = await rawClient(s.port, '', { giveUpMs: 4000 })
   t.ok(r.closedAfterMs < 4000, `an idle connection is closed after ${r.closedAfterMs} ms`)
   t.equal(r.text, '')
+})
+
+t.test('a reload applies new allow lists and addresses of local services', async (t) => {
+  const s = await setup(t)
+  t.equal((await call(s.port, { ca: ca.cert, client: leaf.web, servername: 'users' })).status, 403)
+  const next = parseConfig(
+    JSON.stringify({
+      listeners: [{ name: 'outbound', listen: '127.0.0.1:0', routes: [] }],
+      services: {},
+      tls: { ca: '/unused/ca.pem', cert: '/unused/cert.pem', key: '/unused/key.pem' },
+      inbound: { listen: '127.0.0.1:0' },
+      local: { services: [{ name: 'users', address: s.orders.address, allow: ['web'] }] },
+    }),
+    'next.yaml',
+  )
+  await s.sc.sidecar.reload(next)
+  const a = await call(s.port, { ca: ca.cert, client: leaf.web, servername: 'users' })
+  t.equal(a.status, 200, 'web is allowed now')
+  t.equal(bodyOf(a).upstream, 'orders', 'at the new address')
+  t.equal((await call(s.port, { ca: ca.cert, client: leaf.payments, servername: 'users' })).status, 403, 'payments no longer')
+  t.equal((await call(s.port, { ca: ca.cert, client: leaf.web, servername: 'orders' })).status, 404, 'a removed local service has no route')
 })
 
 /** One request on a raw TLS connection (SNI users); what came back, and the session. */
