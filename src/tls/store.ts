@@ -42,6 +42,8 @@ export interface StagedTls {
 }
 
 const MIN_VERSION = 'TLSv1.2'
+/** Sessions of the mesh may be resumed only by the mesh's servers (tls/credentials.ts). */
+export const SESSION_ID_CONTEXT = 'commy-mesh'
 const silent: TlsLog = { info() {}, warn() {} }
 
 export class TlsStore implements MeshCredentials, CertificateSource, Startable {
@@ -188,7 +190,9 @@ export class TlsStore implements MeshCredentials, CertificateSource, Startable {
   private context(key: string, m: KeyPairMaterial): SecureContext {
     let c = this.contexts.get(key)
     if (!c) {
-      c = createSecureContext({ ca: this.material.ca, cert: m.cert, key: m.key, minVersion: MIN_VERSION })
+      // sessionIdContext: OpenSSL refuses to resume a session of a server that asks for client
+      // certificates unless its context has one (the inbound listener; unused by clients)
+      c = createSecureContext({ ca: this.material.ca, cert: m.cert, key: m.key, minVersion: MIN_VERSION, sessionIdContext: SESSION_ID_CONTEXT })
       this.contexts.set(key, c)
     }
     return c
