@@ -133,6 +133,8 @@ export class ServiceEndpoints {
     ep.tags = info.tags
     ep.node = info.node ?? ep.node
     ep.source = srcs.has('static') ? 'static' : [...srcs.keys()][0]!
+    // before the policy: a re-announcement may move the endpoint behind (or out of) an mTLS inbound
+    ep.mtls = info.mtls ?? false
     ep.policyRefusal = meshPolicy(this.options.meshMode ?? 'none', ep)
     const reported = [...srcs.values()].find((i) => i.reportedHealth !== undefined)?.reportedHealth
     if (reported !== undefined && ep.source !== 'static') {
