@@ -290,16 +290,13 @@ t.test('an unreachable webhook does not slow evaluation or the record path; fail
     logger,
     notify: (x) => webhooks.notify(x),
   })
-  const t0 = performance.now()
+  // evaluate() is synchronous: it returning with deliveries still pending is the proof that
+  // hanging webhooks never hold it (no timing: the machine may be loaded)
   evaluator.evaluate()
-  const evalMs = performance.now() - t0
   t.equal(evaluator.firing().length, 1)
-  t.ok(webhooks.pending() >= 2, 'deliveries under way')
-  t.ok(evalMs < 50, `evaluation with a firing alert returned in ${evalMs.toFixed(2)} ms`)
-  const t1 = performance.now()
-  for (let i = 0; i < 100_000; i++) history.record(a, 1, true, systemClock.now())
-  const perRecord = ((performance.now() - t1) * 1e6) / 100_000
-  t.ok(perRecord < 2_000, `record() ${perRecord.toFixed(0)} ns/op while webhooks hang`)
+  t.ok(webhooks.pending() >= 2, 'evaluation returned while deliveries are under way')
+  for (let i = 0; i < 1_000; i++) history.record(a, 1, true, systemClock.now())
+  t.ok(webhooks.pending() >= 2, 'recording goes on while they hang')
   await until(() => webhooks.pending() === 0)
   const failed = lines.filter((l) => l.msg === 'alert webhook delivery failed')
   t.equal(failed.length, 2, 'each failed delivery logged once')
