@@ -6,9 +6,13 @@
  * from the test process at the pod address, as the kubelet reaches it.
  */
 import type { ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { assertBuilt, MAIN, ROOT } from './cli.js'
 import type { NetnsNetwork, NetnsNode } from './netns.js'
+
+/** The Kubernetes ConfigMap's sidecar.yaml; a stand-in of the same shape until it lands. */
+export const K8S_SIDECAR = existsSync(`${ROOT}/deploy/kubernetes/base/sidecar.yaml`) ? `${ROOT}/deploy/kubernetes/base/sidecar.yaml` : `${ROOT}/test/fixtures/netns/sidecar.yaml`
 
 export interface PodLine {
   readonly t: number

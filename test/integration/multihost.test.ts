@@ -1,0 +1,127 @@
+/**
+ * Issue #13, "multi-host, without Docker": three commy pods, each in a network namespace of its
+ * own on a bridge (test/helpers/netns.ts), started with the Kubernetes ConfigMap's sidecar.yaml and
+ * the env a pod gets (POD_IP, POD_NAME, the gossip key from the Secret). The seeds are the headless
+ * Service's DNS name, answered by a cluster DNS on the bridge (test/helpers/cluster-dns.ts) that
+ * lists the pods started so far (publishNotReadyAddresses). Probes are sent from this process (the
+ * root namespace) to each pod address, as the kubelet sends them. Each pod runs the app
+ * (test/fixtures/netns/app.ts) on POD_IP:8080; the app in A calls the mesh through A's outbound
+ * listener (test/fixtures/netns/client.ts), steady GETs, for the whole test.
+ *
+ * Gossip runs the `local` profile (COMMY_GOSSIP_PROFILE=local: probe every 200 ms, push-pull every
+ * 5 s) so that the link-down/link-up cycle fits in seconds; the ConfigMap's default is `lan`.
+ * Root only; skipped with the reason elsewhere.
+ */
+import { randomBytes } from 'node:crypto'
+import type { ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import t from 'tap'
+import { ClusterDns } from '../helpers/cluster-dns.js'
+import { NetnsNetwork, netnsUnavailable } from '../helpers/netns.js'
+import { K8S_SIDECAR, Pod, spawnFixture } from '../helpers/netns-pod.js'
+import { until } from '../helpers/runtime.js'
+
+const GOSSIP_PORT = 7946
+const NAMES = ['a', 'b', 'c']
+const SERVICE = 'app'
+
+interface Reply {
+  readonly t: number
+  readonly status: number
+  readonly app: string
+  readonly ms: number
+}
+
+function readReplies(child: ChildProcess, into: Reply[]): void {
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    try {
+      into.push(JSON.parse(l) as Reply)
+    } catch {
+      // not a reply line
+    }
+  })
+}
+
+const why = netnsUnavailable()
+
+t.test('three pods on their own addresses: probes, a lone first node, convergence, link down and up', { skip: why ?? false, timeout: 90_000 }, async (t) => {
+  const net = NetnsNetwork.create(NAMES.length)
+  t.teardown(() => net.destroy())
+  const dns = new ClusterDns('svc.cluster.local', GOSSIP_PORT)
+  await dns.listen(net.hostIp)
+  t.teardown(() => dns.close())
+  for (const n of net.nodes) net.resolvConf(n.index, `nameserver ${net.hostIp}\noptions timeout:1 attempts:2\n`)
+
+  t.same(
+    net.nodes.map((n) => net.routes(n.index).filter((r) => r.startsWith('default'))),
+    NAMES.map(() => []),
+    'no node namespace has a default route: nothing leaves the test network',
+  )
+
+  const env = { COMMY_GOSSIP_KEY: randomBytes(32).toString('base64'), COMMY_GOSSIP_PROFILE: 'local', POD_NAMESPACE: 'default' }
+  const pods: Pod[] = []
+  const apps: ChildProcess[] = []
+  const start = async (i: number) => {
+    dns.pods.add(net.node(i).ip)
+    const app = spawnFixture(net, i, 'app.ts', [], { POD_IP: net.node(i).ip, POD_NAME: NAMES[i]! })
+    apps.push(app)
+    const pod = await Pod.start(net, i, NAMES[i]!, { config: K8S_SIDECAR, env })
+    pods.push(pod)
+    t.teardown(() => pod.stop())
+    return pod
+  }
+
+  // A alone: the seed name resolves to A itself only, yet A serves as a cluster of one
+  const a = await start(0)
+  t.equal(await a.probe('/healthz'), 200, "A's /healthz answers at the pod address from outside its namespace")
+  t.ok(await pollStatus(a, '/readyz', 200, 15_000), 'a lone first node becomes ready (cluster of one)')
+  t.ok(dns.queries > 0, 'the seeds were resolved through the cluster DNS')
+
+  // B and C join through the same DNS name
+  const b = await start(1)
+  const c = await start(2)
+  const everyoneAlive = (p: Pod) => () => NAMES.every((n) => p.state(n) === 'alive')
+  await Promise.all(pods.map((p) => p.until(everyoneAlive(p), 15_000, 'every member alive')))
+  t.pass('gossip converged: every pod holds a, b and c alive')
+  for (const p of pods) t.equal(await pollStatus(p, '/readyz', 200, 10_000), true, `${p.name}'s /readyz is 200 from outside`)
+
+  // the app in A calls the service; answers come from C's app among the others
+  const replies: Reply[] = []
+  const client = spawnFixture(net, 0, 'client.ts', ['http://127.0.0.1:15001/', SERVICE, '2', '20'])
+  readReplies(client, replies)
+  t.ok(await until(() => replies.some((r) => r.app === 'c'), 15_000), 'traffic from A reaches the service on C')
+
+  // C's cable pulled: A and B declare it dead; A's requests go around it
+  net.linkDown(2)
+  const cut = Date.now()
+  await Promise.all([a, b].map((p) => p.until(() => p.state('c') === 'dead', 20_000, 'c dead')))
+  const deadAfter = Math.max(...[a, b].map((p) => p.changes('c', 'dead').at(-1)!.t)) - cut
+  t.comment(`C declared dead by A and B ${deadAfter} ms after its link went down`)
+  const settled = replies.length
+  t.ok(await until(() => replies.length >= settled + 50, 10_000), 'traffic flows while C is away')
+  t.notOk(replies.slice(settled).some((r) => r.app === 'c'), 'no answer from C once it is dead')
+
+  // cable back: C refutes, is alive again everywhere, and serves again
+  net.linkUp(2)
+  const back = Date.now()
+  await Promise.all(pods.map((p) => p.until(everyoneAlive(p), 20_000, 'c alive again')))
+  t.comment(`C alive again everywhere ${Date.now() - back} ms after its link came up`)
+  const rejoined = replies.length
+  t.ok(await until(() => replies.slice(rejoined).some((r) => r.app === 'c'), 15_000), 'C serves A again after the link comes up')
+  t.equal(c.exit, undefined, 'C kept running throughout')
+
+  client.stdin?.end()
+  const failed = replies.filter((r) => r.status !== 200)
+  t.same(failed, [], `no failed idempotent request (${replies.length} GETs, slowest ${Math.max(...replies.map((r) => r.ms))} ms)`)
+  for (const app of apps) app.stdin?.end()
+})
+
+/** Polls a probe from outside until it answers `status` (true) or `ms` passes (false). */
+async function pollStatus(pod: Pod, path: '/healthz' | '/readyz', status: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if ((await pod.probe(path)) === status) return true
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return false
+}
