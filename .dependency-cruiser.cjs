@@ -13,7 +13,7 @@
  *                 discovery/                      (registry: discovery + health verdicts)
  *      data plane proxy/ -> sidecar.ts            (the request path and its composition root)
  *      plugins    plugins/ -> admin/              (wire mechanisms into the Runtime; admin only reads)
- *      process    runtime.ts demo/ main.ts index.ts
+ *      process    runtime.ts demo/ deploy/ main.ts index.ts  (deploy/: commy inject, Kubernetes manifests)
  * 3. src/ never imports a devDependency.
  * The why is in ARCHITECTURE.md ("Dependency rules").
  */
@@ -42,7 +42,7 @@ const layers = [
   ['sidecar\\.ts$', `(proxy/|discovery/|health/|transport/|balancer/|pipeline/|${leaves})`],
   ['plugins/', `(proxy/|discovery/|health/|resilience/|transport/|balancer/|pipeline/|${leaves})`],
   ['admin/', `(plugins/|proxy/|discovery/|health/|resilience/|balancer/|pipeline/|${leaves})`],
-  ['(runtime|index|main)\\.ts$|demo/', '.'],
+  ['(runtime|index|main)\\.ts$|demo/|deploy/', '.'],
 ]
 
 module.exports = {

@@ -65,6 +65,9 @@ export const ERRORS = freezeTable({
 
   // ---- config ----
   COMMY_ERR_CONFIG: { status: 500, meaning: 'the config file is invalid (CLI exit code 2; a reload answers COMMY_ERR_ADMIN_RELOAD_REFUSED)' },
+
+  // ---- deployment tools ----
+  COMMY_ERR_INJECT: { status: 500, meaning: '`commy inject` cannot inject a document (not YAML, a malformed workload, a port taken): CLI exit code 2' },
 } as const satisfies Record<`COMMY_ERR_${string}`, ErrorRow>)
 
 export type ErrorCode = keyof typeof ERRORS

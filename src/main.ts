@@ -6,6 +6,7 @@
  *   commy validate FILE        check a config: exit 0 (prints ok) or 2 (prints why)
  *   commy schema               print the JSON Schema of sidecar.yaml
  *   commy keygen               print a new gossip key (base64 of 32 random bytes)
+ *   commy inject FILE|-        print Kubernetes YAML with the commy sidecar in every workload
  *   commy demo                 three echo services, each with a sidecar
  *   commy --version | --help
  */
@@ -15,6 +16,9 @@ import { builtinStrategies } from './balancer/registry.js'
 import { loadConfigFile } from './config/load.js'
 import { SidecarSchema } from './config/schema.js'
 import { startDemo } from './demo/demo.js'
+import { inject } from './deploy/inject.js'
+import { INJECT_USAGE, parseInjectArgs } from './deploy/inject-args.js'
+import { InjectError } from './deploy/inject-error.js'
 import { ConfigError } from './errors.js'
 import { Runtime } from './runtime.js'
 
@@ -29,6 +33,8 @@ Usage:
   commy validate FILE       check a config file; exit 0 (ok) or 2 (errors on stderr)
   commy schema              print the JSON Schema of sidecar.yaml
   commy keygen              print a new gossip key (base64 of 32 random bytes)
+  commy inject FILE|-       print Kubernetes YAML (- for stdin) with the commy sidecar added to
+                            every workload (commy inject --help for the options)
   commy demo                run three echo services, each with a commy sidecar
   commy --version           print the version
   commy --help              print this help
@@ -105,6 +111,29 @@ async function run(file: string): Promise<void> {
   process.on('SIGHUP', () => void runtime.reload())
 }
 
+/** `commy inject`: the result on stdout, one line per workload on stderr, exit 2 on an error. */
+function injectCommand(args: readonly string[]): void {
+  try {
+    if (args.includes('--help') || args.includes('-h')) {
+      process.stdout.write(`${INJECT_USAGE}\n`)
+      return
+    }
+    const { file, options } = parseInjectArgs(args, version())
+    let text: string
+    try {
+      text = readFileSync(file === '-' ? 0 : file, 'utf8')
+    } catch (err) {
+      throw new InjectError(`cannot read ${file === '-' ? 'stdin' : file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`)
+    }
+    const { output, reports } = inject(text, options)
+    process.stdout.write(output)
+    for (const r of reports) process.stderr.write(`${r.resource} ${r.outcome}${r.reason !== undefined ? `: ${r.reason}` : ''}\n`)
+  } catch (err) {
+    if (err instanceof InjectError) fail(`commy inject: ${err.message}`, EXIT_CONFIG)
+    throw err
+  }
+}
+
 async function demo(): Promise<void> {
   // COMMY_DEMO_PORTS=0 uses ephemeral ports (tests); otherwise services 9101.. and sidecars 15101..
   const ephemeral = process.env.COMMY_DEMO_PORTS === '0'
@@ -150,6 +179,8 @@ async function main(args: readonly string[]): Promise<void> {
     case 'keygen':
       process.stdout.write(`${randomBytes(32).toString('base64')}\n`)
       return
+    case 'inject':
+      return injectCommand(rest)
     case 'demo':
       return demo()
     case 'run':

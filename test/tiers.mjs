@@ -24,6 +24,7 @@ export const integration = [
   'test/health/wiring.test.ts',
   'test/membership/gossip-flood.test.ts',
   'test/membership/processes.test.ts',
+  'test/membership/seed-dns.test.ts',
   'test/membership/stream-limits.test.ts',
   'test/membership/udp-transport.test.ts',
   'test/proxy/abort.test.ts',

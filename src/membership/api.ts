@@ -7,7 +7,7 @@ import type { Clock, Random } from '../clock.js'
 import type { GossipConfig } from '../config/types.js'
 import type { GossipObserver } from './counters.js'
 import type { Member, MemberState, NodeMeta } from './member.js'
-import type { Lookup } from './seeds.js'
+import type { SeedResolver } from './seed-resolver.js'
 import { formatAddress, type GossipTransport } from './transport.js'
 
 /** The pino methods used (a pino Logger fits). */
@@ -30,8 +30,8 @@ export interface MembershipOptions {
   readonly observer?: GossipObserver
   /** Services offered at start. */
   readonly meta?: NodeMeta
-  /** DNS for seed names (default dns.lookup). */
-  readonly lookup?: Lookup
+  /** DNS for seed names (default: the system's resolver). */
+  readonly resolver?: SeedResolver
   /** Members known before joining (the simulator primes large clusters this way). */
   readonly initialMembers?: readonly Member[]
   /** Replay window and maximum packet age (ms, default 120 s). */
@@ -62,7 +62,7 @@ export interface MembershipEvents {
   forget: (name: string) => void
   /** The mesh-wide weight factor of an endpoint changed (see MeshHealth). */
   'mesh-health': (endpoint: string, factor: number) => void
-  /** The first push-pull with a seed succeeded (or there was no seed to join). */
+  /** The first push-pull with a seed succeeded (or there was no seed to join: none, or only this node). */
   joined: () => void
 }
 

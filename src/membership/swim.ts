@@ -7,7 +7,7 @@
  * A leaf: bytes go through an injected GossipTransport, time and randomness are injected, it
  * tells the outside through events, and it knows nothing of HTTP or config files.
  */
-import type { Clock, Random } from '../clock.js'
+import type { Clock, Random, Timer } from '../clock.js'
 import type { GossipConfig } from '../config/types.js'
 import type { Startable } from '../lifecycle.js'
 import { Awareness, FixedHealth, type LocalHealth } from './awareness.js'
@@ -23,7 +23,9 @@ import { AckTable, Prober, relayPingReq } from './probe.js'
 import { AntiEntropy, pushPullIntervalMs, remoteClaims } from './push-pull.js'
 import { Ticker } from '../ticker.js'
 import { EventHub } from '../listeners.js'
-import { Backoff, dnsLookup, JoinRetry, joinSeeds, type Lookup } from './seeds.js'
+import { Backoff, JoinRetry, joinSeeds, selfMatcher, type JoinOutcome } from './seeds.js'
+import { describeJoinState, isJoined, nextJoinState, type JoinEvent, type JoinState } from './join-state.js'
+import { systemSeedResolver, type SeedResolver } from './seed-resolver.js'
 import { Suspicions, suspicionTimeouts } from './suspicion.js'
 import { advertisedAddress, formatAddress, type GossipTransport, type HostPort } from './transport.js'
 import { Wire } from './wire.js'
@@ -60,7 +62,9 @@ export class Membership implements Startable {
   private phase: Phase = 'idle'
   private starting: Promise<void> | undefined
   private stopping: Promise<void> | undefined
-  private joinedOnce = false
+  private joinState: JoinState = { kind: 'joining', since: 0 }
+  private joinTimer: Timer | undefined
+  private readonly resolver: SeedResolver
   private bound: HostPort | undefined
   private meta: NodeMeta
 
@@ -106,7 +110,8 @@ export class Membership implements Startable {
       loopDelay: () => options.eventLoopDelay?.() ?? 0,
     })
     const base = Math.max(200, cfg.probeIntervalMs)
-    this.joinRetry = new JoinRetry(this.clock, new Backoff(base, 30 * base, this.random), () => this.joinOnce(options.lookup ?? dnsLookup))
+    this.resolver = options.resolver ?? systemSeedResolver()
+    this.joinRetry = new JoinRetry(this.clock, new Backoff(base, 30 * base, this.random), () => this.joinOnce())
     for (const m of options.initialMembers ?? []) if (m.name !== this.name) this.table.set(m)
   }
 
@@ -166,8 +171,18 @@ export class Membership implements Startable {
     return me === undefined ? undefined : { host: me.host, port: me.port }
   }
 
+  /**
+   * A seed answered, or there was nobody else to join (no seed, or the seeds are only this node).
+   * Serving as a cluster of one for another reason (a timeout, seeds that resolve to nothing) is
+   * not joined: see `joinStatus`.
+   */
   get joined(): boolean {
-    return this.joinedOnce
+    return isJoined(this.joinState)
+  }
+
+  /** Where the join stands: joining (waiting for a seed), joined, or alone (a cluster of one, still trying). */
+  get joinStatus(): JoinState {
+    return this.joinState
   }
 
   /** Lifeguard's local health score (0 = healthy). */
@@ -191,16 +206,14 @@ export class Membership implements Startable {
 
   /**
    * One join attempt through `seeds` now (e.g. seeds a config reload added): a push-pull with each
-   * one that is not this node. Resolves with how many answered (Infinity: none but this node).
+   * address that is not this node. Resolves with what the attempt found.
    */
-  async join(seeds: readonly string[]): Promise<number> {
-    if (this.phase !== 'running') return 0
-    const me = this.table.get(this.name)!
-    const bound = this.bound
-    const isSelf = (a: HostPort): boolean => a.port === me.port && (a.host === me.host || (bound !== undefined && a.host === bound.host && a.port === bound.port))
-    const answered = await joinSeeds(seeds, this.options.lookup ?? dnsLookup, isSelf, (a) => this.sync.exchange(a, true))
-    if (answered > 0 && answered !== Infinity) this.markJoined(answered)
-    return answered
+  async join(seeds: readonly string[]): Promise<JoinOutcome> {
+    if (this.phase !== 'running') return { kind: 'silent', tried: 0 }
+    const outcome = await this.attempt(seeds)
+    // only an answer counts: these seeds are a part of the list, not all of it
+    if (outcome.kind === 'answered') this.settle({ kind: 'attempt', outcome })
+    return outcome
   }
 
   /**
@@ -247,6 +260,8 @@ export class Membership implements Startable {
     this.every('reap', () => Math.max(1000, Math.min(this.cfg.tombstoneTimeoutMs / 4, 30_000)), () => this.reap())
     this.every('health', () => 10 * this.cfg.probeIntervalMs, () => this.refreshHealth())
     this.log.info({ address: formatAddress(at), encrypted: this.envelope.encrypted, cluster: this.cfg.cluster, seeds: this.cfg.seeds }, 'gossip started')
+    this.joinState = { kind: 'joining', since: this.clock.now() }
+    this.joinTimer = this.clock.setTimer(() => this.settle({ kind: 'timeout' }), this.cfg.joinTimeoutMs)
     if (!this.envelope.encrypted) {
       const why = 'anyone who can reach the gossip port can read membership, join, or inject claims'
       this.log.warn({ cluster: this.cfg.cluster }, `gossip is NOT encrypted or authenticated: ${why}; set gossip.key (commy keygen)`)
@@ -270,6 +285,7 @@ export class Membership implements Startable {
     if (graceful && this.phase === 'running') await this.leave()
     this.phase = 'stopped'
     this.joinRetry.stop()
+    this.joinTimer?.cancel()
     this.prober.stop()
     for (const loop of this.loops) loop.stop()
     this.loops = []
@@ -303,24 +319,47 @@ export class Membership implements Startable {
     return { name: this.name, host: at.host, port: at.port, state: 'alive', incarnation: 0, zone: n.zone ?? '', adminAddress: n.adminAddress ?? '', meta: this.meta, changedAt: this.clock.now() }
   }
 
-  private async joinOnce(lookup: Lookup): Promise<boolean> {
-    if (this.phase !== 'running') return true
+  /** A push-pull with every seed address that is not this node. */
+  private attempt(seeds: readonly string[]): Promise<JoinOutcome> {
     const me = this.table.get(this.name)!
-    const bound = this.bound
-    const isSelf = (a: HostPort): boolean => a.port === me.port && (a.host === me.host || (bound !== undefined && a.host === bound.host && a.port === bound.port))
-    const answered = await joinSeeds(this.cfg.seeds, lookup, isSelf, (a) => this.sync.exchange(a, true))
-    if (answered > 0) return this.markJoined(answered)
-    this.log.warn({ seeds: this.cfg.seeds }, answered < 0 ? 'no gossip seed resolves yet; retrying' : 'no gossip seed answered; retrying with backoff')
+    return joinSeeds(seeds, this.resolver, selfMatcher(me, this.bound), (a) => this.sync.exchange(a, true))
+  }
+
+  /**
+   * One try of the join loop; true ends the loop. It goes on while no seed has answered, also as
+   * a cluster of one (a fresh cluster's first node finds its peers once they come up).
+   */
+  private async joinOnce(): Promise<boolean> {
+    if (this.phase !== 'running') return true
+    const outcome = await this.attempt(this.cfg.seeds)
+    if (this.phase !== 'running') return true
+    const before = this.joinState
+    this.settle({ kind: 'attempt', outcome })
+    if (outcome.kind === 'answered' || outcome.kind === 'no-seeds') return true
+    const fields = { seeds: this.cfg.seeds, outcome: outcome.kind, state: this.joinState.kind }
+    // loud while /readyz waits for it; quiet once serving as a cluster of one
+    if (before.kind === 'joining' && outcome.kind === 'silent') this.log.warn(fields, 'no gossip seed answered; retrying with backoff')
+    else this.log.debug(fields, 'no gossip seed answered; retrying with backoff')
     return false
   }
 
-  private markJoined(seeds: number): boolean {
-    if (!this.joinedOnce) {
-      this.joinedOnce = true
-      this.log.info({ seeds, members: this.table.live }, 'joined the cluster')
-      this.listeners.emit('joined')
+  /** Feeds the join state machine; a change is logged once, and the first settle emits 'joined' when it is one. */
+  private settle(event: JoinEvent): void {
+    const prev = this.joinState
+    const next = nextJoinState(prev, event, this.clock.now())
+    if (next === prev) return
+    this.joinState = next
+    if (next.kind !== 'joining') {
+      this.joinTimer?.cancel()
+      this.joinTimer = undefined
     }
-    return true
+    const fields = { from: prev.kind, to: next.kind, reason: describeJoinState(next), members: this.table.live }
+    if (next.kind === 'alone' && (next.why === 'timeout' || next.why === 'unresolved')) {
+      this.log.warn({ ...fields, seeds: this.cfg.seeds }, 'serving as a cluster of one; still trying to join the seeds')
+    } else {
+      this.log.info(fields, next.kind === 'joined' ? 'joined the cluster' : 'serving as a cluster of one')
+    }
+    if (isJoined(next) && !isJoined(prev)) this.listeners.emit('joined')
   }
 
   private sendPing(target: Member, seq: number): void {

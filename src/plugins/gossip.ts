@@ -12,7 +12,9 @@
  * - Mesh passive health: an endpoint ejected here by outlier detection is reported to the mesh
  *   while any ejection of it lasts; the quorum's weight factor lands on Endpoint.meshFactor.
  * - Lifeguard's local health is fed by the event-loop delay the resilience plugin measures.
- * - readiness(): ready once joined (at once when no seed is configured). leave(): stop
+ * - readiness(): ready once a seed answered, or as a cluster of one (membership/join-state.ts):
+ *   at once when there is nobody else to ask (no seed; seeds that resolve to nothing or only to
+ *   this node), else after `gossip.joinTimeout`; joining goes on in the background. leave(): stop
  *   announcing local services and leave gracefully (peers learn within about a second).
  * - reload(config): local services re-announced, new seeds joined at once (later retries use the
  *   new list); other gossip settings apply after a restart (logged).
@@ -22,8 +24,9 @@ import type { HealthPlugin } from './health.js'
 import type { MemberInfo } from '../membership/api.js'
 import type { CounterSnapshot } from '../membership/counters.js'
 import { EMPTY_META, type NodeMeta } from '../membership/member.js'
-import type { Lookup } from '../membership/seeds.js'
+import type { SeedResolver } from '../membership/seed-resolver.js'
 import { Membership } from '../membership/swim.js'
+import { isSettled } from '../membership/join-state.js'
 import { formatAddress, type GossipTransport } from '../membership/transport.js'
 import { streamLimits } from '../membership/stream-limits.js'
 import { UdpTransport } from '../membership/udp-transport.js'
@@ -32,7 +35,7 @@ import type { EjectionEndedEvent, EjectionEvent, LagEvent } from '../resilience/
 import { GossipDiscovery, localAnnouncements } from '../discovery/gossip.js'
 
 export interface GossipPlugin extends Plugin {
-  /** Ready once joined (or when no seed is configured). */
+  /** Ready once joined, or serving as a cluster of one (see membership/join-state.ts). */
   readiness(): { ready: boolean; reason?: string }
   /** Stop announcing local services and leave the cluster (drain). */
   leave(): Promise<void>
@@ -63,8 +66,8 @@ export interface GossipPluginDeps extends PluginDeps {
   readonly adminAddress?: () => HostPort | undefined
   /** Tests: another transport (default: UDP/TCP on gossip.listen). */
   readonly transport?: GossipTransport
-  /** Tests: DNS for seed names. */
-  readonly lookup?: Lookup
+  /** DNS for seed names (default: the system's resolver). */
+  readonly resolver?: SeedResolver
 }
 
 /**
@@ -140,7 +143,7 @@ export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
     logger,
     eventLoopDelay: () => loopDelayMs,
     meta: announcement(),
-    lookup: deps.lookup,
+    resolver: deps.resolver,
   })
   const discovery = new GossipDiscovery(membership)
   const ejections = new EjectionReports((address, failing) => membership.reportEndpoint(address, failing))
@@ -243,14 +246,14 @@ export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
       seeds = g.seeds
       logger.info({ seeds, added }, 'gossip seeds changed')
       if (added.length > 0 && state === 'running') {
-        void membership.join(added).then((answered) => logger.info({ seeds: added, answered }, 'joined through the new seeds'))
+        void membership.join(added).then((outcome) => logger.info({ seeds: added, outcome }, 'join attempt through the new seeds'))
       }
     },
     readiness() {
       if (state === 'new') return { ready: false, reason: 'gossip: not started' }
       if (state !== 'running') return { ready: false, reason: 'gossip: left the cluster' }
-      if (membership.joined) return { ready: true }
-      return { ready: false, reason: `gossip: joining, no seed answered yet (${seeds.join(', ')})` }
+      if (isSettled(membership.joinStatus)) return { ready: true }
+      return { ready: false, reason: `gossip: joining, no seed answered yet (ready as a cluster of one after ${gossip.joinTimeoutMs} ms)` }
     },
     members: () => membership.members(),
     counters: () => membership.counters.snapshot(),

@@ -97,7 +97,7 @@ export class TestCluster {
       clock: net.clock,
       random: seededRandom(Math.floor(this.random() * 2 ** 31)),
       logger: silentLogger,
-      lookup: async (host) => [host],
+      resolver: { addresses: async (host) => [host], srv: async () => [] },
       ...(opts.meta ? { meta: opts.meta } : {}),
       ...opts.extra,
     })
