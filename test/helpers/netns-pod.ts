@@ -6,13 +6,17 @@
  * from the test process at the pod address, as the kubelet reaches it.
  */
 import type { ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { parseDocument } from 'yaml'
+import { createLeaf, type PemPair } from '../../src/tls/pki.js'
 import { assertBuilt, MAIN, ROOT } from './cli.js'
 import type { NetnsNetwork, NetnsNode } from './netns.js'
+import { tempDir } from './temp.js'
 
-/** The Kubernetes ConfigMap's sidecar.yaml; a stand-in of the same shape until it lands. */
-export const K8S_SIDECAR = existsSync(`${ROOT}/deploy/kubernetes/base/sidecar.yaml`) ? `${ROOT}/deploy/kubernetes/base/sidecar.yaml` : `${ROOT}/test/fixtures/netns/sidecar.yaml`
+/** The Kubernetes ConfigMap's sidecar.yaml (kustomize's configMapGenerator reads this file). */
+export const K8S_SIDECAR = `${ROOT}/deploy/kubernetes/base/sidecar.yaml`
 
 export interface PodLine {
   readonly t: number
@@ -135,4 +139,28 @@ export class Pod {
   stop(): void {
     if (this.exit === undefined) this.child.kill('SIGKILL')
   }
+}
+
+export interface PodFiles {
+  /** The sidecar.yaml this pod runs. */
+  readonly config: string
+  /** The directory of ca.pem, cert.pem, key.pem (COMMY_TLS_DIR). */
+  readonly tlsDir: string
+}
+
+/**
+ * What a Deployment of `service` mounts: the ConfigMap's sidecar.yaml with `local.services[0]`
+ * renamed to `service` (as the overlay of another Deployment does; verbatim for the base's own
+ * service), and the mesh certificate `commy cert create --service SERVICE` makes, signed by `ca`.
+ */
+export async function podFiles(base: string, service: string, ca: PemPair): Promise<PodFiles> {
+  const dir = tempDir(`commy-pod-${service}-`)
+  const doc = parseDocument(readFileSync(base, 'utf8'))
+  if (doc.getIn(['local', 'services', 0, 'name']) !== service) doc.setIn(['local', 'services', 0, 'name'], service)
+  writeFileSync(join(dir, 'sidecar.yaml'), doc.toString())
+  const leaf = await createLeaf(ca, { service, days: 1 })
+  writeFileSync(join(dir, 'ca.pem'), ca.cert)
+  writeFileSync(join(dir, 'cert.pem'), leaf.cert)
+  writeFileSync(join(dir, 'key.pem'), leaf.key)
+  return { config: join(dir, 'sidecar.yaml'), tlsDir: dir }
 }

@@ -1,16 +1,21 @@
 /**
  * Issue #13, "multi-host, without Docker": three commy pods, each in a network namespace of its
- * own on a bridge (test/helpers/netns.ts), started with the Kubernetes ConfigMap's sidecar.yaml and
- * the env a pod gets (POD_IP, POD_NAME, the gossip key from the Secret). The seeds are the headless
- * Service's DNS name, answered by a cluster DNS on the bridge (test/helpers/cluster-dns.ts) that
- * lists the pods started so far (publishNotReadyAddresses). Probes are sent from this process (the
- * root namespace) to each pod address, as the kubelet sends them. Each pod runs the app
- * (test/fixtures/netns/app.ts) on POD_IP:8080; the app in A calls the mesh through A's outbound
- * listener (test/fixtures/netns/client.ts), steady GETs, for the whole test.
+ * own on a bridge (test/helpers/netns.ts), started with the Kubernetes ConfigMap's sidecar.yaml
+ * (deploy/kubernetes/base/sidecar.yaml) and the env the Deployment gives a pod: POD_IP, POD_NAME,
+ * COMMY_GOSSIP_SEED (the headless Service's name), the gossip key and admin token from the Secret,
+ * COMMY_TLS_DIR. Pod a is the base's own service, `users`; pods b and c run `payments` (the same
+ * file with its local service renamed, as payments' overlay would). Each pod's app
+ * (test/fixtures/netns/app.ts) listens on its loopback, reachable from other pods only through the
+ * sidecar's mTLS inbound listener. The seed name is answered by a cluster DNS on the bridge
+ * (test/helpers/cluster-dns.ts) listing the pods started so far (publishNotReadyAddresses). Probes
+ * are sent from this process, in the root namespace, to each pod address, as the kubelet sends
+ * them. The app in a calls payments through a's outbound listener (test/fixtures/netns/client.ts),
+ * steady GETs, from before c's link goes down until after it is back.
  *
- * Gossip runs the `local` profile (COMMY_GOSSIP_PROFILE=local: probe every 200 ms, push-pull every
- * 5 s) so that the link-down/link-up cycle fits in seconds; the ConfigMap's default is `lan`.
- * Root only; skipped with the reason elsewhere.
+ * Env overrides the ConfigMap documents: COMMY_GOSSIP_PROFILE=local (probe every 200 ms, push-pull
+ * every 5 s, so the link-down/link-up cycle fits in seconds; the default is lan) and
+ * COMMY_JOIN_TIMEOUT=2s (the lone first pod's wait; the default is 10s).
+ * Root only (CI runs as root); skipped with the reason elsewhere.
  */
 import { randomBytes } from 'node:crypto'
 import type { ChildProcess } from 'node:child_process'
@@ -18,12 +23,14 @@ import { createInterface } from 'node:readline'
 import t from 'tap'
 import { ClusterDns } from '../helpers/cluster-dns.js'
 import { NetnsNetwork, netnsUnavailable } from '../helpers/netns.js'
-import { K8S_SIDECAR, Pod, spawnFixture } from '../helpers/netns-pod.js'
+import { createCa } from '../../src/tls/pki.js'
+import { K8S_SIDECAR, Pod, podFiles, spawnFixture } from '../helpers/netns-pod.js'
 import { until } from '../helpers/runtime.js'
 
 const GOSSIP_PORT = 7946
 const NAMES = ['a', 'b', 'c']
-const SERVICE = 'app'
+const SERVICES = ['users', 'payments', 'payments']
+const SEED = 'commy-gossip.default.svc.cluster.local'
 
 interface Reply {
   readonly t: number
@@ -58,14 +65,16 @@ t.test('three pods on their own addresses: probes, a lone first node, convergenc
     'no node namespace has a default route: nothing leaves the test network',
   )
 
-  const env = { COMMY_GOSSIP_KEY: randomBytes(32).toString('base64'), COMMY_GOSSIP_PROFILE: 'local', POD_NAMESPACE: 'default' }
+  const ca = await createCa({ name: 'commy multihost CA', days: 1 })
+  const secret = { COMMY_GOSSIP_KEY: randomBytes(32).toString('base64'), COMMY_ADMIN_TOKEN: randomBytes(24).toString('hex') }
+  const env = { ...secret, COMMY_GOSSIP_SEED: `${SEED}:${GOSSIP_PORT}`, COMMY_GOSSIP_PROFILE: 'local', COMMY_JOIN_TIMEOUT: '2s' }
   const pods: Pod[] = []
   const apps: ChildProcess[] = []
   const start = async (i: number) => {
     dns.pods.add(net.node(i).ip)
-    const app = spawnFixture(net, i, 'app.ts', [], { POD_IP: net.node(i).ip, POD_NAME: NAMES[i]! })
-    apps.push(app)
-    const pod = await Pod.start(net, i, NAMES[i]!, { config: K8S_SIDECAR, env })
+    apps.push(spawnFixture(net, i, 'app.ts', [], { POD_NAME: NAMES[i]! }))
+    const files = await podFiles(K8S_SIDECAR, SERVICES[i]!, ca)
+    const pod = await Pod.start(net, i, NAMES[i]!, { config: files.config, env: { ...env, COMMY_TLS_DIR: files.tlsDir } })
     pods.push(pod)
     t.teardown(() => pod.stop())
     return pod
@@ -87,9 +96,9 @@ t.test('three pods on their own addresses: probes, a lone first node, convergenc
 
   // the app in A calls the service; answers come from C's app among the others
   const replies: Reply[] = []
-  const client = spawnFixture(net, 0, 'client.ts', ['http://127.0.0.1:15001/', SERVICE, '2', '20'])
+  const client = spawnFixture(net, 0, 'client.ts', ['http://127.0.0.1:15001/', 'payments', '2', '20'])
   readReplies(client, replies)
-  t.ok(await until(() => replies.some((r) => r.app === 'c'), 15_000), 'traffic from A reaches the service on C')
+  t.ok(await until(() => replies.some((r) => r.app === 'c'), 15_000), 'traffic from a reaches payments on c (through its mTLS inbound listener)')
 
   // C's cable pulled: A and B declare it dead; A's requests go around it
   net.linkDown(2)
