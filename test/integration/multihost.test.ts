@@ -52,6 +52,8 @@ function readReplies(child: ChildProcess, into: Reply[]): void {
 const why = netnsUnavailable()
 
 t.test('three pods on their own addresses: probes, a lone first node, convergence, link down and up', { skip: why ?? false, timeout: 90_000 }, async (t) => {
+  const t0 = Date.now()
+  const phase = (what: string) => t.comment(`${what}: ${Date.now() - t0} ms`)
   const net = NetnsNetwork.create(NAMES.length)
   t.teardown(() => net.destroy())
   const dns = new ClusterDns('svc.cluster.local', GOSSIP_PORT)
@@ -75,7 +77,7 @@ t.test('three pods on their own addresses: probes, a lone first node, convergenc
     apps.push(spawnFixture(net, i, 'app.ts', [], { POD_NAME: NAMES[i]! }))
     const files = await podFiles(K8S_SIDECAR, SERVICES[i]!, ca)
     const pod = await Pod.start(net, i, NAMES[i]!, { config: files.config, env: { ...env, COMMY_TLS_DIR: files.tlsDir } })
-    pods.push(pod)
+    pods[i] = pod
     t.teardown(() => pod.stop())
     return pod
   }
@@ -83,23 +85,25 @@ t.test('three pods on their own addresses: probes, a lone first node, convergenc
   // A alone: the seed name resolves to A itself only, yet A serves as a cluster of one
   const a = await start(0)
   t.equal(await a.probe('/healthz'), 200, "A's /healthz answers at the pod address from outside its namespace")
-  t.ok(await pollStatus(a, '/readyz', 200, 15_000), 'a lone first node becomes ready (cluster of one)')
+  t.ok(await pollStatus(a, '/readyz', 200, 8000), 'a lone first node becomes ready (cluster of one)')
   t.ok(dns.queries > 0, 'the seeds were resolved through the cluster DNS')
 
+  phase('a ready')
   // B and C join through the same DNS name
-  const b = await start(1)
-  const c = await start(2)
+  const [b, c] = await Promise.all([start(1), start(2)])
   const everyoneAlive = (p: Pod) => () => NAMES.every((n) => p.state(n) === 'alive')
   await Promise.all(pods.map((p) => p.until(everyoneAlive(p), 15_000, 'every member alive')))
   t.pass('gossip converged: every pod holds a, b and c alive')
-  for (const p of pods) t.equal(await pollStatus(p, '/readyz', 200, 10_000), true, `${p.name}'s /readyz is 200 from outside`)
+  for (const p of pods) t.equal(await pollStatus(p, '/readyz', 200, 5000), true, `${p.name}'s /readyz is 200 from outside`)
 
+  phase('converged')
   // the app in A calls the service; answers come from C's app among the others
   const replies: Reply[] = []
   const client = spawnFixture(net, 0, 'client.ts', ['http://127.0.0.1:15001/', 'payments', '2', '20'])
   readReplies(client, replies)
   t.ok(await until(() => replies.some((r) => r.app === 'c'), 15_000), 'traffic from a reaches payments on c (through its mTLS inbound listener)')
 
+  phase('c reached')
   // C's cable pulled: A and B declare it dead; A's requests go around it
   net.linkDown(2)
   const cut = Date.now()
@@ -110,6 +114,7 @@ t.test('three pods on their own addresses: probes, a lone first node, convergenc
   t.ok(await until(() => replies.length >= settled + 50, 10_000), 'traffic flows while C is away')
   t.notOk(replies.slice(settled).some((r) => r.app === 'c'), 'no answer from C once it is dead')
 
+  phase('routed around')
   // cable back: C refutes, is alive again everywhere, and serves again
   net.linkUp(2)
   const back = Date.now()
@@ -119,6 +124,7 @@ t.test('three pods on their own addresses: probes, a lone first node, convergenc
   t.ok(await until(() => replies.slice(rejoined).some((r) => r.app === 'c'), 15_000), 'C serves A again after the link comes up')
   t.equal(c.exit, undefined, 'C kept running throughout')
 
+  phase('c back')
   client.stdin?.end()
   const failed = replies.filter((r) => r.status !== 200)
   t.same(failed, [], `no failed idempotent request (${replies.length} GETs, slowest ${Math.max(...replies.map((r) => r.ms))} ms)`)
