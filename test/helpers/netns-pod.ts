@@ -82,7 +82,7 @@ export class Pod {
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', POD_IP: node.ip, POD_NAME: name, ...options.env }
     const child = net.spawn(i, process.execPath, [MAIN, '--config', options.config], { cwd: ROOT, env })
     const pod = new Pod(name, node, child, options.probePort ?? 4191)
-    await pod.until(() => pod.lines.some((l) => l.msg === 'gossip started'), 15_000, 'gossip started')
+    await pod.until(() => pod.lines.some((l) => l.msg === 'gossip started'), 45_000, 'gossip started')
     return pod
   }
 

@@ -217,3 +217,35 @@ export class NetnsNetwork {
     }
   }
 }
+
+/** Packets an nftables loss rule saw and dropped in one namespace. */
+export interface LossCounters {
+  readonly packets: number
+  readonly dropped: number
+}
+
+/**
+ * Drops `tenths`/10 of the UDP packets arriving at `port` in node i's namespace (nftables:
+ * `udp dport PORT numgen random mod 10 < TENTHS drop`), counting what it saw and dropped.
+ */
+export function addUdpLoss(net: NetnsNetwork, i: number, port: number, tenths: number): void {
+  net.exec(
+    i,
+    'nft',
+    ['-f', '-'],
+    `table inet commy_loss {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    udp dport ${port} counter
+    udp dport ${port} numgen random mod 10 < ${tenths} counter drop
+  }
+}
+`,
+  )
+}
+
+export function lossCounters(net: NetnsNetwork, i: number): LossCounters {
+  const text = net.exec(i, 'nft', ['list', 'table', 'inet', 'commy_loss'])
+  const counts = [...text.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]))
+  return { packets: counts[0] ?? 0, dropped: counts[1] ?? 0 }
+}

@@ -17,20 +17,16 @@
  * COMMY_JOIN_TIMEOUT=2s (the lone first pod's wait; the default is 10s).
  * Root only (CI runs as root); skipped with the reason elsewhere.
  */
-import { randomBytes } from 'node:crypto'
 import type { ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import t from 'tap'
-import { ClusterDns } from '../helpers/cluster-dns.js'
-import { NetnsNetwork, netnsUnavailable } from '../helpers/netns.js'
-import { createCa } from '../../src/tls/pki.js'
-import { K8S_SIDECAR, Pod, podFiles, spawnFixture } from '../helpers/netns-pod.js'
+import { netnsUnavailable } from '../helpers/netns.js'
+import { PodMesh } from '../helpers/netns-mesh.js'
+import type { Pod } from '../helpers/netns-pod.js'
 import { until } from '../helpers/runtime.js'
 
-const GOSSIP_PORT = 7946
 const NAMES = ['a', 'b', 'c']
 const SERVICES = ['users', 'payments', 'payments']
-const SEED = 'commy-gossip.default.svc.cluster.local'
 
 interface Reply {
   readonly t: number
@@ -54,33 +50,16 @@ const why = netnsUnavailable()
 t.test('three pods on their own addresses: probes, a lone first node, convergence, link down and up', { skip: why ?? false, timeout: 90_000 }, async (t) => {
   const t0 = Date.now()
   const phase = (what: string) => t.comment(`${what}: ${Date.now() - t0} ms`)
-  const net = NetnsNetwork.create(NAMES.length)
-  t.teardown(() => net.destroy())
-  const dns = new ClusterDns('svc.cluster.local', GOSSIP_PORT)
-  await dns.listen(net.hostIp)
-  t.teardown(() => dns.close())
-  for (const n of net.nodes) net.resolvConf(n.index, `nameserver ${net.hostIp}\noptions timeout:1 attempts:2\n`)
+  const mesh = await PodMesh.create({ names: NAMES, services: SERVICES, env: { COMMY_GOSSIP_PROFILE: 'local', COMMY_JOIN_TIMEOUT: '2s' } })
+  t.teardown(() => mesh.destroy())
+  const { net, dns, pods } = mesh
+  const start = (i: number) => mesh.start(i)
 
   t.same(
     net.nodes.map((n) => net.routes(n.index).filter((r) => r.startsWith('default'))),
     NAMES.map(() => []),
     'no node namespace has a default route: nothing leaves the test network',
   )
-
-  const ca = await createCa({ name: 'commy multihost CA', days: 1 })
-  const secret = { COMMY_GOSSIP_KEY: randomBytes(32).toString('base64'), COMMY_ADMIN_TOKEN: randomBytes(24).toString('hex') }
-  const env = { ...secret, COMMY_GOSSIP_SEED: `${SEED}:${GOSSIP_PORT}`, COMMY_GOSSIP_PROFILE: 'local', COMMY_JOIN_TIMEOUT: '2s' }
-  const pods: Pod[] = []
-  const apps: ChildProcess[] = []
-  const start = async (i: number) => {
-    dns.pods.add(net.node(i).ip)
-    apps.push(spawnFixture(net, i, 'app.ts', [], { POD_NAME: NAMES[i]! }))
-    const files = await podFiles(K8S_SIDECAR, SERVICES[i]!, ca)
-    const pod = await Pod.start(net, i, NAMES[i]!, { config: files.config, env: { ...env, COMMY_TLS_DIR: files.tlsDir } })
-    pods[i] = pod
-    t.teardown(() => pod.stop())
-    return pod
-  }
 
   // A alone: the seed name resolves to A itself only, yet A serves as a cluster of one
   const a = await start(0)
@@ -99,7 +78,7 @@ t.test('three pods on their own addresses: probes, a lone first node, convergenc
   phase('converged')
   // the app in A calls the service; answers come from C's app among the others
   const replies: Reply[] = []
-  const client = spawnFixture(net, 0, 'client.ts', ['http://127.0.0.1:15001/', 'payments', '2', '20'])
+  const client = mesh.client(0, 'payments')
   readReplies(client, replies)
   t.ok(await until(() => replies.some((r) => r.app === 'c'), 15_000), 'traffic from a reaches payments on c (through its mTLS inbound listener)')
 
@@ -128,7 +107,6 @@ t.test('three pods on their own addresses: probes, a lone first node, convergenc
   client.stdin?.end()
   const failed = replies.filter((r) => r.status !== 200)
   t.same(failed, [], `no failed idempotent request (${replies.length} GETs, slowest ${Math.max(...replies.map((r) => r.ms))} ms)`)
-  for (const app of apps) app.stdin?.end()
 })
 
 /** Polls a probe from outside until it answers `status` (true) or `ms` passes (false). */
