@@ -14,7 +14,7 @@ const why = netnsUnavailable() ?? nftUnavailable()
 t.test('10% gossip packet loss on every pod declares no live member dead', { skip: why ?? false, timeout: 90_000 }, async (t) => {
   const r = await runGossipLoss({ nodes: 3, seconds: Number(process.env.LOSS_SECONDS ?? 15), tenths: 1 })
   t.comment(JSON.stringify({ ...r, deadLines: undefined }))
-  t.ok(r.udpDropped > 0 && r.lossPercentMeasured > 4 && r.lossPercentMeasured < 20, `the rule dropped ${r.lossPercentMeasured}% of ${r.udpPackets} gossip packets`)
+  t.ok(r.udpDropped > 0 && r.lossPercentMeasured > 2 && r.lossPercentMeasured < 25, `the rule dropped ${r.lossPercentMeasured}% of ${r.udpPackets} gossip packets`)
   t.same(r.deadLines, [], 'no live member declared dead by any pod')
   t.ok(r.allAliveAtEnd, 'every pod holds every member alive at the end')
 })
