@@ -63,7 +63,9 @@ t.test('three pods on their own addresses: probes, a lone first node, convergenc
 
   // A alone: the seed name resolves to A itself only, yet A serves as a cluster of one
   const a = await start(0)
-  t.equal(await a.probe('/healthz'), 200, "A's /healthz answers at the pod address from outside its namespace")
+  t.equal(await a.probe('/healthz'), 200, "a's /healthz answers at the pod address from outside its namespace")
+  t.equal(await a.probe('/metrics'), 200, "a's /metrics answers there too (Prometheus' scrape)")
+  t.equal(await reach(`http://${a.node.ip}:15000/v1/members`), 0, "a's admin API is not reachable from outside (loopback only)")
   t.ok(await pollStatus(a, '/readyz', 200, 8000), 'a lone first node becomes ready (cluster of one)')
   t.ok(dns.queries > 0, 'the seeds were resolved through the cluster DNS')
 
@@ -117,4 +119,15 @@ async function pollStatus(pod: Pod, path: '/healthz' | '/readyz', status: number
     await new Promise((r) => setTimeout(r, 100))
   }
   return false
+}
+
+/** The status of a GET from this process (0: no answer, e.g. refused). */
+async function reach(url: string): Promise<number> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
+    await res.arrayBuffer()
+    return res.status
+  } catch {
+    return 0
+  }
 }
