@@ -1,82 +1,42 @@
 /**
- * The cluster DNS a pod sees, for multi-host tests in network namespaces: a UDP DNS server (on the
- * root namespace's bridge address, port 53) that answers, for every name under `domain`, A records
- * with the addresses of the pods the test has started, as a headless Service with
- * `publishNotReadyAddresses: true` does, and SRV records (`_port._proto.NAME`) naming
- * `<a-b-c-d>.NAME` targets at `port`, which resolve to that one address. Other names: NXDOMAIN.
+ * The cluster DNS a pod sees, for multi-host tests in network namespaces: the test DNS server
+ * (test/helpers/dns-server.ts) on the root namespace's bridge address, port 53, serving a headless
+ * Service as Kubernetes does with `publishNotReadyAddresses: true`: `NAME` has an A record for
+ * every pod added so far, `_gossip._udp.NAME` an SRV record per pod (target `a-b-c-d.NAME`, the
+ * gossip port), and each target an A record.
  */
-import dgram from 'node:dgram'
-import dnsPacket, { type Answer, type Question } from 'dns-packet'
+import { DnsServer, type SrvRecord } from './dns-server.js'
 
 export class ClusterDns {
-  /** Pod addresses the headless Service lists now. */
-  readonly pods = new Set<string>()
-  queries = 0
-  private readonly socket = dgram.createSocket('udp4')
+  private readonly server = new DnsServer()
+  private readonly ips: string[] = []
 
   constructor(
-    private readonly domain: string,
+    /** The headless Service's name, e.g. commy-gossip.default.svc.cluster.local. */
+    readonly service: string,
     private readonly port: number,
-  ) {
-    this.socket.on('message', (msg, rinfo) => this.answer(msg, rinfo))
+  ) {}
+
+  async listen(address: string): Promise<void> {
+    await this.server.start(address, 53)
   }
 
-  listen(address: string, port = 53): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.socket.once('error', reject)
-      this.socket.bind(port, address, () => {
-        this.socket.removeListener('error', reject)
-        resolve()
-      })
-    })
+  /** Lists a pod's address (the pod exists, ready or not). */
+  add(ip: string): void {
+    if (!this.ips.includes(ip)) this.ips.push(ip)
+    const target = (a: string) => `${a.replaceAll('.', '-')}.${this.service}`
+    const A: Record<string, string[]> = { [this.service]: [...this.ips] }
+    for (const a of this.ips) A[target(a)] = [a]
+    const srv: SrvRecord[] = this.ips.map((a) => ({ target: target(a), port: this.port }))
+    this.server.set({ A, SRV: { [`_gossip._udp.${this.service}`]: srv } })
+  }
+
+  /** Questions about the Service's name (A and SRV). */
+  get queries(): number {
+    return this.server.queries('A', this.service) + this.server.queries('SRV', `_gossip._udp.${this.service}`)
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.socket.close(() => resolve()))
-  }
-
-  private answer(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    let query: dnsPacket.Packet
-    try {
-      query = dnsPacket.decode(msg)
-    } catch {
-      return
-    }
-    this.queries++
-    const questions = query.questions ?? []
-    const answers = questions.flatMap((q) => this.records(q))
-    const known = questions.every((q) => this.owns(q.name))
-    const reply = dnsPacket.encode({
-      type: 'response',
-      id: query.id,
-      flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED | (known ? 0 : 3), // rcode 3: NXDOMAIN
-      questions,
-      answers,
-    })
-    this.socket.send(reply, rinfo.port, rinfo.address)
-  }
-
-  private owns(name: string): boolean {
-    const n = name.toLowerCase()
-    return n === this.domain || n.endsWith(`.${this.domain}`)
-  }
-
-  private records(q: Question): Answer[] {
-    if (!this.owns(q.name)) return []
-    const pod = /^(\d+)-(\d+)-(\d+)-(\d+)\./.exec(q.name)
-    if (q.type === 'A') {
-      const ips = pod !== null ? [pod.slice(1, 5).join('.')] : [...this.pods]
-      return ips.map((ip) => ({ type: 'A', name: q.name, ttl: 1, data: ip }))
-    }
-    if (q.type === 'SRV') {
-      const base = q.name.replace(/^_[^.]+\._[^.]+\./, '')
-      return [...this.pods].map((ip) => ({
-        type: 'SRV',
-        name: q.name,
-        ttl: 1,
-        data: { priority: 0, weight: 1, port: this.port, target: `${ip.replaceAll('.', '-')}.${base}` },
-      }))
-    }
-    return []
+    return this.server.stop()
   }
 }

@@ -45,7 +45,7 @@ export class PodMesh {
   static async create(options: PodMeshOptions): Promise<PodMesh> {
     const net = NetnsNetwork.create(options.names.length)
     try {
-      const dns = new ClusterDns('svc.cluster.local', GOSSIP_PORT)
+      const dns = new ClusterDns(SEED, GOSSIP_PORT)
       await dns.listen(net.hostIp)
       for (const n of net.nodes) net.resolvConf(n.index, `nameserver ${net.hostIp}\noptions timeout:1 attempts:2\n`)
       return new PodMesh(net, dns, await createCa({ name: 'commy netns mesh CA', days: 1 }), options)
@@ -58,7 +58,7 @@ export class PodMesh {
   /** Starts pod i: listed by the headless Service, its app, then commy (resolves once gossip started). */
   async start(i: number): Promise<Pod> {
     const name = this.options.names[i]!
-    this.dns.pods.add(this.net.node(i).ip)
+    this.dns.add(this.net.node(i).ip)
     this.apps.push(spawnFixture(this.net, i, 'app.ts', [], { POD_NAME: name }))
     const files = await podFiles(K8S_SIDECAR, this.options.services[i]!, this.ca)
     const pod = await Pod.start(this.net, i, name, { config: files.config, env: { ...this.env, COMMY_TLS_DIR: files.tlsDir } })
