@@ -50,6 +50,7 @@ export const ERRORS = freezeTable({
   COMMY_ERR_NOT_READY: { status: 503, meaning: '`/readyz` while the sidecar is not ready' },
   COMMY_ERR_ADMIN_INSECURE_BIND: { status: 500, meaning: 'start refused: non-loopback admin `listen` and no token (not sent over HTTP)' },
   COMMY_ERR_ADMIN_LISTEN: { status: 500, meaning: 'the admin server could not bind its address (not sent over HTTP)' },
+  COMMY_ERR_PROBES_LISTEN: { status: 500, meaning: 'the probe listener (`probes.listen`) could not bind its address (not sent over HTTP)' },
 
   // ---- health checks and alert webhooks (reasons in health results and logs) ----
   COMMY_ERR_HEALTH_CHECK_TIMEOUT: { status: 504, meaning: 'an active health check did not finish within its timeout' },
@@ -304,4 +305,11 @@ export class ClientAbortedError extends CommyError {
 function freezeTable<T extends object>(o: T): T {
   for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) Object.freeze(v)
   return Object.freeze(o)
+}
+
+/** `commy inject` cannot inject a document: the message names the document and the reason. */
+export class InjectError extends CommyError {
+  constructor(message: string) {
+    super('COMMY_ERR_INJECT', message)
+  }
 }

@@ -12,15 +12,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { builtinStrategies } from './balancer/registry.js'
-import { loadConfigFile } from './config/load.js'
-import { SidecarSchema } from './config/schema.js'
-import { startDemo } from './demo/demo.js'
-import { inject } from './deploy/inject.js'
-import { INJECT_USAGE, parseInjectArgs } from './deploy/inject-args.js'
-import { InjectError } from './deploy/inject-error.js'
-import { ConfigError } from './errors.js'
-import { Runtime } from './runtime.js'
+import type { SidecarConfig } from './config/types.js'
+import { ConfigError, InjectError } from './errors.js'
 
 const EXIT_OK = 0
 const EXIT_FAILURE = 1
@@ -54,14 +47,21 @@ function fail(message: string, code: number): never {
   process.exit(code)
 }
 
-function strategyNames(): string[] {
-  return builtinStrategies().names()
+/**
+ * Loads a config file (the loader is imported on first use: the short commands such as
+ * --version and keygen start without it).
+ */
+async function configLoader(file: string): Promise<() => SidecarConfig> {
+  const [{ loadConfigFile }, { builtinStrategies }] = await Promise.all([import('./config/load.js'), import('./balancer/registry.js')])
+  const strategies = builtinStrategies().names()
+  return () => loadConfigFile(file, { env: process.env, strategies })
 }
 
-function validate(file: string | undefined): void {
+async function validate(file: string | undefined): Promise<void> {
   if (file === undefined) fail('usage: commy validate FILE', EXIT_CONFIG)
+  const load = await configLoader(file)
   try {
-    loadConfigFile(file, { env: process.env, strategies: strategyNames() })
+    load()
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
     throw err
@@ -88,14 +88,15 @@ function onSignals(drain: () => Promise<unknown>): void {
 }
 
 async function run(file: string): Promise<void> {
+  const load = await configLoader(file)
   let config
   try {
-    config = loadConfigFile(file, { env: process.env, strategies: strategyNames() })
+    config = load()
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
     throw err
   }
-  const load = () => loadConfigFile(file, { env: process.env, strategies: strategyNames() })
+  const { Runtime } = await import('./runtime.js')
   const runtime = new Runtime({ config, loadConfig: load })
   try {
     await runtime.start()
@@ -112,7 +113,8 @@ async function run(file: string): Promise<void> {
 }
 
 /** `commy inject`: the result on stdout, one line per workload on stderr, exit 2 on an error. */
-function injectCommand(args: readonly string[]): void {
+async function injectCommand(args: readonly string[]): Promise<void> {
+  const [{ inject }, { INJECT_USAGE, parseInjectArgs }] = await Promise.all([import('./deploy/inject.js'), import('./deploy/inject-args.js')])
   try {
     if (args.includes('--help') || args.includes('-h')) {
       process.stdout.write(`${INJECT_USAGE}\n`)
@@ -137,6 +139,7 @@ function injectCommand(args: readonly string[]): void {
 async function demo(): Promise<void> {
   // COMMY_DEMO_PORTS=0 uses ephemeral ports (tests); otherwise services 9101.. and sidecars 15101..
   const ephemeral = process.env.COMMY_DEMO_PORTS === '0'
+  const { startDemo } = await import('./demo/demo.js')
   const d = await startDemo(ephemeral ? { servicePort: 0, sidecarPort: 0 } : {}).catch((err: NodeJS.ErrnoException) =>
     fail(`commy demo: cannot start: ${err.message}`, EXIT_FAILURE),
   )
@@ -174,7 +177,7 @@ async function main(args: readonly string[]): Promise<void> {
     case 'validate':
       return validate(rest[0])
     case 'schema':
-      process.stdout.write(`${JSON.stringify(SidecarSchema, null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify((await import('./config/schema.js')).SidecarSchema, null, 2)}\n`)
       return
     case 'keygen':
       process.stdout.write(`${randomBytes(32).toString('base64')}\n`)

@@ -18,6 +18,7 @@ const CODE = /COMMY_ERR_[A-Z0-9_]*[A-Z0-9]/g
 /** One instance of every error class, by class name (a new class needs a line here). */
 const instances: Record<string, () => CommyError> = {
   ConfigError: () => new core.ConfigError('f.yaml', [{ path: 'a', line: 1, message: 'bad' }]),
+  InjectError: () => new core.InjectError('document 1 (Pod/p): bad'),
   InternalError: () => new core.InternalError(),
   NoRouteError: () => new core.NoRouteError(),
   NoHealthyEndpointError: () => new core.NoHealthyEndpointError('svc'),
@@ -50,6 +51,7 @@ const instances: Record<string, () => CommyError> = {
   NotReadyError: () => new admin.NotReadyError('starting'),
   AdminInsecureBindError: () => new admin.AdminInsecureBindError('0.0.0.0'),
   AdminListenError: () => new admin.AdminListenError('127.0.0.1:1', { cause: Object.assign(new Error('x'), { code: 'EADDRINUSE' }) }),
+  ProbesListenError: () => new admin.ProbesListenError('0.0.0.0:4191', { cause: Object.assign(new Error('x'), { code: 'EADDRINUSE' }) }),
   CheckTimeoutError: () => new check.CheckTimeoutError(10),
   CheckCancelledError: () => new check.CheckCancelledError(),
   WebhookTimeoutError: () => new webhook.WebhookTimeoutError(10),

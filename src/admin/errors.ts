@@ -83,3 +83,11 @@ export class AdminListenError extends CommyError {
     super('COMMY_ERR_ADMIN_LISTEN', `admin server could not listen on ${address}${why ? ` (${why})` : ''}`, options)
   }
 }
+
+/** The probe listener (`probes.listen`) could not be bound (address in use, permission). */
+export class ProbesListenError extends CommyError {
+  constructor(address: string, options?: { cause?: unknown }) {
+    const why = (options?.cause as NodeJS.ErrnoException | undefined)?.code ?? (options?.cause as Error | undefined)?.message
+    super('COMMY_ERR_PROBES_LISTEN', `probe listener could not listen on ${address}${why ? ` (${why})` : ''}`, options)
+  }
+}

@@ -2,10 +2,13 @@
  * The admin plugin: the operator's side of one running commy — the admin server (probes,
  * /metrics, the JSON API, the live dashboard) over the Runtime's parts, the Prometheus metrics
  * fed by a request observer and by the other plugins' events, and the opt-in config file watcher.
- * Reload and drain are the Runtime's (`parts.reload()`, `parts.drain()`); this plugin only asks.
- * The Runtime starts it first (so /readyz answers 503 while the rest starts) and stops it last.
+ * With `probes.listen`, also the probe listener (probe-server.ts: /healthz, /readyz, /metrics for
+ * the platform, off loopback). Reload and drain are the Runtime's (`parts.reload()`,
+ * `parts.drain()`); this plugin only asks. The Runtime starts it first (so /readyz answers 503
+ * while the rest starts) and stops it last. A changed `admin.listen` or `probes.listen` needs a
+ * restart (logged); the running listeners keep serving.
  */
-import type { AdminConfig, HostPort, SidecarConfig } from '../config/types.js'
+import type { AdminConfig, HostPort, ProbesConfig, SidecarConfig } from '../config/types.js'
 import type { DataPlaneView, Plugin, PluginDeps } from '../plugins/plugin.js'
 import { ConfigWatcher } from './config-watch.js'
 import { subscribeFeeds } from './feeds.js'
@@ -13,6 +16,8 @@ import { Metrics } from './metrics.js'
 import { requestMetrics } from './request-observer.js'
 import { runtimeSourceParts, type AdminParts } from './runtime-source.js'
 import { AdminServer, type AdminServerOptions } from './server.js'
+import { ProbeServer } from './probe-server.js'
+import { platformRoutes } from './routes.js'
 import { createAdminSource } from './source.js'
 import { packageVersion } from './version.js'
 import type { AdminSource } from './view.js'
@@ -20,6 +25,8 @@ import type { AdminSource } from './view.js'
 export interface AdminPlugin extends Plugin {
   /** Bound admin address (after start). */
   address(): { host: string; port: number } | undefined
+  /** Bound probe listener address (after start; undefined without `probes`). */
+  probesAddress(): HostPort | undefined
   /** Counts a config reload attempt (SIGHUP, POST /v1/reload, file watch). */
   configReload(ok: boolean): void
   /** `http://host:port` of the admin server and dashboard (after start). */
@@ -55,6 +62,8 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
     clock,
     log: logger,
   })
+  const probesConfig: ProbesConfig | undefined = deps.config.probes
+  const probes = probesConfig && new ProbeServer({ listen: probesConfig.listen, routes: platformRoutes({ source, metrics }), log: logger })
   let admin: AdminConfig = deps.config.admin
   let watcher: ConfigWatcher | undefined
   let unsubscribe: (() => void) | undefined
@@ -84,6 +93,12 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
     async start() {
       if (state !== 'new') return
       await server.start()
+      try {
+        await probes?.start()
+      } catch (err) {
+        await server.stop()
+        throw err
+      }
       state = 'running'
       followWatchSetting(parts.config())
     },
@@ -93,9 +108,12 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
       watcher = undefined
       unsubscribe?.()
       unsubscribe = undefined
-      await server.stop()
+      await Promise.all([probes?.stop(), server.stop()])
     },
     reload(config: SidecarConfig) {
+      if (!sameListen(config.probes?.listen, probesConfig?.listen)) {
+        logger.warn({ listen: config.probes?.listen, serving: probesConfig?.listen }, 'probes.listen changed: restart to apply it (the probe listener keeps serving as before)')
+      }
       if (!server.updateConfig(config.admin)) {
         logger.warn({ listen: config.admin.listen, serving: admin.listen }, 'admin.listen changed: restart to apply it (admin settings unchanged)')
         return
@@ -104,6 +122,7 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
       if (state === 'running') followWatchSetting(config)
     },
     address: () => (state === 'running' ? safeAddress(server) : undefined),
+    probesAddress: () => (state === 'running' ? probes?.address() : undefined),
     url: () => (state === 'running' ? server.url : undefined),
     configReload: (ok) => metrics.configReload(ok),
   }
@@ -115,4 +134,8 @@ function safeAddress(server: AdminServer): HostPort | undefined {
   } catch {
     return undefined
   }
+}
+
+function sameListen(a: HostPort | undefined, b: HostPort | undefined): boolean {
+  return a?.host === b?.host && a?.port === b?.port
 }

@@ -42,12 +42,18 @@ export interface RouteDeps {
   readonly onDrainError?: (err: unknown) => void
 }
 
-export function adminRoutes(deps: RouteDeps): AdminRoute[] {
-  const { source, actions, metrics, events, clock } = deps
-  let reloading = false
-  let draining: Promise<void> | undefined
+/** What the platform's paths read. */
+export interface PlatformRouteDeps {
+  readonly source: Pick<AdminSource, 'readiness'>
+  readonly metrics: Pick<Metrics, 'text' | 'contentType'>
+}
 
-  const routes: AdminRoute[] = [
+/**
+ * The paths the platform calls — liveness, readiness, Prometheus — served by the admin server and,
+ * read-only and without a token, by the probe listener (probe-server.ts). GET only.
+ */
+export function platformRoutes({ source, metrics }: PlatformRouteDeps): AdminRoute[] {
+  return [
     { method: 'GET', path: '/healthz', access: 'probe', handle: ({ res }) => sendJson(res, 200, { status: 'ok' }) },
     {
       method: 'GET',
@@ -65,6 +71,16 @@ export function adminRoutes(deps: RouteDeps): AdminRoute[] {
       access: 'read',
       handle: async ({ res }) => sendBody(res, 200, await metrics.text(), metrics.contentType, { 'cache-control': 'no-store' }),
     },
+  ]
+}
+
+export function adminRoutes(deps: RouteDeps): AdminRoute[] {
+  const { source, actions, metrics, events, clock } = deps
+  let reloading = false
+  let draining: Promise<void> | undefined
+
+  const routes: AdminRoute[] = [
+    ...platformRoutes({ source, metrics }),
     { method: 'GET', path: '/v1/node', access: 'read', handle: ({ res }) => sendJson(res, 200, source.node()) },
     { method: 'GET', path: '/v1/members', access: 'read', handle: ({ res }) => sendJson(res, 200, { members: source.members() }) },
     { method: 'GET', path: '/v1/services', access: 'read', handle: ({ res }) => sendJson(res, 200, { services: source.services() }) },

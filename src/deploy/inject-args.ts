@@ -2,7 +2,7 @@
  * The arguments of `commy inject FILE|- [options]`, read without touching process.*: main.ts
  * passes argv and the version, reads the file (or stdin for `-`) and prints the result.
  */
-import { InjectError } from './inject-error.js'
+import { InjectError } from '../errors.js'
 import { DEFAULT_INJECT_OPTIONS, type InjectOptions } from './sidecar-spec.js'
 
 export const INJECT_USAGE = `usage: commy inject FILE|- [options]   print FILE (- for stdin) with the commy sidecar in every workload

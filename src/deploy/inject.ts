@@ -13,7 +13,7 @@
  */
 import { isDeepStrictEqual } from 'node:util'
 import { CST, Composer, Document, isMap, isScalar, isSeq, Pair, Parser, Scalar, YAMLMap, YAMLSeq } from 'yaml'
-import { InjectError } from './inject-error.js'
+import { InjectError } from '../errors.js'
 import {
   commyContainer,
   commyVolumes,

@@ -91,7 +91,7 @@ export function commyContainer(o: InjectOptions): JsonObject {
     readinessProbe: probe('/readyz', { periodSeconds: 5, failureThreshold: 2 }),
     livenessProbe: probe('/healthz', { periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 }),
     resources: {
-      requests: { cpu: '50m', memory: '96Mi' },
+      requests: { cpu: '50m', memory: '128Mi' },
       limits: { cpu: '1', memory: '256Mi' },
     },
     securityContext: {

@@ -22,7 +22,7 @@ export function podTemplatePath(kind: unknown): readonly string[] | undefined {
 
 /** `kind: List` and typed lists (`DeploymentList`, …): resources under `items`. */
 export function isList(kind: unknown): boolean {
-  return typeof kind === 'string' && /^[A-Z][A-Za-z]*List$/.test(kind)
+  return typeof kind === 'string' && /^([A-Z][A-Za-z]*)?List$/.test(kind)
 }
 
 export const INJECTABLE_KINDS: readonly string[] = Object.freeze(Object.keys(POD_TEMPLATE))

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { ManualClock, seededRandom } from '../../src/clock.js'
 import type { SeedResolver } from '../../src/membership/seed-resolver.js'
-import { Backoff, JoinRetry, joinSeeds, parseSeed, resolveSeeds, selfMatcher } from '../../src/membership/seeds.js'
+import { Backoff, interfaceAddresses, JoinRetry, joinSeeds, parseSeed, resolveSeeds, selfMatcher } from '../../src/membership/seeds.js'
 import { TestCluster } from '../helpers/gossip-cluster.js'
 
 t.test('parseSeed', async (t) => {
@@ -73,6 +73,9 @@ t.test('selfMatcher: advertised, bound, and on a wildcard bind every local addre
   t.notOk(wildcard({ host: '10.0.0.6', port: 7946 }), 'another host')
   t.notOk(wildcard({ host: '192.168.1.5', port: 8000 }))
   t.equal(calls, 1, 'interfaces read once per attempt')
+  t.ok(interfaceAddresses().includes('127.0.0.1'), 'the default: this host\'s interface addresses')
+  const sys = selfMatcher({ host: '10.0.0.5', port: 7946 }, { host: '::', port: 7946 })
+  t.ok(sys({ host: '127.0.0.1', port: 7946 }))
   const nat = selfMatcher({ host: '203.0.113.1', port: 17946 }, { host: '10.0.0.5', port: 7946 })
   t.ok(nat({ host: '203.0.113.1', port: 17946 }), 'the advertised address (NAT)')
   t.ok(nat({ host: '10.0.0.5', port: 7946 }), 'the bound address')
