@@ -3,13 +3,13 @@
  * own on a bridge (test/helpers/netns.ts), started with the Kubernetes ConfigMap's sidecar.yaml
  * (deploy/kubernetes/base/sidecar.yaml) and the env the Deployment gives a pod: POD_IP, POD_NAME,
  * COMMY_GOSSIP_SEED (the headless Service's name), the gossip key and admin token from the Secret,
- * COMMY_TLS_DIR. Pod a is the base's own service, `users`; pods b and c run `payments` (the same
- * file with its local service renamed, as payments' overlay would). Each pod's app
- * (test/fixtures/netns/app.ts) listens on its loopback, reachable from other pods only through the
- * sidecar's mTLS inbound listener. The seed name is answered by a cluster DNS on the bridge
- * (test/helpers/cluster-dns.ts) listing the pods started so far (publishNotReadyAddresses). Probes
- * are sent from this process, in the root namespace, to each pod address, as the kubelet sends
- * them. The app in a calls payments through a's outbound listener (test/fixtures/netns/client.ts),
+ * COMMY_TLS_DIR with the certificate `commy cert create --service users` makes. The three pods
+ * are replicas of the base's service, `users`; each pod's app (test/fixtures/netns/app.ts)
+ * listens on its loopback, reachable from other pods only through the sidecar's mTLS inbound
+ * listener. The seed name is answered by a cluster DNS on the bridge (test/helpers/cluster-dns.ts)
+ * listing the pods started so far (publishNotReadyAddresses). Probes are sent from this process,
+ * in the root namespace, to each pod address, as the kubelet sends them. The app in a calls its
+ * peers through a's outbound listener (the ConfigMap's `users` route; test/fixtures/netns/client.ts),
  * steady GETs, from before c's link goes down until after it is back.
  *
  * Env overrides the ConfigMap documents: COMMY_GOSSIP_PROFILE=local (probe every 200 ms, push-pull
@@ -26,7 +26,7 @@ import type { Pod } from '../helpers/netns-pod.js'
 import { until } from '../helpers/runtime.js'
 
 const NAMES = ['a', 'b', 'c']
-const SERVICES = ['users', 'payments', 'payments']
+const SERVICES = ['users', 'users', 'users']
 
 interface Reply {
   readonly t: number
@@ -80,9 +80,9 @@ t.test('three pods on their own addresses: probes, a lone first node, convergenc
   phase('converged')
   // the app in A calls the service; answers come from C's app among the others
   const replies: Reply[] = []
-  const client = mesh.client(0, 'payments')
+  const client = mesh.client(0, 'users')
   readReplies(client, replies)
-  t.ok(await until(() => replies.some((r) => r.app === 'c'), 15_000), 'traffic from a reaches payments on c (through its mTLS inbound listener)')
+  t.ok(await until(() => replies.some((r) => r.app === 'c'), 15_000), 'traffic from a reaches users on c (through its mTLS inbound listener)')
 
   phase('c reached')
   // C's cable pulled: A and B declare it dead; A's requests go around it
