@@ -64,7 +64,7 @@ export function nftUnavailable(): string | undefined {
   }
 }
 
-/** Removes namespaces (and their /etc/netns files) left by runs whose process is gone. */
+/** Removes namespaces (their processes and /etc/netns files) left by runs whose process is gone. */
 function sweepStale(): void {
   const names = ip(['netns', 'list'])
     .split('\n')
@@ -72,6 +72,14 @@ function sweepStale(): void {
   for (const name of names) {
     const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)
     if (m === null || alive(Number(m[1]))) continue
+    // a run killed by a signal left its pods running in there
+    for (const pid of ip(['netns', 'pids', name]).split('\n').filter((l) => /^\d+$/.test(l.trim()))) {
+      try {
+        process.kill(Number(pid), 'SIGKILL')
+      } catch {
+        // gone meanwhile
+      }
+    }
     try {
       ip(['netns', 'del', name])
     } catch {
