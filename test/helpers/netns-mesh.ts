@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { createCa, type PemPair } from '../../src/tls/pki.js'
 import { ClusterDns } from './cluster-dns.js'
 import { NetnsNetwork } from './netns.js'
-import { K8S_SIDECAR, Pod, podFiles, spawnFixture } from './netns-pod.js'
+import { K8S_SIDECAR, Pod, spawnFixture, tlsDir } from './netns-pod.js'
 
 export const GOSSIP_PORT = 7946
 export const SEED = 'commy-gossip.default.svc.cluster.local'
@@ -17,7 +17,7 @@ export const SEED = 'commy-gossip.default.svc.cluster.local'
 export interface PodMeshOptions {
   /** Pod names, one namespace each. */
   readonly names: readonly string[]
-  /** The local service of each pod (the Deployment it belongs to). */
+  /** The service of each pod (the identity in its certificate; the ConfigMap's local service is `users`). */
   readonly services: readonly string[]
   /** Env besides what every pod gets (e.g. COMMY_GOSSIP_PROFILE, COMMY_JOIN_TIMEOUT). */
   readonly env?: Readonly<Record<string, string>>
@@ -60,8 +60,8 @@ export class PodMesh {
     const name = this.options.names[i]!
     this.dns.add(this.net.node(i).ip)
     this.apps.push(spawnFixture(this.net, i, 'app.ts', [], { POD_NAME: name }))
-    const files = await podFiles(K8S_SIDECAR, this.options.services[i]!, this.ca)
-    const pod = await Pod.start(this.net, i, name, { config: files.config, env: { ...this.env, COMMY_TLS_DIR: files.tlsDir } })
+    const dir = await tlsDir(this.options.services[i]!, this.ca)
+    const pod = await Pod.start(this.net, i, name, { config: K8S_SIDECAR, env: { ...this.env, COMMY_TLS_DIR: dir } })
     this.pods[i] = pod
     return pod
   }

@@ -6,10 +6,9 @@
  * from the test process at the pod address, as the kubelet reaches it.
  */
 import type { ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { parseDocument } from 'yaml'
 import { createLeaf, type PemPair } from '../../src/tls/pki.js'
 import { assertBuilt, MAIN, ROOT } from './cli.js'
 import type { NetnsNetwork, NetnsNode } from './netns.js'
@@ -141,26 +140,15 @@ export class Pod {
   }
 }
 
-export interface PodFiles {
-  /** The sidecar.yaml this pod runs. */
-  readonly config: string
-  /** The directory of ca.pem, cert.pem, key.pem (COMMY_TLS_DIR). */
-  readonly tlsDir: string
-}
-
 /**
- * What a Deployment of `service` mounts: the ConfigMap's sidecar.yaml with `local.services[0]`
- * renamed to `service` (as the overlay of another Deployment does; verbatim for the base's own
- * service), and the mesh certificate `commy cert create --service SERVICE` makes, signed by `ca`.
+ * The mesh certificate a pod of `service` mounts (ca.pem, cert.pem, key.pem in a temp directory,
+ * its COMMY_TLS_DIR), as `commy cert create --service SERVICE` makes it, signed by `ca`.
  */
-export async function podFiles(base: string, service: string, ca: PemPair): Promise<PodFiles> {
+export async function tlsDir(service: string, ca: PemPair): Promise<string> {
   const dir = tempDir(`commy-pod-${service}-`)
-  const doc = parseDocument(readFileSync(base, 'utf8'))
-  if (doc.getIn(['local', 'services', 0, 'name']) !== service) doc.setIn(['local', 'services', 0, 'name'], service)
-  writeFileSync(join(dir, 'sidecar.yaml'), doc.toString())
   const leaf = await createLeaf(ca, { service, days: 1 })
   writeFileSync(join(dir, 'ca.pem'), ca.cert)
   writeFileSync(join(dir, 'cert.pem'), leaf.cert)
   writeFileSync(join(dir, 'key.pem'), leaf.key)
-  return { config: join(dir, 'sidecar.yaml'), tlsDir: dir }
+  return dir
 }
