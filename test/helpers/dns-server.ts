@@ -44,7 +44,8 @@ export class DnsServer {
     return this.asked.get(`${type} ${name.toLowerCase()}`) ?? 0
   }
 
-  async start(): Promise<this> {
+  /** Binds 127.0.0.1 on a free port unless told otherwise (a network namespace test's bridge address, 53). */
+  async start(address = '127.0.0.1', port = 0): Promise<this> {
     const socket = createSocket('udp4')
     socket.on('message', (msg, from) => {
       let reply: Buffer
@@ -57,7 +58,7 @@ export class DnsServer {
     })
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject)
-      socket.bind(0, '127.0.0.1', () => {
+      socket.bind(port, address, () => {
         socket.off('error', reject)
         resolve()
       })
