@@ -10,7 +10,7 @@ import { Readable } from 'node:stream'
 import { startCli, tempFile } from '../helpers/cli.js'
 import { startUpstream } from '../helpers/upstream.js'
 
-const SIZE = 200 * 1024 * 1024
+const SIZE = 128 * 1024 * 1024 // twice LIMIT: a proxy that buffered a body whole would fail (the 1 GiB figures are bench/ territory)
 const LIMIT = 64 * 1024 * 1024
 const CHUNK = Buffer.alloc(64 * 1024, 7)
 
@@ -49,7 +49,7 @@ function generated(size: number): Readable {
   })
 }
 
-t.test('200 MB request and response bodies stream through with bounded memory', { skip: !existsSync('/proc/self/status') && 'needs /proc' }, async (t) => {
+t.test('128 MB request and response bodies stream through with bounded memory', { skip: !existsSync('/proc/self/status') && 'needs /proc' }, async (t) => {
   const up = await startUpstream('bulk', (req, res) => {
     if (req.url === '/download') {
       res.writeHead(200, { 'content-length': String(SIZE), 'content-type': 'application/octet-stream' })
@@ -99,7 +99,7 @@ services:
   await new Promise((r) => setTimeout(r, 300))
   const baseline = rssOf(pid)
 
-  await t.test('upload 200 MB (chunked)', async (t) => {
+  await t.test('upload 128 MB (chunked)', async (t) => {
     const s = sampler(pid)
     const started = Date.now()
     const body = await new Promise<string>((resolve, reject) => {
@@ -117,7 +117,7 @@ services:
     t.ok(growth < LIMIT, `sidecar RSS grew by ${(growth / 1048576).toFixed(1)} MB (< 64 MB) in ${Date.now() - started} ms`)
   })
 
-  await t.test('download 200 MB', async (t) => {
+  await t.test('download 128 MB', async (t) => {
     const s = sampler(pid)
     const started = Date.now()
     const received = await new Promise<number>((resolve, reject) => {
