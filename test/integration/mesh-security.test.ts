@@ -1,0 +1,264 @@
+/**
+ * Issue #11's acceptance, end to end, on real TLS between real commy processes (gossip `local`
+ * profile on 127.0.0.1), with certificates made by the built CLI (`commy ca create`,
+ * `commy cert create`).
+ *
+ * One cluster of four sidecars, each beside one app (an HTTP server in this process that answers
+ * with the headers it got):
+ *
+ *   payments ─┐                     ┌─> relay (test-owned TCP relay, records every byte) ─> users' inbound ─> users app
+ *   web ──────┴─ outbound: `users` ─┤
+ *                                   └─> impostor's inbound ─> impostor app (never reached)
+ *
+ * - users offers `users` (allow: [payments]); its inbound is announced at the relay's address, so
+ *   everything the other sidecars send to users crosses the relay: that is the capture.
+ * - payments and web route every request to `users`.
+ * - the impostor announces `users` too but holds web's certificate.
+ *
+ * Then, in the same cluster, the leaf certificates of payments and users and then the mesh CA are
+ * rotated on disk (file watching) under constant traffic (the 20 s version is bench/mtls-rotation.ts).
+ */
+import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { eventually } from '../helpers/mesh.js'
+import { MeshProc, startTraffic, type Traffic } from '../helpers/mesh-procs.js'
+import { cliCa, cliCert, nodeTlsDir, replaceFile, replaceLeaf, type CaDir, type CertDir, type NodeTlsFiles } from '../helpers/cli-pki.js'
+import { makeLeaf } from '../helpers/pki.js'
+import { plaintextIn, startRelay, type TcpRelay } from '../helpers/tcp-relay.js'
+import { isHttpAnswer, plainAttempt, tlsAttempt } from '../helpers/tls-probe.js'
+import { closedPort, json, request, startUpstream, type Handler, type Upstream } from '../helpers/upstream.js'
+
+const CLUSTER = 'mesh-test'
+const ROUTES = [{ name: 'users', match: { pathPrefix: '/' }, service: 'users' }]
+const SERVICES = { users: { strategy: 'round-robin' } }
+/** A log line saying the node's TLS material was (re)loaded from disk. */
+const RELOADED = /tls|certificate|credential/i
+
+/** Answers with the headers it received. */
+const echoHeaders: Handler = (req, res, up) => {
+  req.resume()
+  req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'x-app': up.name }).end(JSON.stringify({ app: up.name, headers: req.headers })))
+}
+
+let ca: CaDir
+let newCa: CaDir
+const certs = new Map<string, CertDir>()
+const files = new Map<string, NodeTlsFiles>()
+const apps = new Map<string, Upstream>()
+const procs = new Map<string, MeshProc>()
+const inboundPorts = new Map<string, number>()
+let relay: TcpRelay
+let traffic: Traffic | undefined
+const p = (n: string) => procs.get(n)!
+const app = (n: string) => apps.get(n)!
+
+t.teardown(async () => {
+  await traffic?.stop()
+  await Promise.all([...procs.values()].map((x) => x.kill()))
+  await Promise.all([...apps.values()].map((a) => a.close()))
+  await relay?.close()
+})
+
+/** `fn` over `items`, at most `n` at once (CLI runs are processes: do not start a dozen at once on 2 cores). */
+async function limited<T, R>(items: readonly T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length)
+  let next = 0
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i]!)
+    }
+  }))
+  return out
+}
+
+interface NodeSpec {
+  readonly name: string
+  /** Whose certificate the node holds. */
+  readonly identity: string
+  /** The service it offers (and its app). */
+  readonly offers: string
+  readonly allow?: readonly string[]
+  readonly advertise?: string
+}
+
+function startNode(spec: NodeSpec, seeds: readonly string[]): Promise<MeshProc> {
+  const tls = files.get(spec.name)!
+  return MeshProc.start({
+    name: spec.name,
+    seeds,
+    services: SERVICES,
+    routes: ROUTES,
+    extra: {
+      tls: { ca: tls.ca, cert: tls.cert, key: tls.key },
+      inbound: { listen: `127.0.0.1:${inboundPorts.get(spec.name)}`, ...(spec.advertise !== undefined ? { advertise: spec.advertise } : {}) },
+      local: { services: [{ name: spec.offers, address: app(spec.name).address, ...(spec.allow ? { allow: spec.allow } : {}) }] },
+      // connections between sidecars are renewed every 25 requests: rotation is seen by new handshakes under load
+      limits: { drainTimeout: '2s', drainGrace: '0s', maxRequestsPerSocket: 25 },
+    },
+  })
+}
+
+t.before(async () => {
+  // the PKI, with the CLI: the mesh CA, a leaf per identity, another CA, and what the rotation needs
+  const [meshCa, otherCa, nextCa] = await limited([0, 1, 2], 3, () => cliCa())
+  ca = meshCa!
+  newCa = nextCa!
+  const jobs: [string, CaDir, string][] = [
+    ['users', ca, 'users'], ['payments', ca, 'payments'], ['web', ca, 'web'],
+    ['other-payments', otherCa!, 'payments'],
+    ['users-2', ca, 'users'], ['payments-2', ca, 'payments'],
+    ['users-3', newCa, 'users'], ['payments-3', newCa, 'payments'],
+  ]
+  const made = await limited(jobs, 3, ([, c, service]) => cliCert(c, service, { cluster: CLUSTER }))
+  jobs.forEach(([key], i) => certs.set(key, made[i]!))
+
+  const nodes: NodeSpec[] = [
+    { name: 'users', identity: 'users', offers: 'users', allow: ['payments'] },
+    { name: 'payments', identity: 'payments', offers: 'payments' },
+    { name: 'web', identity: 'web', offers: 'web' },
+    { name: 'impostor', identity: 'web', offers: 'users' },
+  ]
+  for (const n of nodes) {
+    files.set(n.name, nodeTlsDir(ca.cert, certs.get(n.identity)!))
+    apps.set(n.name, await startUpstream(n.name, echoHeaders))
+    inboundPorts.set(n.name, await closedPort())
+  }
+  relay = await startRelay({ host: '127.0.0.1', port: inboundPorts.get('users')! })
+  procs.set('users', await startNode({ ...nodes[0]!, advertise: relay.address }, []))
+  const seeds = [p('users').seed]
+  const rest = await Promise.all(nodes.slice(1).map((n) => startNode(n, seeds)))
+  for (const r of rest) procs.set(r.name, r)
+  // payments and web know both endpoints announcing `users` (users at the relay, the impostor at its inbound)
+  for (const caller of ['payments', 'web']) {
+    await eventually(async () => (await p(caller).endpoints('users')).length === 2, 10_000, `${caller} learns both endpoints of users`)
+  }
+})
+
+t.test('payments → users: 200, and the app sees x-commy-caller: payments (a caller-sent one is replaced)', async (t) => {
+  const before = app('users').seen.length
+  for (let i = 0; i < 20; i++) {
+    const r = await request(p('payments').port, { path: `/orders/${i}`, headers: { 'x-commy-caller': 'admin' } })
+    t.equal(r.status, 200, `request ${i}: 200 (${r.body.slice(0, 120)})`)
+    t.equal(r.headers['x-app'], 'users', `request ${i}: answered by the users app`)
+    if (r.status === 200) t.equal((json(r).headers as Record<string, string>)['x-commy-caller'], 'payments', `request ${i}: the app saw x-commy-caller: payments`)
+  }
+  const seen = app('users').seen.slice(before)
+  t.equal(seen.length, 20, 'the users app got each request once')
+  t.ok(seen.every((s) => s.headers['x-commy-caller'] === 'payments'), 'never the caller-sent value')
+})
+
+t.test('web → users: 403 COMMY_ERR_FORBIDDEN; the app never sees the request', async (t) => {
+  const before = app('users').seen.length
+  for (let i = 0; i < 5; i++) {
+    const r = await request(p('web').port, { path: `/profile/${i}` })
+    t.equal(r.status, 403, `request ${i}: 403`)
+    t.equal(json(r).code, 'COMMY_ERR_FORBIDDEN', `request ${i}: code COMMY_ERR_FORBIDDEN`)
+  }
+  t.equal(app('users').seen.length, before, 'the users app got none of them')
+  const metrics = await (await fetch(`http://127.0.0.1:${p('users').adminPort}/metrics`)).text()
+  const refused = metrics.split('\n').filter((l) => !l.startsWith('#') && /forbidden|refused|denied/i.test(l) && l.includes('"web"') && l.includes('"users"'))
+  t.ok(refused.length > 0, `users counts the refusals per caller and service: ${refused.join(' | ')}`)
+})
+
+t.test("clients at users' inbound port with no valid client certificate, or in plaintext, get no HTTP answer", async (t) => {
+  const port = inboundPorts.get('users')!
+  const good = certs.get('payments')!
+  const control = await tlsAttempt({ port, servername: 'users', ca: ca.cert, cert: good.cert, key: good.key })
+  t.match(control.answer, /^HTTP\/1\.1 200 /, 'control: a client holding payments\' certificate gets the app\'s 200 (the probe can see an answer)')
+
+  const other = certs.get('other-payments')!
+  const expired = await makeLeaf({ cert: ca.cert, key: ca.key }, { service: 'payments', cluster: CLUSTER, days: -1 })
+  const cases = {
+    'a certificate from another CA': await tlsAttempt({ port, servername: 'users', ca: ca.cert, cert: other.cert, key: other.key }),
+    'an expired certificate': await tlsAttempt({ port, servername: 'users', ca: ca.cert, cert: expired.cert, key: expired.key }),
+    'no certificate': await tlsAttempt({ port, servername: 'users', ca: ca.cert }),
+    'plaintext HTTP': await plainAttempt(port, 'users'),
+  }
+  for (const [what, a] of Object.entries(cases)) {
+    t.notOk(isHttpAnswer(a), `${what}: no HTTP answer (got ${JSON.stringify(a.answer.slice(0, 40))})`)
+    t.ok(a.closed, `${what}: the server closed the connection (${a.error ?? 'no error'})`)
+  }
+  t.equal(cases['plaintext HTTP'].answer.length > 0 ? cases['plaintext HTTP'].answer.charCodeAt(0) : 0x15, 0x15, 'plaintext: at most a TLS alert record came back')
+})
+
+t.test('the impostor (announces users, holds web\'s certificate) gets none of users\' traffic and is reported', async (t) => {
+  // payments and web have sent users traffic above; round robin over two endpoints offered the impostor some of it
+  t.equal(app('impostor').seen.length, 0, "the impostor's app got no request")
+  const impostor = `127.0.0.1:${inboundPorts.get('impostor')}`
+  let row: unknown
+  await eventually(async () => {
+    row = (await p('payments').endpoints('users')).find((e) => e.address === impostor)
+    return row !== undefined && (row as { state: string }).state !== 'healthy'
+  }, 5000, "payments reports the impostor's endpoint")
+  t.pass(`payments' view of the impostor: ${JSON.stringify(row)}`)
+  const r = await request(p('payments').port, { path: '/after' })
+  t.equal(r.status, 200, 'payments still reaches users')
+  t.equal(app('impostor').seen.length, 0, 'and the impostor still gets nothing')
+})
+
+t.test('a capture between payments and users shows no plaintext request line, header or body; plaintext through the same relay does', async (t) => {
+  const markers = ['POST /capture-path', 'HTTP/1.1', 'x-capture-marker', 'capture-value-7f3a', 'CAPTURE-BODY-MARKER', 'x-commy-caller', 'x-forwarded-for', 'application/json']
+  const send = (port: number) =>
+    request(port, { method: 'POST', path: '/capture-path', headers: { 'x-capture-marker': 'capture-value-7f3a', 'content-type': 'text/plain' }, body: 'CAPTURE-BODY-MARKER' })
+  relay.clear()
+  const before = app('users').seen.length
+  const r = await send(p('payments').port)
+  t.equal(r.status, 200, 'payments → users through the relay: 200')
+  t.equal(app('users').seen.length, before + 1, 'the request reached the users app')
+  t.equal(app('users').seen.at(-1)!.headers['x-capture-marker'], 'capture-value-7f3a', 'with the marker header')
+  const c = relay.captured()
+  t.ok(c.toTarget.length > 0 && c.toClient.length > 0, `the relay carried it (${c.toTarget.length} bytes out, ${c.toClient.length} back)`)
+  t.same(plaintextIn(c.toTarget, markers), [], 'towards users: none of the markers')
+  t.same(plaintextIn(c.toClient, markers), [], 'back to payments: none of the markers')
+
+  // control: the same relay code in front of the users app itself, and the same request in plaintext
+  const plain = await startRelay({ host: '127.0.0.1', port: app('users').port })
+  try {
+    t.equal((await send(plain.port)).status, 200, 'control: the plaintext request through a relay')
+    const pc = plain.captured()
+    t.same(plaintextIn(Buffer.concat([pc.toTarget, pc.toClient]), markers).sort(), [...markers].filter((m) => m !== 'x-commy-caller' && m !== 'x-forwarded-for').sort(), 'control: the same check finds the markers in plaintext')
+  } finally {
+    await plain.close()
+  }
+})
+
+t.test('rotation under load: leaves, then the CA through a bundle, with 0 failed requests', async (t) => {
+  const nodes = ['payments', 'users']
+  const reloads = (n: string) => p(n).lines.filter((l) => RELOADED.test(String(l.msg)) && /reload|rotat|chang|load/i.test(String(l.msg)) && l.level !== 50 && l.level !== 40).length
+  const step = async (what: string, write: (n: string) => void) => {
+    const before = new Map(nodes.map((n) => [n, reloads(n)]))
+    const conns = relay.connections
+    for (const n of nodes) write(n)
+    await Promise.all(nodes.map((n) => p(n).until(() => reloads(n) > before.get(n)!, 5000, `${what}: tls files reloaded`)))
+    // keep the traffic going in this state long enough for new sidecar-to-sidecar handshakes
+    await eventually(() => relay.connections >= conns + 2, 5000, `${what}: new connections to users`)
+    t.pass(`${what}: reloaded on both nodes; ${relay.connections - conns} new connections payments → users since`)
+  }
+  traffic = startTraffic(p('payments').port, '/rotation', 2, 5)
+  await eventually(() => traffic!.replies.length >= 20, 5000, 'traffic flows')
+
+  await step('new leaves from the same CA', (n) => replaceLeaf(files.get(n)!, certs.get(`${n}-2`)!))
+  await step('CA bundle: old + new', (n) => replaceFile(files.get(n)!.ca, `${ca.cert.trim()}\n${newCa.cert.trim()}\n`))
+  await step('leaves from the new CA', (n) => replaceLeaf(files.get(n)!, certs.get(`${n}-3`)!))
+  await step('old CA dropped', (n) => replaceFile(files.get(n)!.ca, newCa.cert))
+
+  await traffic.stop()
+  const replies = traffic.replies
+  traffic = undefined
+  const failed = replies.filter((r) => r.status !== 200 || r.app !== 'users')
+  t.ok(replies.length >= 100, `${replies.length} requests during the rotation`)
+  t.same(failed.slice(0, 5), [], `0 failed requests (${failed.length} failed)`)
+
+  // users now presents the new CA's leaf, and refuses a client certificate from the old CA
+  const port = inboundPorts.get('users')!
+  const p3 = certs.get('payments-3')!
+  const now = await tlsAttempt({ port, servername: 'users', ca: newCa.cert, cert: p3.cert, key: p3.key })
+  t.match(now.answer, /^HTTP\/1\.1 200 /, 'a client with a new-CA leaf gets through')
+  t.equal(now.peer?.fingerprint256, new X509Certificate(certs.get('users-3')!.cert).fingerprint256, 'users serves its new-CA leaf')
+  const p2 = certs.get('payments-2')!
+  const old = await tlsAttempt({ port, servername: 'users', ca: `${ca.cert}${newCa.cert}`, cert: p2.cert, key: p2.key })
+  t.notOk(isHttpAnswer(old), 'a leaf of the dropped CA is refused')
+  t.equal(readFileSync(files.get('users')!.ca, 'utf8'), newCa.cert, 'the node files hold only the new CA')
+})
