@@ -31,8 +31,8 @@ const DURATION = Number(env.BENCH_DURATION ?? 20)
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 10)
 const PER_SOCKET = Number(env.BENCH_REQUESTS_PER_SOCKET ?? 100)
 const CLUSTER = 'bench'
-/** A node's log line saying its TLS files were loaded again. */
-const RELOADED = /tls|certificate|credential/i
+/** A node's log line when it swapped in changed TLS files (src/tls/store.ts). */
+const ROTATED = /^tls: certificates rotated$/
 
 function runUpstream(): void {
   const server = http.createServer((req, res) => {
@@ -71,7 +71,7 @@ async function orchestrate(): Promise<void> {
     nodes.push(a)
     await untilEndpoints(a, 'users', 1)
 
-    const reloads = () => nodes.map((n) => logged(n, RELOADED).length)
+    const reloads = () => nodes.map((n) => logged(n, ROTATED).length)
     const steps: { at: number; what: string; write: () => void }[] = [
       { at: 0.2, what: 'new leaves, same CA', write: () => files.forEach((f, i) => replaceLeaf(f, next[i]!)) },
       { at: 0.4, what: 'CA bundle old + new', write: () => files.forEach((f) => replaceFile(f.ca, `${pki.ca.cert.trim()}\n${newCa.cert.trim()}\n`)) },
