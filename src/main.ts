@@ -17,6 +17,7 @@ import { SidecarSchema } from './config/schema.js'
 import { startDemo } from './demo/demo.js'
 import { ConfigError } from './errors.js'
 import { Runtime } from './runtime.js'
+import { loadTlsMaterial } from './tls/material.js'
 
 const EXIT_OK = 0
 const EXIT_FAILURE = 1
@@ -55,7 +56,9 @@ function strategyNames(): string[] {
 function validate(file: string | undefined): void {
   if (file === undefined) fail('usage: commy validate FILE', EXIT_CONFIG)
   try {
-    loadConfigFile(file, { env: process.env, strategies: strategyNames() })
+    const config = loadConfigFile(file, { env: process.env, strategies: strategyNames() })
+    // the mesh TLS files too: missing, unreadable, mismatched, expired, no identity, not chaining
+    if (config.tls) loadTlsMaterial(config)
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
     throw err
@@ -90,7 +93,14 @@ async function run(file: string): Promise<void> {
     throw err
   }
   const load = () => loadConfigFile(file, { env: process.env, strategies: strategyNames() })
-  const runtime = new Runtime({ config, loadConfig: load })
+  let runtime: Runtime
+  try {
+    runtime = new Runtime({ config, loadConfig: load })
+  } catch (err) {
+    // the mesh TLS files are read here
+    if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
+    throw err
+  }
   try {
     await runtime.start()
   } catch (err) {

@@ -19,6 +19,8 @@ import { createGossipPlugin, type GossipPlugin } from './plugins/gossip.js'
 import { createAdminPlugin, type AdminPlugin } from './admin/plugin.js'
 import type { AdminParts, ReloadResult } from './admin/runtime-source.js'
 import type { DataPlaneView, Plugin } from './plugins/plugin.js'
+import { TlsStore } from './tls/store.js'
+import { ConfigError } from './errors.js'
 
 export interface RuntimeOptions {
   readonly config: SidecarConfig
@@ -38,6 +40,8 @@ export class Runtime {
   readonly health: HealthPlugin
   readonly gossip: GossipPlugin | undefined
   readonly admin: AdminPlugin
+  /** The mesh's TLS material, when `tls` is set (watched, rotated; reloads check it first). */
+  readonly tls: TlsStore | undefined
   readonly logs: Logs
   private readonly order = new StartOrder()
   private readonly plugins: readonly Plugin[]
@@ -58,6 +62,13 @@ export class Runtime {
     // the config the data plane serves (during a reload: the new one, before plugins hear of it)
     const currentConfig = (): SidecarConfig => (this.sidecar as Sidecar | undefined)?.config ?? config
     const deps = (component: string) => ({ config, currentConfig, clock, random, logger: logger.child({ component }) })
+    // throws ConfigError (exit 2) when a TLS file is missing or fails a check
+    try {
+      this.tls = config.tls ? new TlsStore({ config, log: logger.child({ component: 'tls' }), clock }) : undefined
+    } catch (err) {
+      if (this.ownsLogs) void this.logs.close()
+      throw err
+    }
 
     this.resilience = createResiliencePlugin(deps('resilience'))
     this.health = createHealthPlugin({ ...deps('health'), resilience: this.resilience })
@@ -91,6 +102,7 @@ export class Runtime {
       retryDecider: this.resilience.retryDecider,
       endpointStats: this.resilience.endpointStats,
       explainFacts: this.resilience.explainFacts,
+      credentials: this.tls,
     })
     const sidecar = this.sidecar
     const dataPlane: DataPlaneView = {
@@ -128,7 +140,7 @@ export class Runtime {
     const sidecar = this.sidecar
     const sidecarPart = { start: () => sidecar.start(), stop: () => sidecar.stop() }
     try {
-      await this.order.start([this.admin, sidecarPart, this.health, this.resilience, ...(this.gossip ? [this.gossip] : [])])
+      await this.order.start([this.admin, ...(this.tls ? [this.tls] : []), sidecarPart, this.health, this.resilience, ...(this.gossip ? [this.gossip] : [])])
     } catch (err) {
       this.state = 'stopped'
       if (this.ownsLogs) await this.logs.close()
@@ -143,7 +155,10 @@ export class Runtime {
     let next: SidecarConfig
     try {
       next = this.loadConfig()
+      // the TLS files are checked before anything is applied: a bad one refuses the whole reload
+      const staged = this.stageTls(next)
       await this.apply(next)
+      if (staged) this.tls?.commit(staged)
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err)
       this.admin.configReload(false)
@@ -152,6 +167,12 @@ export class Runtime {
     }
     this.admin.configReload(true)
     return { ok: true, version: next.version }
+  }
+
+  private stageTls(next: SidecarConfig) {
+    if (this.tls) return this.tls.stage(next)
+    if (next.tls) throw new ConfigError(next.file, [{ path: 'tls', message: 'adding the mesh tls needs a restart' }])
+    return undefined
   }
 
   /** Applies an already validated config (throws, changing nothing, when it cannot be applied). */

@@ -30,6 +30,7 @@ import type { RouteTable } from './proxy/routes.js'
 import type { Transport } from './transport/transport.js'
 import { UndiciTransport } from './transport/undici.js'
 import { HttpProxyUpgrades, type UpgradeTransport } from './transport/upgrade.js'
+import type { MeshCredentials } from './tls/credentials.js'
 
 export interface SidecarOptions {
   readonly config: SidecarConfig
@@ -58,6 +59,8 @@ export interface SidecarOptions {
   readonly requestIdPrefix?: string
   /** The process's descriptor limit (default: the soft RLIMIT_NOFILE from /proc/self/limits; null = unknown). */
   readonly nofile?: number | null
+  /** The mesh's TLS material (tls/credentials.ts); undefined = no mesh TLS. */
+  readonly credentials?: MeshCredentials
 }
 
 export class Sidecar implements Startable {
@@ -67,6 +70,8 @@ export class Sidecar implements Startable {
   /** The listeners serving now (a reload may replace some). */
   listeners: readonly Listener[]
   readonly staticDiscovery: StaticDiscovery
+  /** The mesh's TLS material (undefined without `tls`): the inbound listener and mesh transport read it per connection. */
+  readonly credentials: MeshCredentials | undefined
   /** Wall-clock ms of start(). */
   startedAt = 0
   private readonly order = new StartOrder()
@@ -90,6 +95,7 @@ export class Sidecar implements Startable {
   constructor(options: SidecarOptions) {
     const config = options.config
     this.current = config
+    this.credentials = options.credentials
     const clock = (this.clock = options.clock ?? systemClock)
     const random = options.random ?? Math.random
     this.ownsLogs = options.logs === undefined

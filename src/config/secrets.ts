@@ -29,3 +29,16 @@ export function isSecretPath(path: readonly Seg[]): boolean {
   }
   return false
 }
+
+/**
+ * PEM key material (or any PEM block): a value holding it is never echoed. The mesh TLS keys are
+ * files (`tls.key`, `listeners[].tls.key`, `local.services[].tls.key`) read only by
+ * tls/material.ts, which names the file and the reason, never the content; a config value that
+ * holds PEM text instead of a path is refused without being shown.
+ */
+export const PEM_TEXT = /-----BEGIN [A-Z0-9 ]+-----/
+
+/** A file path as it may be shown in an error or log: never PEM text pasted in its place. */
+export function shownPath(value: string): string {
+  return PEM_TEXT.test(value) || value.includes('\n') ? REDACTED : value
+}
