@@ -37,6 +37,7 @@ export const ERRORS = freezeTable({
   COMMY_ERR_DRAINING: { status: 503, meaning: 'the sidecar is shutting down' },
   COMMY_ERR_CLIENT_ABORTED: { status: 499, meaning: 'the client left before the answer (access log only)' },
   COMMY_ERR_INTERNAL: { status: 500, meaning: 'a bug in commy or a plugin (an unexpected error, logged with its stack)' },
+  COMMY_ERR_FORBIDDEN: { status: 403, meaning: "inbound (mTLS): the caller's mesh identity is not in the local service's `allow` list" },
 
   // ---- admin server ----
   COMMY_ERR_ADMIN_NOT_FOUND: { status: 404, meaning: 'no such admin path, or no endpoint with that id' },
@@ -129,6 +130,18 @@ function formatIssues(file: string, issues: readonly ConfigIssue[]): string {
 export class NoRouteError extends CommyError {
   constructor(message = 'no route matches this request') {
     super('COMMY_ERR_NO_ROUTE', message)
+  }
+}
+
+/** Inbound authorization: the calling service may not call this local service (`local.services[].allow`). */
+export class ForbiddenError extends CommyError {
+  override readonly service: string
+  constructor(
+    service: string,
+    readonly caller: string,
+  ) {
+    super('COMMY_ERR_FORBIDDEN', `service "${service}" does not allow calls from "${caller}"`)
+    this.service = service
   }
 }
 

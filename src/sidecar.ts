@@ -19,6 +19,7 @@ import { endpointStats, tryCounter, type EndpointStatsOptions } from './pipeline
 import type { RetryDecider } from './pipeline/retry-rules.js'
 import type { ExplainFacts } from './proxy/explain.js'
 import { Forwarder } from './proxy/forwarder.js'
+import { Inbound, INBOUND_LISTENER } from './proxy/inbound.js'
 import { Listener } from './proxy/listener.js'
 import { connectionCap, DescriptorEpisodes, readNofile } from './proxy/descriptors.js'
 import { Refusals, type OverloadCounters } from './proxy/overload.js'
@@ -59,7 +60,7 @@ export interface SidecarOptions {
   readonly requestIdPrefix?: string
   /** The process's descriptor limit (default: the soft RLIMIT_NOFILE from /proc/self/limits; null = unknown). */
   readonly nofile?: number | null
-  /** The mesh's TLS material (tls/credentials.ts); undefined = no mesh TLS. */
+  /** The mesh's TLS material (tls/credentials.ts); undefined = no mesh TLS (needed with `inbound`). */
   readonly credentials?: MeshCredentials
 }
 
@@ -69,6 +70,8 @@ export class Sidecar implements Startable {
   readonly transport: Transport
   /** The listeners serving now (a reload may replace some). */
   listeners: readonly Listener[]
+  /** The mTLS inbound listener (`inbound`), or undefined. */
+  readonly inbound: Inbound | undefined
   readonly staticDiscovery: StaticDiscovery
   /** The mesh's TLS material (undefined without `tls`): the inbound listener and mesh transport read it per connection. */
   readonly credentials: MeshCredentials | undefined
@@ -128,10 +131,10 @@ export class Sidecar implements Startable {
       log: logger.child({ component: 'descriptors' }),
       // give descriptors back: keep-alive clients reconnect when they need to
       onStart: () => {
-        for (const l of [...this.listeners, ...this.retired]) l.shed(true)
+        for (const l of this.allListeners()) l.shed(true)
       },
       onEnd: () => {
-        for (const l of [...this.listeners, ...this.retired]) l.shed(false)
+        for (const l of this.allListeners()) l.shed(false)
       },
     }))
     const localResources: RequestObserver = (r) => {
@@ -160,7 +163,7 @@ export class Sidecar implements Startable {
       const onInternalError = (err: InternalError, requestId: string) =>
         proxyLog.error({ err, listener: l.name, requestId }, 'internal error: answered 500 COMMY_ERR_INTERNAL')
       const forwarder = new Forwarder({ listener: l.name, routes, limits: cfg.limits, requestIds, clock, observe, upgrades: this.upgrades, onInternalError, tries })
-      const maxConnections = connectionCap(cfg.limits.maxConnections, nofile, cfg.listeners.length)
+      const maxConnections = connectionCap(cfg.limits.maxConnections, nofile, cfg.listeners.length + (cfg.inbound ? 1 : 0))
       listenerLog.info({ listener: l.name, maxConnections, configured: cfg.limits.maxConnections, nofile: nofile ?? null }, 'connection limit')
       const refused = this.refusals.of(l.name)
       return new Listener({
@@ -174,6 +177,7 @@ export class Sidecar implements Startable {
       })
     }
     this.listeners = config.listeners.map((l) => this.makeListener(l, config))
+    this.inbound = config.inbound && this.inboundListener(options, { requestIds, observe, strategies, random, nofile, log: logger.child({ component: 'inbound' }), proxyLog })
 
     const closeTransport: Startable = {
       start() {},
@@ -188,13 +192,14 @@ export class Sidecar implements Startable {
             await l.start()
             started.push(l)
           }
+          await this.inbound?.start()
         } catch (err) {
           await Promise.all(started.map((l) => l.stop()))
           throw err
         }
       },
       stop: async () => {
-        await Promise.all([...this.retired, ...this.listeners].map((l) => l.stop()))
+        await Promise.all([...[...this.retired, ...this.listeners].map((l) => l.stop()), this.inbound?.stop()])
       },
     }
     this.components = [episodes, health, ...sources, this.registry, closeTransport, closeUpgrades, listeners]
@@ -204,9 +209,50 @@ export class Sidecar implements Startable {
     return this.logs.logger
   }
 
+  /** Builds the mTLS inbound listener (proxy/inbound.ts). */
+  private inboundListener(
+    options: SidecarOptions,
+    p: { requestIds: RequestIds; observe: RequestObserver | undefined; strategies: StrategyRegistry; random: Random; nofile: number | undefined; log: Logs['logger']; proxyLog: Logs['logger'] },
+  ): Inbound {
+    const cfg = options.config
+    if (options.credentials === undefined) throw new Error('inbound is set but the sidecar has no mesh credentials (tls)')
+    const refused = this.refusals.of(INBOUND_LISTENER)
+    return new Inbound({
+      config: cfg.inbound!,
+      services: cfg.local.services,
+      limits: cfg.limits,
+      credentials: options.credentials,
+      strategies: p.strategies,
+      clock: this.clock,
+      random: p.random,
+      logger: p.log,
+      requestIds: p.requestIds,
+      observe: p.observe,
+      upgrades: this.upgrades,
+      onInternalError: (err, requestId) => p.proxyLog.error({ err, listener: INBOUND_LISTENER, requestId }, 'internal error: answered 500 COMMY_ERR_INTERNAL'),
+      maxConnections: connectionCap(cfg.limits.maxConnections, p.nofile, cfg.listeners.length + 1),
+      onRefused: (reason) => refused[reason]++,
+      onDescriptorsExhausted: () => this.episodes.hit('accept'),
+    })
+  }
+
+  /** Every listener serving or finishing requests (outbound, replaced ones, inbound). */
+  private allListeners(): Listener[] {
+    return [...this.listeners, ...this.retired, ...(this.inbound ? [this.inbound.listener] : [])]
+  }
+
+  /** The bound address of the mTLS inbound listener (undefined without `inbound`, or before start). */
+  inboundAddress(): HostPort | undefined {
+    try {
+      return this.inbound?.address()
+    } catch {
+      return undefined
+    }
+  }
+
   /** What the data plane refused or dropped so far (read at scrape time). */
   overload(): OverloadCounters {
-    return { refused: this.refusals.all, accessLogDropped: this.logs.dropped(), descriptorExhaustion: this.episodes.counts() }
+    return { refused: this.refusals.all, accessLogDropped: this.logs.dropped(), descriptorExhaustion: this.episodes.counts(), authz: this.inbound?.gate.decisions }
   }
 
   /** The active config (a reload replaces it). */
@@ -247,6 +293,7 @@ export class Sidecar implements Startable {
       this.registry.reconfigure(cfg.services)
       this.staticDiscovery.update(cfg.services)
       for (const l of cfg.listeners) if (!fresh.has(l.name)) byName.get(l.name)?.forwarder.setRoutes(this.routeTable(l, cfg))
+      this.inbound?.reconfigure(cfg.local.services)
     }
     try {
       apply(next)
@@ -268,6 +315,7 @@ export class Sidecar implements Startable {
           .finally(() => this.retired.delete(old))
       }
     }
+    if (JSON.stringify(next.inbound) !== JSON.stringify(prev.inbound)) this.logger.warn('inbound settings changed: they apply after a restart')
     if (JSON.stringify(next.limits) !== JSON.stringify(prev.limits) || JSON.stringify(next.log) !== JSON.stringify(prev.log)) {
       this.logger.warn('limits and log settings changed: they apply after a restart')
     }
@@ -311,6 +359,7 @@ export class Sidecar implements Startable {
   get inFlight(): number {
     let n = 0
     for (const l of this.listeners) n += l.forwarder.inFlight
+    if (this.inbound) n += this.inbound.forwarder.inFlight
     return n
   }
 
@@ -332,7 +381,7 @@ export class Sidecar implements Startable {
     this.state = 'draining'
     const inFlight = this.inFlight
     this.logger.info({ inFlight, timeoutMs, graceMs }, 'draining')
-    const results = await Promise.all(this.listeners.map((l) => l.drain(timeoutMs, graceMs)))
+    const results = await Promise.all([...this.listeners, ...(this.inbound ? [this.inbound] : [])].map((l) => l.drain(timeoutMs, graceMs)))
     const completed = results.every(Boolean)
     this.logger.info({ completed, left: this.inFlight }, completed ? 'drained' : 'drain timeout: closing remaining connections')
     await this.stop()

@@ -81,6 +81,7 @@ export class Metrics {
   private readonly connectionsRefused: Counter<'listener' | 'reason'>
   private readonly accessLogDropped: Counter
   private readonly descriptorExhaustion: Counter<'op'>
+  private readonly inboundRequests: Counter<'service' | 'caller' | 'decision'>
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry()
@@ -146,8 +147,14 @@ export class Metrics {
     })
     this.connectionsRefused = new Counter({
       name: 'commy_connections_refused_total',
-      help: 'Client connections closed at once on accept, by listener and reason (limit: limits.maxConnections reached; descriptors: out of file descriptors).',
+      help: 'Client connections closed at once on accept, by listener and reason (limit: limits.maxConnections reached; descriptors: out of file descriptors; tls: TLS handshake failed (no or untrusted client certificate, plaintext); identity: client certificate without a mesh identity of this trust domain).',
       labelNames: ['listener', 'reason'],
+      registers,
+    })
+    this.inboundRequests = new Counter({
+      name: 'commy_inbound_requests_total',
+      help: 'Requests at the mTLS inbound listener by local service, calling service (its certificate identity) and authorization decision (allowed, denied: 403 COMMY_ERR_FORBIDDEN). Bounded: local services x services of the mesh.',
+      labelNames: ['service', 'caller', 'decision'],
       registers,
     })
     this.accessLogDropped = new Counter({
@@ -363,6 +370,11 @@ export class Metrics {
       }
       grow('accessLogDropped', now.accessLogDropped, (d) => this.accessLogDropped.inc(d))
       for (const op of EXHAUSTION_OPS) grow(`exhaustion\0${op}`, now.descriptorExhaustion[op], (d) => this.descriptorExhaustion.inc({ op }, d))
+      for (const [key, c] of now.authz ?? []) {
+        const { service, caller } = c
+        grow(`authz\0${key}\0allowed`, c.allowed, (d) => this.inboundRequests.inc({ service, caller, decision: 'allowed' }, d))
+        grow(`authz\0${key}\0denied`, c.denied, (d) => this.inboundRequests.inc({ service, caller, decision: 'denied' }, d))
+      }
     })
   }
 

@@ -6,7 +6,7 @@
  * endpoints are removed at once. Incremental: a member change re-publishes only the services that
  * member offered before or offers now, so other services' pools are untouched.
  */
-import type { LocalServiceConfig } from '../config/types.js'
+import type { HostPort, LocalServiceConfig } from '../config/types.js'
 import { Listeners } from '../listeners.js'
 import type { EndpointInfo } from '../endpoint/endpoint.js'
 import type { NodeMeta, ServiceHealth } from '../membership/member.js'
@@ -35,7 +35,8 @@ function contribution(m: MemberInfo): Contribution {
   if (!routable(m)) return out
   for (const s of m.meta.services) {
     const list = out.get(s.name) ?? []
-    list.push({ host: s.host, port: s.port, weight: s.weight, zone: m.zone, tags: s.tags, node: m.name, reportedHealth: s.health })
+    const info: EndpointInfo = { host: s.host, port: s.port, weight: s.weight, zone: m.zone, tags: s.tags, node: m.name, reportedHealth: s.health }
+    list.push(s.mtls === true ? { ...info, mtls: true } : info)
     out.set(s.name, list)
   }
   return out
@@ -132,10 +133,20 @@ export class GossipDiscovery implements DiscoverySource {
 /**
  * The metadata a sidecar announces for its local services (sidecar.yaml `local.services`), with
  * each one's health from its local check (`unknown` when it has none or no verdict yet).
+ * With an mTLS inbound listener (`inbound`), every service is announced at `inbound` with
+ * `mtls: true`: the app's own address stays private to the node.
  * Pass the result to Membership.setLocalMeta whenever a local health verdict changes.
  */
-export function localAnnouncements(services: readonly LocalServiceConfig[], health: (service: string) => ServiceHealth = () => 'unknown'): NodeMeta {
+export function localAnnouncements(
+  services: readonly LocalServiceConfig[],
+  health: (service: string) => ServiceHealth = () => 'unknown',
+  inbound?: HostPort,
+): NodeMeta {
   return {
-    services: services.map((s) => ({ name: s.name, host: s.host, port: s.port, weight: s.weight, tags: s.tags, health: health(s.name) })),
+    services: services.map((s) =>
+      inbound === undefined ?
+        { name: s.name, host: s.host, port: s.port, weight: s.weight, tags: s.tags, health: health(s.name) }
+      : { name: s.name, host: inbound.host, port: inbound.port, weight: s.weight, tags: s.tags, health: health(s.name), mtls: true },
+    ),
   }
 }

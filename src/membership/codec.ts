@@ -7,6 +7,13 @@
  * skip a message type it does not know. A push-pull frame (TCP) is `[version] [type = 16] [body]`.
  * Strings are `[length u8] [utf-8]`; integers big-endian.
  *
+ * A service's health byte carries flags in its high bits: bit 7 = `mtls` (announced at an mTLS
+ * inbound listener). A service without flags is encoded exactly as before the flag existed, so
+ * old and new nodes read each other's frames as long as no node announces mTLS; an old node
+ * drops a frame that does (bad health value: counted as malformed), which fails closed: it never
+ * learns an mTLS endpoint it would call in plaintext. Upgrade every node before turning on
+ * `inbound`.
+ *
  * Every decoder treats its input as hostile: each read is bounds-checked, counts are capped before
  * anything is allocated, enums are validated, and `decodePacket` / `decodePushPull` return a
  * result instead of throwing, whatever the bytes.
@@ -95,6 +102,10 @@ export type PacketResult =
 
 export type PushPullResult = { readonly ok: true; readonly value: PushPull } | { readonly ok: false; readonly reason: 'version' | 'malformed'; readonly detail: string }
 
+/** Flag bits of a service's health byte (the low bits are the HEALTHS index). */
+const MTLS_FLAG = 0x80
+const HEALTH_MASK = 0x7f
+
 const STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left']
 const HEALTHS: readonly ServiceHealth[] = ['unknown', 'healthy', 'unhealthy']
 const TYPE_NAMES: Readonly<Record<number, Message['type']>> = {
@@ -166,7 +177,7 @@ function writeMeta(w: Writer, meta: NodeMeta): void {
     w.str(s.host)
     w.u16(s.port)
     w.u16(s.weight)
-    w.u8(HEALTHS.indexOf(s.health))
+    w.u8(HEALTHS.indexOf(s.health) | (s.mtls === true ? MTLS_FLAG : 0))
     w.u8(s.tags.length)
     for (const t of s.tags) w.str(t)
   }
@@ -339,12 +350,14 @@ function readMeta(r: Reader): NodeMeta {
     const host = r.name()
     const port = r.u16()
     const weight = r.u16()
-    const health = r.enumOf(HEALTHS, 'health')
+    const flags = r.u8()
+    if ((flags & HEALTH_MASK) >= HEALTHS.length) throw new GossipDecodeError(`bad health ${flags}`)
+    const health = HEALTHS[flags & HEALTH_MASK]!
     const nt = r.u8()
     if (nt > LIMITS.tagsPerService) throw new GossipDecodeError(`too many tags (${nt})`)
     const tags: string[] = []
     for (let j = 0; j < nt; j++) tags.push(r.str())
-    services.push({ name, host, port, weight, health, tags })
+    services.push(flags & MTLS_FLAG ? { name, host, port, weight, health, tags, mtls: true } : { name, host, port, weight, health, tags })
   }
   return { services }
 }

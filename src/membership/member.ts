@@ -21,6 +21,12 @@ export interface ServiceAnnouncement {
   readonly weight: number
   readonly tags: readonly string[]
   readonly health: ServiceHealth
+  /**
+   * Announced at this node's mTLS inbound listener (`host:port` is the inbound address, not the
+   * app's): callers connect with their mesh certificate. Absent = plaintext (the wire format of
+   * a service without it is the previous one, byte for byte).
+   */
+  readonly mtls?: boolean
 }
 
 /** A node's metadata. Versioned by the node's incarnation: each change bumps it. */

@@ -5,7 +5,8 @@
  *   `address()` tells the advertised one). Node metadata: name, zone, admin address, and the
  *   services this node offers (`local.services`) with their health from the health plugin's
  *   local checks, re-announced (a new incarnation) whenever a local verdict changes or a reload
- *   changes the local services.
+ *   changes the local services. With `inbound` (mTLS), they are announced at the inbound address
+ *   with `mtls: true`; the apps' own addresses stay private to the node.
  * - `sources`: [GossipDiscovery] — the services other members announce become endpoints of the
  *   services configured here (tags, zone, weight and reported health included); a dead or left
  *   member's endpoints go at once.
@@ -61,6 +62,8 @@ export interface GossipPluginDeps extends PluginDeps {
   readonly resilience?: ResilienceFeed
   /** The bound admin address, announced to peers (read when gossip starts, after the admin server). */
   readonly adminAddress?: () => HostPort | undefined
+  /** The bound mTLS inbound address (when `inbound` is set; read when announcing). */
+  readonly inboundAddress?: () => HostPort | undefined
   /** Tests: another transport (default: UDP/TCP on gossip.listen). */
   readonly transport?: GossipTransport
   /** Tests: DNS for seed names. */
@@ -117,7 +120,14 @@ export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
 
   const localServices = () => deps.currentConfig().local.services
   const statusOf = (service: string) => health.local.status(service)?.health ?? 'unknown'
-  const announcement = (): NodeMeta => (state === 'left' ? EMPTY_META : localAnnouncements(localServices(), statusOf))
+  /** Where local services are announced with an mTLS inbound: inbound.advertise, or the gossip advertise host and the inbound port. */
+  const inboundAt = (): HostPort | undefined => {
+    const cfg = deps.currentConfig()
+    if (cfg.inbound === undefined || cfg.tls === undefined) return undefined
+    if (cfg.inbound.advertise !== undefined) return cfg.inbound.advertise
+    return { host: gossip.advertise.host, port: deps.inboundAddress?.()?.port ?? cfg.inbound.listen.port }
+  }
+  const announcement = (): NodeMeta => (state === 'left' ? EMPTY_META : localAnnouncements(localServices(), statusOf, inboundAt()))
   const adminAddress = (): string | undefined => {
     const a = deps.adminAddress?.() ?? (config.admin.listen.port !== 0 ? config.admin.listen : undefined)
     if (a === undefined) return undefined

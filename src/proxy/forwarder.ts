@@ -16,6 +16,7 @@ import { upstreamRequestHeaders } from './headers.js'
 import type { UpstreamRequest } from '../pipeline/pipeline.js'
 import { pathOnly, requestRecord, type RequestObserver } from './request-record.js'
 import { tryCounter, type TryCounter } from '../pipeline/endpoint-stats.js'
+import type { RequestGate } from './gate.js'
 import type { RequestIds } from './request-id.js'
 import type { RouteTable } from './routes.js'
 import { pickEndpoint, type RouteTarget } from './targets.js'
@@ -38,6 +39,8 @@ export interface ForwarderOptions {
   readonly onInternalError?: (err: InternalError, requestId: string) => void
   /** Counts upgrades on the endpoint stats, as the endpoint-stats layer counts other tries (default: tryCounter()). */
   readonly tries?: TryCounter
+  /** Routing host, admission and headers of an inbound (mTLS) listener (proxy/gate.ts); none: plain forwarding. */
+  readonly gate?: RequestGate
 }
 
 /** Where an upgrade request goes. */
@@ -63,6 +66,7 @@ export class Forwarder implements CallHost {
   private readonly upgrades: UpgradeTransport | undefined
   private readonly onInternalError: ((err: InternalError, requestId: string) => void) | undefined
   private readonly tries: TryCounter
+  private readonly gate: RequestGate | undefined
   private idleWaiters: (() => void)[] = []
 
   constructor(options: ForwarderOptions) {
@@ -75,6 +79,7 @@ export class Forwarder implements CallHost {
     this.upgrades = options.upgrades
     this.onInternalError = options.onInternalError
     this.tries = options.tries ?? tryCounter()
+    this.gate = options.gate
     this.bodyLimits = options.limits
   }
 
@@ -105,18 +110,24 @@ export class Forwarder implements CallHost {
       this.reject(req, res, path, refused, false)
       return
     }
-    const target = this.routes.match({ host: authority, path, rawHeaders: req.rawHeaders })
+    const gate = this.gate
+    const target = this.routes.match({ host: gate?.routeHost(req) ?? authority, path, rawHeaders: req.rawHeaders })
     if (target === undefined) {
       this.reject(req, res, path, new NoRouteError(`no route matches ${req.method ?? 'GET'} ${pathOnly(path)}`), this.keepAlive)
       return
     }
+    const refusal = gate?.admit(req, target)
+    if (refusal !== undefined) {
+      this.reject(req, res, path, refusal, this.keepAlive)
+      return
+    }
     const clientIp = req.socket.remoteAddress ?? ''
     // RFC 9112 §3.2.2: a proxy replaces Host with the authority of an absolute-form target
-    const h = upstreamRequestHeaders(req.rawHeaders, clientIp, 'http', this.requestIds.next, authority)
+    const h = upstreamRequestHeaders(req.rawHeaders, clientIp, gate?.proto ?? 'http', this.requestIds.next, authority)
     const upstream: UpstreamRequest = {
       method: req.method ?? 'GET',
       path,
-      headers: h.headers,
+      headers: gate === undefined ? h.headers : gate.headers(req, h.headers),
       body: h.chunked || h.contentLength > 0 ? req : null,
       requestId: h.requestId,
       service: target.route.service,
@@ -132,7 +143,8 @@ export class Forwarder implements CallHost {
   readonly handleContinue = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/'
     const abs = url.charCodeAt(0) !== 47 ? splitAbsolute(url) : undefined
-    if (requestRefusal(req, abs?.host, this.limits) === undefined && this.routes.match({ host: abs?.host, path: abs?.path ?? url, rawHeaders: req.rawHeaders }) !== undefined) {
+    // (a gate's admission is decided once, by handle(): a refused caller may have sent its body)
+    if (requestRefusal(req, abs?.host, this.limits) === undefined && this.routes.match({ host: this.gate?.routeHost(req) ?? abs?.host, path: abs?.path ?? url, rawHeaders: req.rawHeaders }) !== undefined) {
       res.writeContinue()
     } else res.shouldKeepAlive = false
     this.handle(req, res)
@@ -145,8 +157,10 @@ export class Forwarder implements CallHost {
     const path = abs?.path ?? url
     const refused = requestRefusal(req, abs?.host, this.limits)
     if (refused !== undefined) return refused
-    const target = this.routes.match({ host: abs?.host, path, rawHeaders: req.rawHeaders })
+    const target = this.routes.match({ host: this.gate?.routeHost(req) ?? abs?.host, path, rawHeaders: req.rawHeaders })
     if (target === undefined) return new NoRouteError(`no route matches ${req.method ?? 'GET'} ${pathOnly(path)}`)
+    const refusal = this.gate?.admit(req, target)
+    if (refusal !== undefined) return refusal
     const endpoint = pickEndpoint(target, this.clock.now(), { headers: req.headers, path, clientIp: req.socket.remoteAddress ?? '' }, null)
     if (endpoint === undefined) return new NoHealthyEndpointError(target.endpoints.name)
     return { target, endpoint }
@@ -192,6 +206,7 @@ export class Forwarder implements CallHost {
       req.url = abs.path
       if (abs.host !== undefined) req.headers.host = abs.host
     }
+    this.gate?.upgradeHeaders(req)
     this.tries.begin(endpoint)
     this.upgrades!.forward(req, socket, head, endpoint, {
       failed: (err) => sendRawError(socket, err, requestId, target.route.service),

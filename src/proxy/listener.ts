@@ -10,9 +10,16 @@
  * `server.maxConnections`: one more is accepted and closed at once, Envoy's behaviour for a
  * listener's connection limit); each refusal is reported with its reason — `limit`, or
  * `descriptors` when accepting failed with EMFILE/ENFILE (also reported as exhaustion).
+ *
+ * With `tls` the server is node:https (the inbound mTLS listener, proxy/inbound.ts): the same
+ * limits, plus a TLS handshake within `limits.headersTimeout`; a failed handshake (no or an
+ * untrusted client certificate, plaintext bytes) is refused as `tls`, a handshake whose peer
+ * `tls.accept` refuses is closed at once, without an HTTP answer, as `identity`.
  */
 import http, { type IncomingMessage, type Server } from 'node:http'
+import https from 'node:https'
 import type { Socket } from 'node:net'
+import type { SecureContext, TLSSocket, TlsOptions } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { HostPort, LimitsConfig, ListenerConfig } from '../config/types.js'
@@ -21,8 +28,18 @@ import { BadRequestError, DESCRIPTOR_CODES, HeadersTooLargeError, MethodNotAllow
 import { sendRawError } from './error-response.js'
 import type { Forwarder } from './forwarder.js'
 
-export type RefusalReason = 'limit' | 'descriptors'
-export const REFUSAL_REASONS: readonly RefusalReason[] = ['limit', 'descriptors']
+export type RefusalReason = 'limit' | 'descriptors' | 'tls' | 'identity'
+export const REFUSAL_REASONS: readonly RefusalReason[] = ['limit', 'descriptors', 'tls', 'identity']
+
+/** A TLS listener's settings. */
+export interface ListenerTls {
+  /** The TLS server's options (client certificates, contexts per SNI, versions). */
+  readonly options: TlsOptions
+  /** Called after each handshake: false closes the connection at once (refused: identity). */
+  readonly accept: (socket: TLSSocket) => boolean
+  /** Told about each failed handshake (refused: tls). */
+  readonly onHandshakeError?: (err: Error & { code?: string }) => void
+}
 
 export interface ListenerOptions {
   readonly config: ListenerConfig
@@ -35,6 +52,8 @@ export interface ListenerOptions {
   readonly onRefused?: (reason: RefusalReason) => void
   /** Accepting failed for lack of descriptors. */
   readonly onDescriptorsExhausted?: () => void
+  /** Serve HTTPS (the inbound mTLS listener); none: plain HTTP. */
+  readonly tls?: ListenerTls
 }
 
 export class Listener implements Startable {
@@ -56,7 +75,7 @@ export class Listener implements Startable {
     this.forwarder = options.forwarder
     const L = options.limits
     const requestTimeout = L.requestTimeoutMs
-    this.server = http.createServer({
+    const serverOptions: http.ServerOptions = {
       maxHeaderSize: L.maxHeaderSize,
       requestTimeout,
       // Node requires headersTimeout <= requestTimeout (when the latter is set)
@@ -68,7 +87,11 @@ export class Listener implements Startable {
       noDelay: true,
       // a missing Host gets commy's JSON 400 (proxy/framing.ts), not Node's bare one
       requireHostHeader: false,
-    })
+    }
+    const tls = options.tls
+    this.server =
+      tls === undefined ? http.createServer(serverOptions)
+      : https.createServer({ ...serverOptions, ...tls.options, handshakeTimeout: L.headersTimeoutMs > 0 ? L.headersTimeoutMs : 120_000 })
     this.server.maxRequestsPerSocket = L.maxRequestsPerSocket
     // Node silently drops headers past maxHeadersCount: one above the limit, so a truncated
     // request always has more than maxHeaderCount headers and is refused (proxy/framing.ts)
@@ -76,6 +99,18 @@ export class Listener implements Startable {
     this.server.maxConnections = options.maxConnections ?? L.maxConnections
     const onRefused = options.onRefused
     if (onRefused) this.server.on('drop', () => onRefused('limit'))
+    if (tls !== undefined) {
+      this.server.on('secureConnection', (socket: TLSSocket) => {
+        if (tls.accept(socket)) return
+        onRefused?.('identity')
+        socket.destroy()
+      })
+      this.server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+        onRefused?.('tls')
+        tls.onHandshakeError?.(err)
+        socket.destroy()
+      })
+    }
     this.server.on('request', this.forwarder.handle)
     this.server.on('checkContinue', this.forwarder.handleContinue)
     this.server.on('clientError', onClientError)
@@ -84,6 +119,17 @@ export class Listener implements Startable {
       socket.on('error', noop)
       sendRawError(socket, new MethodNotAllowedError('CONNECT'), this.forwarder.newRequestId())
     })
+  }
+
+  /**
+   * TLS: the context of handshakes without SNI (rotation; those with SNI ask SNICallback each
+   * time). Node has no public setter taking a SecureContext (setSecureContext wants PEM) and
+   * new connections read `_sharedCreds` (tls.Server in _tls_wrap.js); the inbound tests show a
+   * rotation reaching a client that sends no SNI.
+   */
+  setDefaultContext(context: SecureContext): void {
+    if (this.options.tls === undefined) throw new Error(`listener ${this.name} is not TLS`)
+    ;(this.server as unknown as { _sharedCreds: SecureContext })._sharedCreds = context
   }
 
   /** The bound address (port 0 in the config gives the real port here). */

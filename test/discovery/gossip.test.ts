@@ -99,3 +99,18 @@ t.test('started before the membership: the node own services appear once it star
   d.stop()
   await c.stopAll()
 })
+
+t.test('with an mTLS inbound: services are announced at the inbound address with mtls, and discovered with it', async (t) => {
+  const local = [{ name: 'users', address: '127.0.0.1:8080', host: '127.0.0.1', port: 8080, weight: 3, tags: ['v1'], healthCheck: undefined, allow: ['payments'], tls: undefined }]
+  const meta = localAnnouncements(local, () => 'healthy', { host: '10.1.2.3', port: 15006 })
+  t.same(meta.services, [{ name: 'users', host: '10.1.2.3', port: 15006, weight: 3, tags: ['v1'], health: 'healthy', mtls: true }], "the app's own address stays private")
+  t.same(localAnnouncements(local).services[0], { name: 'users', host: '127.0.0.1', port: 8080, weight: 3, tags: ['v1'], health: 'unknown' }, 'without inbound: the app address, no mtls')
+  const c = new TestCluster({ seed: 23 })
+  const a = c.add('a', { meta })
+  const d = new GossipDiscovery(a.membership)
+  d.start()
+  await c.startAll()
+  t.same(d.current(), [{ service: 'users', endpoints: [{ host: '10.1.2.3', port: 15006, weight: 3, zone: undefined, tags: ['v1'], node: 'a', reportedHealth: 'healthy', mtls: true }] }])
+  d.stop()
+  await c.stopAll()
+})

@@ -34,7 +34,8 @@ const meta: fc.Arbitrary<NodeMeta> = fc.record({
       weight: u16,
       health: fc.constantFrom('unknown' as const, 'healthy' as const, 'unhealthy' as const),
       tags: fc.array(str, { maxLength: 4 }),
-    }),
+      mtls: fc.constant(true),
+    }, { requiredKeys: ['name', 'host', 'port', 'weight', 'health', 'tags'] }),
     { maxLength: 3 },
   ),
 })

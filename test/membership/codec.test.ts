@@ -158,3 +158,58 @@ t.test('a node fed random and truncated packets counts them and keeps working', 
   t.ok(ms >= 0, 'still detects failures afterwards')
   await c.stopAll()
 })
+
+t.test('mtls announcements: round trip, and frames of the previous format still decode', async (t) => {
+  const secured = {
+    services: [
+      { name: 'users', host: '10.0.0.2', port: 15006, weight: 1, tags: [], health: 'healthy' as const, mtls: true },
+      { name: 'plain', host: '10.0.0.2', port: 8080, weight: 1, tags: ['x'], health: 'unhealthy' as const },
+    ],
+  }
+  const alive: Message = { type: 'alive', name: 'n', incarnation: 2, host: '10.0.0.2', port: 7946, zone: '', adminAddress: '', meta: secured }
+  const r = decodePacket(encodePacket([encodeMessage(alive)]))
+  t.ok(r.ok)
+  if (r.ok) t.same(r.messages, [alive], 'mtls survives the round trip; a service without it has none')
+  const pp: PushPull = { join: false, from: 'n', members: [{ name: 'n', incarnation: 2, host: '10.0.0.2', port: 7946, zone: '', adminAddress: '', meta: secured, state: 'alive' }], health: [] }
+  const rp = decodePushPull(encodePushPull(pp))
+  t.ok(rp.ok && rp.value.members[0]!.meta.services[0]!.mtls === true, 'push-pull carries mtls')
+
+  // an alive message laid out by hand in the format before the flag existed (health byte 0..2)
+  const str = (s: string) => [Buffer.byteLength(s), ...Buffer.from(s)]
+  const body = [
+    ...[0, 0, 0, 3], // incarnation
+    ...str('old'),
+    ...str('10.0.0.9'),
+    0x1e, 0xd2, // port 7890
+    ...str('z1'),
+    ...str(''),
+    1, // one service
+    ...str('web'),
+    ...str('10.0.0.9'),
+    0x1f, 0x90, // 8080
+    0, 2, // weight
+    1, // healthy
+    1,
+    ...str('v1'),
+  ]
+  const old = Buffer.from([1, 5, body.length >> 8, body.length & 0xff, ...body])
+  const d = decodePacket(old)
+  t.ok(d.ok, 'an old-format frame decodes')
+  if (d.ok) {
+    t.same(d.messages[0], {
+      type: 'alive',
+      name: 'old',
+      incarnation: 3,
+      host: '10.0.0.9',
+      port: 7890,
+      zone: 'z1',
+      adminAddress: '',
+      meta: { services: [{ name: 'web', host: '10.0.0.9', port: 8080, weight: 2, health: 'healthy', tags: ['v1'] }] },
+    })
+    t.notOk((d.messages[0] as Extract<Message, { type: 'alive' }>).meta.services[0]!.mtls, 'no mtls in an old frame')
+    t.same(encodeMessage(d.messages[0]!), old.subarray(1), 'a service without mtls encodes exactly as before (old nodes read it)')
+  }
+  const bad = Buffer.from(old)
+  bad[old.length - 5] = 0x83 // mtls flag on an invalid health value
+  t.notOk(decodePacket(bad).ok, 'an invalid health value under the flag is refused')
+})
