@@ -21,6 +21,7 @@ export const ERRORS = freezeTable({
   COMMY_ERR_UPSTREAM_CONNECT: { status: 502, meaning: 'connecting to the endpoint failed (refused, unreachable, connect timeout)' },
   COMMY_ERR_UPSTREAM_RESET: { status: 502, meaning: 'the endpoint closed or reset the connection mid-exchange' },
   COMMY_ERR_UPSTREAM_PROTOCOL: { status: 502, meaning: "the endpoint's answer was not valid HTTP" },
+  COMMY_ERR_UPSTREAM_IDENTITY: { status: 502, meaning: "the mesh endpoint's certificate is not the service's identity (found in the TLS handshake, before any byte of the request)" },
   COMMY_ERR_UPSTREAM_TIMEOUT: { status: 504, meaning: "the route's `timeout` or `retries.perTryTimeout` elapsed" },
   COMMY_ERR_BREAKER_OPEN: { status: 503, meaning: "the endpoint's circuit breaker is open" },
   COMMY_ERR_OVERLOADED: { status: 503, meaning: "the service's concurrency limit is full" },
@@ -158,6 +159,23 @@ export class NoHealthyEndpointError extends CommyError {
 export class UpstreamConnectError extends CommyError {
   constructor(endpoint: string, options?: { cause?: unknown }) {
     super('COMMY_ERR_UPSTREAM_CONNECT', `could not connect to ${endpoint}`, options)
+  }
+}
+
+/**
+ * A mesh endpoint's certificate does not carry the identity of the service it was dialled for
+ * (spiffe://<cluster>/service/<name>): found in the TLS handshake, so nothing of the request was
+ * sent. The endpoint is taken out of picking for a while (transport/identity-refusals.ts).
+ */
+export class UpstreamIdentityError extends CommyError {
+  /** The SPIFFE ID the endpoint must present. */
+  readonly expected: string
+  /** What it presented (undefined: no commy identity in its certificate). */
+  readonly presented: string | undefined
+  constructor(endpoint: string, expected: string, presented: string | undefined) {
+    super('COMMY_ERR_UPSTREAM_IDENTITY', `${endpoint} presented ${presented ?? 'no mesh identity'}, expected ${expected}`)
+    this.expected = expected
+    this.presented = presented
   }
 }
 

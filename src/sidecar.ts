@@ -31,6 +31,7 @@ import type { RouteTable } from './proxy/routes.js'
 import type { Transport } from './transport/transport.js'
 import { UndiciTransport } from './transport/undici.js'
 import { HttpProxyUpgrades, type UpgradeTransport } from './transport/upgrade.js'
+import { meshModeOf, OutboundTls } from './transport/outbound-tls.js'
 import type { MeshCredentials } from './tls/credentials.js'
 
 export interface SidecarOptions {
@@ -60,7 +61,7 @@ export interface SidecarOptions {
   readonly requestIdPrefix?: string
   /** The process's descriptor limit (default: the soft RLIMIT_NOFILE from /proc/self/limits; null = unknown). */
   readonly nofile?: number | null
-  /** The mesh's TLS material (tls/credentials.ts); undefined = no mesh TLS (needed with `inbound`). */
+  /** The mesh's TLS material (tls/credentials.ts); undefined = no mesh TLS. Mesh endpoints are dialled over mTLS with it; needed with `inbound`. */
   readonly credentials?: MeshCredentials
 }
 
@@ -94,6 +95,9 @@ export class Sidecar implements Startable {
   private readonly episodes: DescriptorEpisodes
   /** Listeners replaced by a reload, still finishing their requests. */
   private readonly retired = new Set<Listener>()
+  /** services.<name>.tls material, identity refusals of mesh endpoints, the mesh policy's warnings. */
+  private readonly outboundTls: OutboundTls
+  private readonly undici: UndiciTransport | undefined
 
   constructor(options: SidecarOptions) {
     const config = options.config
@@ -114,11 +118,32 @@ export class Sidecar implements Startable {
       now: () => clock.now(),
       sources,
       health,
+      meshMode: meshModeOf(config),
       onUnknownService: (service, source) => logger.debug({ service, source }, 'endpoints announced for a service that is not configured'),
     })
-    const transport = (this.transport =
-      options.transport ?? new UndiciTransport({ upstreamOf: (service) => (this.current.services[service] ?? config.services[service])!.upstream }))
-    this.registry.on({ removed: (ep) => void transport.release(ep) })
+    const outboundTls = (this.outboundTls = new OutboundTls({
+      config,
+      clock,
+      logger: logger.child({ component: 'tls' }),
+      changed: (ep) => this.registry.service(ep.service)?.refresh(),
+    }))
+    this.undici = options.transport
+      ? undefined
+      : new UndiciTransport({
+          upstreamOf: (service) => (this.current.services[service] ?? config.services[service])!.upstream,
+          credentials: options.credentials,
+          ownIdentity: (listener) => this.current.listeners.some((l) => l.name === listener && l.tls !== undefined),
+          upstreamTls: (service) => outboundTls.upstreamTls(service),
+          identity: outboundTls.refusals,
+        })
+    const transport = (this.transport = options.transport ?? this.undici!)
+    this.registry.on({
+      added: (ep) => outboundTls.checkPolicy(ep),
+      removed: (ep) => {
+        outboundTls.refusals.forget(ep)
+        void transport.release(ep)
+      },
+    })
     this.upgrades = new HttpProxyUpgrades()
 
     const send = compose([...(options.layers ?? []), endpointStats(clock, options.endpointStats)], transport.send)
@@ -202,7 +227,7 @@ export class Sidecar implements Startable {
         await Promise.all([...[...this.retired, ...this.listeners].map((l) => l.stop()), this.inbound?.stop()])
       },
     }
-    this.components = [episodes, health, ...sources, this.registry, closeTransport, closeUpgrades, listeners]
+    this.components = [episodes, outboundTls, health, ...sources, this.registry, closeTransport, closeUpgrades, listeners]
   }
 
   get logger() {
@@ -255,6 +280,11 @@ export class Sidecar implements Startable {
     return { refused: this.refusals.all, accessLogDropped: this.logs.dropped(), descriptorExhaustion: this.episodes.counts(), authz: this.inbound?.gate.decisions }
   }
 
+  /** Mesh endpoints refused for their identity so far, per service (read at scrape time). */
+  identityMismatches(): ReadonlyMap<string, number> {
+    return this.outboundTls.refusals.counts()
+  }
+
   /** The active config (a reload replaces it). */
   get config(): SidecarConfig {
     return this.current
@@ -268,6 +298,7 @@ export class Sidecar implements Startable {
    */
   async reload(next: SidecarConfig): Promise<void> {
     const prev = this.current
+    const applyTls = this.outboundTls.prepare(next) // services.<name>.tls files: a bad one refuses the reload here
     const byName = new Map(this.listeners.map((l) => [l.name, l]))
     const moved = (l: ListenerConfig) => {
       const old = byName.get(l.name)
@@ -290,7 +321,7 @@ export class Sidecar implements Startable {
     }
     const apply = (cfg: SidecarConfig) => {
       this.current = cfg
-      this.registry.reconfigure(cfg.services)
+      this.registry.reconfigure(cfg.services, meshModeOf(cfg))
       this.staticDiscovery.update(cfg.services)
       for (const l of cfg.listeners) if (!fresh.has(l.name)) byName.get(l.name)?.forwarder.setRoutes(this.routeTable(l, cfg))
       this.inbound?.reconfigure(cfg.local.services)
@@ -302,6 +333,8 @@ export class Sidecar implements Startable {
       await Promise.all([...fresh.values()].map((l) => l.stop()))
       throw err
     }
+    void this.undici?.refreshTls(applyTls())
+    for (const ep of this.registry.endpoints()) this.outboundTls.checkPolicy(ep)
     if (this.state === 'running') {
       const keep = new Set(next.listeners.map((l) => l.name))
       const out = this.listeners.filter((l) => !keep.has(l.name) || fresh.has(l.name))

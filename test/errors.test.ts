@@ -22,6 +22,7 @@ const instances: Record<string, () => CommyError> = {
   NoRouteError: () => new core.NoRouteError(),
   NoHealthyEndpointError: () => new core.NoHealthyEndpointError('svc'),
   UpstreamConnectError: () => new core.UpstreamConnectError('127.0.0.1:1'),
+  UpstreamIdentityError: () => new core.UpstreamIdentityError('127.0.0.1:1', 'spiffe://commy/service/a', 'spiffe://commy/service/b'),
   UpstreamResetError: () => new core.UpstreamResetError('127.0.0.1:1', 'written'),
   UpstreamProtocolError: () => new core.UpstreamProtocolError('127.0.0.1:1'),
   UpstreamTimeoutError: () => new core.UpstreamTimeoutError('127.0.0.1:1', 10),

@@ -9,7 +9,7 @@ import type { DiscoverySource, DiscoveryUpdate } from './discovery.js'
 import type { HealthSource } from '../health/health-source.js'
 import type { Startable } from '../lifecycle.js'
 import { EventHub } from '../listeners.js'
-import type { Endpoint } from '../endpoint/endpoint.js'
+import type { Endpoint, MeshMode } from '../endpoint/endpoint.js'
 import { ServiceEndpoints, type ServiceEndpointsOptions } from '../endpoint/service-endpoints.js'
 
 export interface RegistryOptions {
@@ -19,6 +19,8 @@ export interface RegistryOptions {
   readonly now: () => number
   readonly sources: readonly DiscoverySource[]
   readonly health: HealthSource
+  /** How endpoints learned from discovery are treated under the mesh's tls (default `none`). */
+  readonly meshMode?: MeshMode
   /** Told when a source announces a service that is not configured (its update is ignored). */
   readonly onUnknownService?: (service: string, source: string) => void
 }
@@ -36,10 +38,12 @@ export class EndpointRegistry implements Startable {
   private readonly unsubscribers: (() => void)[] = []
   private readonly listeners = new EventHub<RegistryEvents>()
   private readonly options: RegistryOptions
+  private meshMode: MeshMode
   private started = false
 
   constructor(options: RegistryOptions) {
     this.options = options
+    this.meshMode = options.meshMode ?? 'none'
     for (const cfg of Object.values(options.services)) this.add(cfg)
   }
 
@@ -84,7 +88,8 @@ export class EndpointRegistry implements Startable {
    * New service settings (config reload): new services are added, existing ones reconfigured
    * (endpoints and stats kept), removed ones emptied and dropped. Sources then publish endpoints.
    */
-  reconfigure(services: Readonly<Record<string, ServiceConfig>>): void {
+  reconfigure(services: Readonly<Record<string, ServiceConfig>>, meshMode: MeshMode = this.meshMode): void {
+    this.meshMode = meshMode
     for (const [name, s] of this.byName) {
       const cfg = services[name]
       if (cfg === undefined) {
@@ -118,6 +123,7 @@ export class EndpointRegistry implements Startable {
       preferLocalZone: cfg.preferLocalZone,
       localZone: this.options.localZone,
       now: this.options.now,
+      meshMode: this.meshMode,
     }
   }
 

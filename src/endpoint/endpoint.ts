@@ -45,6 +45,21 @@ export interface Eligibility {
   readonly reason: string
 }
 
+/**
+ * How this sidecar treats endpoints learned from discovery: `none` (no `tls`: plaintext, mTLS
+ * endpoints unusable), `strict` (mTLS only) or `permissive` (mTLS where announced, plaintext
+ * otherwise). Static endpoints are the user's explicit choice and are never refused.
+ */
+export type MeshMode = 'none' | 'strict' | 'permissive'
+
+/** The mesh policy's verdict on an endpoint: '' (usable) or why it is refused. Pure; one home for the rule. */
+export function meshPolicy(mode: MeshMode, ep: Pick<Endpoint, 'source' | 'mtls' | 'node'>): string {
+  if (ep.source === 'static') return ''
+  const by = ep.node !== undefined ? ` by node ${ep.node}` : ''
+  if (ep.mtls) return mode === 'none' ? `announced at an mTLS inbound${by}, and this sidecar has no tls configured` : ''
+  return mode === 'strict' ? `plaintext refused (tls.mode: strict): announced without mTLS${by}` : ''
+}
+
 export function endpointKey(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 }
@@ -90,6 +105,17 @@ export class Endpoint {
   /** Slow-start window of the service (ms); 0 = none. */
   slowStartMs = 0
 
+  // ---- mesh security inputs: never overridden by panic routing ----
+  /**
+   * Why the mesh's TLS policy refuses it ('' = it does not): plaintext from discovery under
+   * `tls.mode: strict`, or an mTLS endpoint while this sidecar has no `tls`. Written by
+   * ServiceEndpoints (service-endpoints.ts) from `meshPolicy()`.
+   */
+  policyRefusal = ''
+  /** It presented another identity in the TLS handshake: refused until then (clock ms). Written by transport/identity-refusals.ts. */
+  identityRefusedUntil = 0
+  identityRefusal = ''
+
   constructor(service: string, info: EndpointInfo, source: EndpointSource, latencyDecayMs: number) {
     this.service = service
     this.host = info.host
@@ -118,9 +144,18 @@ export class Endpoint {
     return this.weight * this.warmFactor(now) * this.meshFactor
   }
 
-  /** One answer combining active health, breaker, ejection and drain, with the reason. */
+  /** Why mesh security refuses it now (policy, identity mismatch), or undefined. Panic routing never overrides it. */
+  refusal(now: number): string | undefined {
+    if (this.policyRefusal !== '') return this.policyRefusal
+    if (this.identityRefusedUntil > now) return this.identityRefusal
+    return undefined
+  }
+
+  /** One answer combining mesh security, active health, breaker, ejection and drain, with the reason. */
   eligibility(now: number): Eligibility {
     if (this.weight <= 0) return { eligible: false, state: 'draining', reason: 'weight 0 (draining)' }
+    const refused = this.refusal(now)
+    if (refused !== undefined) return { eligible: false, state: 'ejected', reason: refused }
     if (this.activeHealth === 'unhealthy') return { eligible: false, state: 'unhealthy', reason: this.activeReason || 'health check failing' }
     if (this.ejectedUntil > now) return { eligible: false, state: 'ejected', reason: this.ejectionReason || 'ejected by outlier detection' }
     const b = this.breaker

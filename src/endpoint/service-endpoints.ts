@@ -5,7 +5,7 @@
  * immutable snapshot; balancers read `snapshot.eligible` on every pick.
  */
 import { EventHub } from '../listeners.js'
-import { Endpoint, endpointKey, type EndpointInfo, type EndpointSource } from './endpoint.js'
+import { Endpoint, endpointKey, meshPolicy, type EndpointInfo, type EndpointSource, type MeshMode } from './endpoint.js'
 
 export interface ServiceEndpointsOptions {
   readonly name: string
@@ -15,6 +15,8 @@ export interface ServiceEndpointsOptions {
   readonly preferLocalZone: boolean
   readonly localZone: string | undefined
   readonly now: () => number
+  /** How endpoints learned from discovery are treated (default `none`: no mesh tls). */
+  readonly meshMode?: MeshMode
 }
 
 export interface EndpointSnapshot {
@@ -64,7 +66,10 @@ export class ServiceEndpoints {
   /** Replaces the options (hot reload); endpoints and their stats are kept. */
   reconfigure(options: ServiceEndpointsOptions): void {
     this.options = options
-    for (const ep of this.byKey.values()) ep.slowStartMs = options.slowStartMs
+    for (const ep of this.byKey.values()) {
+      ep.slowStartMs = options.slowStartMs
+      ep.policyRefusal = meshPolicy(options.meshMode ?? 'none', ep)
+    }
     this.refresh()
   }
 
@@ -128,6 +133,7 @@ export class ServiceEndpoints {
     ep.tags = info.tags
     ep.node = info.node ?? ep.node
     ep.source = srcs.has('static') ? 'static' : [...srcs.keys()][0]!
+    ep.policyRefusal = meshPolicy(this.options.meshMode ?? 'none', ep)
     const reported = [...srcs.values()].find((i) => i.reportedHealth !== undefined)?.reportedHealth
     if (reported !== undefined && ep.source !== 'static') {
       ep.activeHealth = reported
@@ -145,7 +151,8 @@ export class ServiceEndpoints {
     let serving = 0
     for (const ep of all) {
       const e = ep.eligibility(now)
-      if (e.state !== 'draining') serving++
+      // refused by mesh security: not part of the service at all (neither serving nor a panic candidate)
+      if (e.state !== 'draining' && ep.refusal(now) === undefined) serving++
       if (e.eligible) {
         healthy.push(ep)
         // recovered after the service was up: ramp again
@@ -155,7 +162,7 @@ export class ServiceEndpoints {
     let panic = false
     if (serving > 0 && (healthy.length / serving) * 100 < this.options.panicThreshold) {
       panic = true
-      healthy = all.filter((ep) => ep.weight > 0)
+      healthy = all.filter((ep) => ep.weight > 0 && ep.refusal(now) === undefined)
     }
     const anyZone = healthy
     if (this.options.preferLocalZone && this.options.localZone !== undefined && !panic) {

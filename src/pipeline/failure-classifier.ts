@@ -14,6 +14,7 @@ import {
   ClientAbortedError,
   CommyError,
   UpstreamConnectError,
+  UpstreamIdentityError,
   UpstreamProtocolError,
   UpstreamResetError,
   UpstreamTimeoutError,
@@ -54,6 +55,7 @@ const R = {
   notImplemented: row('status 501, 505', 'neutral', 'status-501-505', 'a deliberate answer about the request (method or HTTP version), the same on every endpoint', 501),
   serverError: row('status 500, 502, 503, 504 and other 5xx', 'failure', 'status-5xx', 'the endpoint failed to serve', 503),
   invalidStatus: row('status outside 100-599', 'failure', 'status-invalid', 'not a valid HTTP answer', 999),
+  identity: row('UpstreamIdentityError', 'failure', 'identity-mismatch', 'a mesh endpoint presented another identity than its service (an impostor or a misconfigured node); it is also taken out of picking', new UpstreamIdentityError(EP, 'spiffe://commy/service/a', 'spiffe://commy/service/b')),
   connect: row('UpstreamConnectError', 'failure', 'connect-error', 'refused, unreachable or connect timeout', new UpstreamConnectError(EP)),
   resetBeforeWrite: row('UpstreamResetError (unwritten, idle-race)', 'neutral', 'reset-before-write', 'never written, or the keep-alive race: a reused idle socket closed before any byte of the answer', new UpstreamResetError(EP, 'idle-race')),
   reset: row('UpstreamResetError (written)', 'failure', 'reset', 'the endpoint dropped a request it had started to receive', new UpstreamResetError(EP, 'written')),
@@ -78,6 +80,7 @@ function classifyStatus(status: number): ClassifierRow {
 
 function classifyError(err: Error): ClassifierRow {
   if (err instanceof UpstreamResetError) return err.beforeAnswer ? R.resetBeforeWrite : R.reset
+  if (err instanceof UpstreamIdentityError) return R.identity
   if (err instanceof UpstreamConnectError) return R.connect
   if (err instanceof UpstreamTimeoutError) return R.timeout
   if (err instanceof UpstreamProtocolError) return R.protocol

@@ -24,6 +24,8 @@ export interface UpstreamRequest {
   readonly requestId: string
   /** Name of the service the request goes to. */
   readonly service: string
+  /** The listener it came in by: mesh endpoints see that listener's identity (`listeners[].tls`); undefined = the node's. */
+  readonly listener?: string
 }
 
 /** Receives a response body. `onData` returning false pauses the body until `resume()`. */

@@ -9,7 +9,8 @@
  * Rules, in order:
  *  1. the client went away: never. A body that was streamed upstream and not buffered cannot be
  *     sent again: never.
- *  2. a reset before any byte of the answer (UpstreamResetError `unwritten` or `idle-race`) gets
+ *  2. a mesh endpoint that presented another identity (UpstreamIdentityError: found in the TLS
+ *     handshake, nothing of the request was sent) and a reset before any byte of the answer (UpstreamResetError `unwritten` or `idle-race`) gets
  *     one try beyond `attempts` (so even `attempts: 1` survives the keep-alive race), not charged
  *     to the retry budget, when nothing of the request left this process (`unwritten`: any
  *     method) or the request is safe to repeat (GET, HEAD, OPTIONS, TRACE: the race's request may
@@ -28,7 +29,7 @@
  * backoff) itself, so no decision is ever asked after it.
  */
 import type { RetryCondition, RetryPolicyConfig } from '../config/types.js'
-import { ClientAbortedError, UpstreamConnectError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js'
+import { ClientAbortedError, UpstreamConnectError, UpstreamIdentityError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js'
 import type { AttemptOutcome } from './failure-classifier.js'
 
 /**
@@ -67,6 +68,7 @@ const ATTEMPTS_EXHAUSTED = no('attempts exhausted')
 const RETRIES_DISABLED = no('retries disabled (attempts: 1)')
 const KEEP_ALIVE_RACE = yes('reset before write (keep-alive race)', false)
 const UNWRITTEN = yes('reset before the request was written', false)
+const IMPOSTOR = yes('endpoint presented another identity (nothing was sent): another endpoint', false)
 
 /** Methods safe to repeat without asking (RFC 9110 §9.2.1): the keep-alive race's free try. */
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
@@ -87,10 +89,12 @@ export function retryCondition(outcome: AttemptOutcome): RetryCondition | undefi
 }
 
 /**
- * A reset that earns the free extra try: nothing of the request left this process, or the keep-alive
+ * An outcome that earns the free extra try: nothing of the request left this process (a reset
+ * before the write, a mesh endpoint refused in the handshake for its identity), or the keep-alive
  * race (a reused idle socket closed before any byte of the answer) on a method safe to repeat.
  */
-export function isFreeRetry(outcome: AttemptOutcome, method: string): outcome is UpstreamResetError {
+export function isFreeRetry(outcome: AttemptOutcome, method: string): outcome is UpstreamResetError | UpstreamIdentityError {
+  if (outcome instanceof UpstreamIdentityError) return true
   if (!(outcome instanceof UpstreamResetError)) return false
   if (outcome.stage === 'unwritten') return true
   return outcome.stage === 'idle-race' && (SAFE_METHODS.has(method) || SAFE_METHODS.has(method.toUpperCase()))
@@ -110,6 +114,7 @@ export const decideRetry: RetryDecider = (ctx, outcome) => {
   // the keep-alive race and the never-written request: which requests they may replay is decided here
   if (isFreeRetry(outcome, ctx.method)) {
     if (ctx.tries > policy.attempts) return ATTEMPTS_EXHAUSTED
+    if (outcome instanceof UpstreamIdentityError) return IMPOSTOR
     return outcome.stage === 'unwritten' ? UNWRITTEN : KEEP_ALIVE_RACE
   }
   if (ctx.tries >= policy.attempts) return policy.attempts <= 1 ? RETRIES_DISABLED : ATTEMPTS_EXHAUSTED

@@ -131,6 +131,7 @@ export class Forwarder implements CallHost {
       body: h.chunked || h.contentLength > 0 ? req : null,
       requestId: h.requestId,
       service: target.route.service,
+      listener: this.listener,
     }
     new Call(this, target, req, res, upstream, clientIp).start()
   }

@@ -1,6 +1,9 @@
 /**
  * Transport over undici: one keep-alive Pool per endpoint, created on first use and closed when
- * the endpoint leaves. Requests go through `pool.dispatch` with a handler object (measured faster
+ * the endpoint leaves. A mesh endpoint (`Endpoint.mtls`) gets one pool per identity presented to
+ * it (the node's, or a listener's own `listeners[].tls`), dialled over mTLS by
+ * `tls-connect.ts`; a static endpoint of a service with `tls` gets an HTTPS pool. Plaintext pools
+ * use undici's own connector: the plaintext path does no TLS work at all. Requests go through `pool.dispatch` with a handler object (measured faster
  * than `pool.request`, see bench/run.ts `undici-dispatch` vs `undici-request`): no intermediate
  * Readable, and backpressure both ways — the request body is a stream undici pauses on socket
  * backpressure, the response body pauses the parser when the sink says so.
@@ -8,80 +11,176 @@
 import { Pool, type Dispatcher } from 'undici'
 import { Readable } from 'node:stream'
 import type { Endpoint } from '../endpoint/endpoint.js'
-import { ClientAbortedError, UpstreamProtocolError } from '../errors.js'
+import { ClientAbortedError, UpstreamConnectError, UpstreamProtocolError } from '../errors.js'
 import type { Attempt, BodySink, Cancellable, ResponseBody, UpstreamResponse } from '../pipeline/pipeline.js'
 import { onlyChunked } from '../pipeline/transfer-coding.js'
 import type { Transport, UpstreamSettings } from './transport.js'
 import { fromUndiciError } from './undici-errors.js'
+import type { MeshCredentials } from '../tls/credentials.js'
+import { meshConnector, upstreamConnector } from './tls-connect.js'
+import type { UpstreamTls } from './upstream-tls.js'
+
+/** What the transport tells about mesh endpoints' identities (transport/identity-refusals.ts). */
+export interface IdentityWitness {
+  refuse(ep: Endpoint, presented: string | undefined, expected: string): void
+  verified(ep: Endpoint): void
+}
 
 export interface UndiciTransportOptions {
   /** Pool settings of a service. */
   readonly upstreamOf: (service: string) => UpstreamSettings
+  /** The mesh's credentials (`tls`): mesh endpoints are dialled over mTLS with them. None: they cannot be reached. */
+  readonly credentials?: MeshCredentials
+  /** Whether a listener presents its own identity (`listeners[].tls`); otherwise requests through it present the node's. */
+  readonly ownIdentity?: (listener: string) => boolean
+  /** HTTPS material of a service's static endpoints (`services.<name>.tls`), or undefined: plaintext. */
+  readonly upstreamTls?: (service: string) => UpstreamTls | undefined
+  /** Told when a mesh endpoint presents another identity, or proves its own. */
+  readonly identity?: IdentityWitness
 }
+
+/** The key of the node's identity among an endpoint's mesh pools. */
+const NODE_IDENTITY = ''
 
 export class UndiciTransport implements Transport {
   private readonly pools = new Map<Endpoint, Pool>()
+  /** Mesh endpoints: one pool per identity presented ('' = the node's, else a listener's name). */
+  private readonly meshPools = new Map<Endpoint, Map<string, Pool>>()
   private readonly upstreamOf: (service: string) => UpstreamSettings
+  private readonly options: UndiciTransportOptions
   private closed = false
 
   constructor(options: UndiciTransportOptions) {
     this.upstreamOf = options.upstreamOf
+    this.options = options
   }
 
   readonly send = (attempt: Attempt): Promise<UpstreamResponse> => {
     const ep = attempt.endpoint
     let pool = this.pools.get(ep)
-    if (pool === undefined) pool = this.open(ep)
+    if (pool === undefined) {
+      if (ep.mtls) {
+        pool = this.meshPool(ep, attempt.request.listener)
+        if (pool === undefined) return Promise.reject(new UpstreamConnectError(ep.address, { cause: new Error('a mesh endpoint (mTLS) and no tls configured') }))
+      } else pool = this.open(ep)
+    }
+    const p = pool
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const ex = new Exchange(attempt, resolve, reject)
-      pool.dispatch(dispatchOptions(attempt), ex)
+      p.dispatch(dispatchOptions(attempt), ex)
     })
   }
 
-  /** Number of endpoints with an open pool (for tests and views). */
+  /** Number of open pools (for tests and views). */
   get poolCount(): number {
-    return this.pools.size
+    let n = this.pools.size
+    for (const m of this.meshPools.values()) n += m.size
+    return n
   }
 
+  /** A static endpoint (plaintext, or HTTPS with its service's `tls`). */
   private open(ep: Endpoint): Pool {
     const u = this.upstreamOf(ep.service)
-    const pool = new Pool(ep.origin, {
-      connections: u.connections,
-      connectTimeout: u.connectTimeoutMs,
-      keepAliveTimeout: u.keepAliveTimeoutMs,
-      keepAliveMaxTimeout: Math.max(u.keepAliveTimeoutMs, 1000),
-      pipelining: 1,
-      // no hidden limits (undici's default is 300 s each): the route's timer and the try's
-      // time-to-headers (dispatchOptions) are the only timers of a request
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    })
-    // a pool emits 'connectionError'/'disconnect' for bookkeeping only; requests get their own errors
-    pool.on('connectionError', noop)
+    const tls = ep.source === 'static' ? this.options.upstreamTls?.(ep.service) : undefined
+    const pool =
+      tls === undefined
+        ? newPool(ep.origin, u, undefined)
+        : newPool(`https://${ep.address}`, u, upstreamConnector(tls, ep.host, ep.address, u.connectTimeoutMs))
     if (!this.closed) this.pools.set(ep, pool)
     return pool
   }
 
+  /** A mesh endpoint's pool for the identity requests from `listener` present (undefined: no credentials). */
+  private meshPool(ep: Endpoint, listener: string | undefined): Pool | undefined {
+    const credentials = this.options.credentials
+    if (credentials === undefined) return undefined
+    const own = listener !== undefined && this.options.ownIdentity?.(listener) === true
+    const key = own ? listener : NODE_IDENTITY
+    let byIdentity = this.meshPools.get(ep)
+    let pool = byIdentity?.get(key)
+    if (pool !== undefined) return pool
+    const u = this.upstreamOf(ep.service)
+    const witness = this.options.identity
+    const connect = meshConnector({
+      credentials,
+      listener: own ? listener : undefined,
+      service: ep.service,
+      address: ep.address,
+      timeoutMs: u.connectTimeoutMs,
+      onMismatch: witness && ((e) => witness.refuse(ep, e.presented, e.expected)),
+      onVerified: witness && (() => witness.verified(ep)),
+    })
+    pool = newPool(`https://${ep.address}`, u, connect)
+    if (!this.closed) {
+      if (byIdentity === undefined) this.meshPools.set(ep, (byIdentity = new Map()))
+      byIdentity.set(key, pool)
+    }
+    return pool
+  }
+
+  /** Closes the pools of the services whose HTTPS material changed (a reload): new connections use the new one. */
+  async refreshTls(changed: (service: string) => boolean): Promise<void> {
+    const out: Pool[] = []
+    for (const [ep, pool] of this.pools) {
+      if (ep.source === 'static' && changed(ep.service)) {
+        this.pools.delete(ep)
+        out.push(pool)
+      }
+    }
+    await Promise.all(out.map((p) => p.close().catch(noop)))
+  }
+
   async release(ep: Endpoint): Promise<void> {
-    const pool = this.pools.get(ep)
-    if (!pool) return
-    this.pools.delete(ep)
-    await pool.close().catch(noop)
+    const pools = this.take(ep)
+    await Promise.all(pools.map((p) => p.close().catch(noop)))
   }
 
   async close(): Promise<void> {
     this.closed = true
-    const pools = [...this.pools.values()]
-    this.pools.clear()
-    await Promise.all(pools.map((p) => p.close().catch(noop)))
+    await Promise.all(this.takeAll().map((p) => p.close().catch(noop)))
   }
 
   async destroy(): Promise<void> {
     this.closed = true
-    const pools = [...this.pools.values()]
-    this.pools.clear()
-    await Promise.all(pools.map((p) => p.destroy().catch(noop)))
+    await Promise.all(this.takeAll().map((p) => p.destroy().catch(noop)))
   }
+
+  private take(ep: Endpoint): Pool[] {
+    const out: Pool[] = []
+    const pool = this.pools.get(ep)
+    if (pool !== undefined) out.push(pool)
+    this.pools.delete(ep)
+    const mesh = this.meshPools.get(ep)
+    if (mesh !== undefined) out.push(...mesh.values())
+    this.meshPools.delete(ep)
+    return out
+  }
+
+  private takeAll(): Pool[] {
+    const out = [...this.pools.values()]
+    for (const m of this.meshPools.values()) out.push(...m.values())
+    this.pools.clear()
+    this.meshPools.clear()
+    return out
+  }
+}
+
+function newPool(origin: string, u: UpstreamSettings, connect: ReturnType<typeof meshConnector> | undefined): Pool {
+  const pool = new Pool(origin, {
+    connections: u.connections,
+    connectTimeout: u.connectTimeoutMs,
+    keepAliveTimeout: u.keepAliveTimeoutMs,
+    keepAliveMaxTimeout: Math.max(u.keepAliveTimeoutMs, 1000),
+    pipelining: 1,
+    // no hidden limits (undici's default is 300 s each): the route's timer and the try's
+    // time-to-headers (dispatchOptions) are the only timers of a request
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    ...(connect !== undefined ? { connect } : {}),
+  })
+  // a pool emits 'connectionError'/'disconnect' for bookkeeping only; requests get their own errors
+  pool.on('connectionError', noop)
+  return pool
 }
 
 function noop(): void {}
