@@ -73,7 +73,7 @@ export class Runtime {
     this.resilience = createResiliencePlugin(deps('resilience'))
     this.health = createHealthPlugin({ ...deps('health'), resilience: this.resilience })
     this.gossip = config.gossip
-      ? createGossipPlugin({ ...deps('gossip'), gossip: config.gossip, health: this.health, resilience: this.resilience, adminAddress: () => this.admin.address(), inboundAddress: () => this.sidecar.inboundAddress() })
+      ? createGossipPlugin({ ...deps('gossip'), gossip: config.gossip, health: this.health, resilience: this.resilience, adminAddress: () => this.admin.address(), inboundAddress: () => (this.sidecar as Sidecar | undefined)?.inboundAddress() })
       : undefined
     const parts: AdminParts = {
       resilience: this.resilience,
