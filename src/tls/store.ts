@@ -42,6 +42,8 @@ export interface StagedTls {
 }
 
 const MIN_VERSION = 'TLSv1.2'
+/** Servers' session-id context (at most 32 bytes): sessions resume only within the mesh's contexts. */
+const SESSION_ID_CONTEXT = 'commy-mesh'
 const silent: TlsLog = { info() {}, warn() {} }
 
 export class TlsStore implements MeshCredentials, Startable {
@@ -188,7 +190,10 @@ export class TlsStore implements MeshCredentials, Startable {
   private context(key: string, m: KeyPairMaterial): SecureContext {
     let c = this.contexts.get(key)
     if (!c) {
-      c = createSecureContext({ ca: this.material.ca, cert: m.cert, key: m.key, minVersion: MIN_VERSION })
+      // sessionIdContext: a server context without one refuses every resumed session when it asks
+      // for a client certificate (OpenSSL "session id context uninitialized", alert 80), and callers
+      // (undici) resume sessions; a rotation makes new contexts, so old tickets are not accepted
+      c = createSecureContext({ ca: this.material.ca, cert: m.cert, key: m.key, minVersion: MIN_VERSION, sessionIdContext: SESSION_ID_CONTEXT })
       this.contexts.set(key, c)
     }
     return c
