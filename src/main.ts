@@ -7,6 +7,7 @@
  *   commy schema               print the JSON Schema of sidecar.yaml
  *   commy keygen               print a new gossip key (base64 of 32 random bytes)
  *   commy demo                 three echo services, each with a sidecar
+ *   commy ca create …          a mesh CA; commy cert create …: a service certificate (tls/commands.ts)
  *   commy --version | --help
  */
 import { randomBytes } from 'node:crypto'
@@ -18,6 +19,7 @@ import { startDemo } from './demo/demo.js'
 import { ConfigError } from './errors.js'
 import { Runtime } from './runtime.js'
 import { loadTlsMaterial } from './tls/material.js'
+import { caCreate, certCreate, TLS_USAGE, type CommandResult } from './tls/commands.js'
 
 const EXIT_OK = 0
 const EXIT_FAILURE = 1
@@ -31,6 +33,7 @@ Usage:
   commy schema              print the JSON Schema of sidecar.yaml
   commy keygen              print a new gossip key (base64 of 32 random bytes)
   commy demo                run three echo services, each with a commy sidecar
+${TLS_USAGE}
   commy --version           print the version
   commy --help              print this help
 
@@ -115,6 +118,15 @@ async function run(file: string): Promise<void> {
   process.on('SIGHUP', () => void runtime.reload())
 }
 
+/** `commy ca create …` / `commy cert create …`: exit 0, 2 on usage or input errors, 1 when writing failed. */
+async function tlsCommand(kind: 'ca' | 'cert', args: readonly string[]): Promise<void> {
+  const [sub, ...rest] = args
+  if (sub !== 'create') fail(`usage:\n${TLS_USAGE}`, EXIT_CONFIG)
+  const r: CommandResult = await (kind === 'ca' ? caCreate(rest) : certCreate(rest))
+  if (!r.ok) fail(`commy ${kind} create: ${r.message}`, r.usage ? EXIT_CONFIG : EXIT_FAILURE)
+  process.stdout.write(`${r.message}\n`)
+}
+
 async function demo(): Promise<void> {
   // COMMY_DEMO_PORTS=0 uses ephemeral ports (tests); otherwise services 9101.. and sidecars 15101..
   const ephemeral = process.env.COMMY_DEMO_PORTS === '0'
@@ -162,6 +174,9 @@ async function main(args: readonly string[]): Promise<void> {
       return
     case 'demo':
       return demo()
+    case 'ca':
+    case 'cert':
+      return tlsCommand(cmd, rest)
     case 'run':
       return run(configArg(rest))
     case undefined:

@@ -111,6 +111,7 @@ export class Runtime {
         return sidecar.startedAt
       },
       overload: () => sidecar.overload(),
+      tls: this.tls,
     }
     for (const p of plugins) p.attach?.(dataPlane)
   }

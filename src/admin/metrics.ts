@@ -14,7 +14,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { BreakerKind } from '../endpoint/endpoint.js'
 import { DROP_REASONS, type DropKind, type DropReason } from '../membership/counters.js'
 import { Listeners } from '../listeners.js'
-import type { AdminSource, EndpointView, MemberView, NodeView } from './view.js'
+import type { AdminSource, CertificateView, EndpointView, MemberView, NodeView } from './view.js'
 import type { OverloadCounters } from '../proxy/overload.js'
 import { EXHAUSTION_OPS } from '../proxy/descriptors.js'
 import { BREAKER_STATES, ENDPOINT_STATES, MEMBER_STATES } from './view.js'
@@ -23,7 +23,7 @@ import { DEFAULT_DURATION_BUCKETS, RouteMetrics, durationCollector, requestsColl
 export { RouteMetrics } from './request-metrics.js'
 
 /** What the scrape-time gauges read. An AdminSource satisfies it. */
-export type MetricsStateSource = Pick<AdminSource, 'node' | 'endpoints' | 'members'>
+export type MetricsStateSource = Pick<AdminSource, 'node' | 'endpoints' | 'members' | 'certificates'>
 
 export interface MetricsOptions {
   readonly source?: MetricsStateSource
@@ -55,6 +55,7 @@ interface ScrapeState {
   readonly node: NodeView | undefined
   readonly endpoints: readonly EndpointView[]
   readonly members: readonly MemberView[]
+  readonly certificates: readonly CertificateView[]
 }
 
 export class Metrics {
@@ -236,6 +237,17 @@ export class Metrics {
       },
     })
 
+    const certExpiry: Gauge<'file' | 'identity'> = new Gauge({
+      name: 'commy_tls_cert_expiry_timestamp_seconds',
+      help: 'When a loaded mesh certificate expires (Unix seconds), per file and identity (SPIFFE ID; a CA: subject and serial).',
+      labelNames: ['file', 'identity'],
+      registers,
+      collect: () => {
+        certExpiry.reset()
+        for (const c of this.state().certificates) certExpiry.set({ file: c.file, identity: c.identity }, Math.floor(c.notAfter / 1000))
+      },
+    })
+
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
   }
 
@@ -408,7 +420,7 @@ export class Metrics {
 
   private readSource(): ScrapeState {
     const s = this.source
-    if (!s) return { node: undefined, endpoints: [], members: [] }
-    return { node: s.node(), endpoints: s.endpoints(), members: s.members() }
+    if (!s) return { node: undefined, endpoints: [], members: [], certificates: [] }
+    return { node: s.node(), endpoints: s.endpoints(), members: s.members(), certificates: s.certificates?.() ?? [] }
   }
 }

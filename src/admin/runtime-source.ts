@@ -59,5 +59,6 @@ export function runtimeSourceParts(parts: AdminParts, dataPlane: () => DataPlane
     members: gossip ? () => gossip.members().map(memberView) : undefined,
     history: parts.health.history,
     alerts: () => parts.health.alerts.recent(),
+    certificates: () => dataPlane()?.tls?.certificates() ?? [],
   }
 }

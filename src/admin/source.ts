@@ -5,7 +5,7 @@
  */
 import type { SidecarConfig } from '../config/types.js'
 import type { ServiceEndpoints } from '../endpoint/service-endpoints.js'
-import type { AdminSource, AlertView, HistoryView, MemberView, NodeView, Readiness } from './view.js'
+import type { AdminSource, AlertView, CertificateView, HistoryView, MemberView, NodeView, Readiness } from './view.js'
 import { endpointView, redactConfig, serviceView } from './views.js'
 
 /** Numbers from the retained history for one endpoint (last complete window). */
@@ -37,6 +37,8 @@ export interface AdminSourceParts {
   readonly history?: HistoryReader
   /** Recent alerts, newest first; default none. */
   readonly alerts?: () => readonly AlertView[]
+  /** The mesh certificates loaded now; default none. */
+  readonly certificates?: () => readonly CertificateView[]
 }
 
 export function createAdminSource(parts: AdminSourceParts): AdminSource {
@@ -50,6 +52,7 @@ export function createAdminSource(parts: AdminSourceParts): AdminSource {
       configVersion: c.version,
       startedAt: parts.startedAt(),
       draining: parts.draining(),
+      tls: nodeTls(parts.certificates?.() ?? []),
     }
   }
   return {
@@ -94,6 +97,7 @@ export function createAdminSource(parts: AdminSourceParts): AdminSource {
       return undefined
     },
     alerts: () => parts.alerts?.() ?? [],
+    certificates: () => parts.certificates?.() ?? [],
     config() {
       const c = parts.config()
       let r = redacted.get(c)
@@ -101,4 +105,10 @@ export function createAdminSource(parts: AdminSourceParts): AdminSource {
       return r
     },
   }
+}
+
+/** The node's identity and expiry: its own certificate (tls.cert), never key material. */
+function nodeTls(certs: readonly CertificateView[]): NodeView['tls'] {
+  const own = certs.find((c) => c.role === 'node')
+  return own ? { identity: own.identity, notAfter: own.notAfter } : null
 }

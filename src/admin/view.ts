@@ -26,6 +26,19 @@ export interface NodeView {
   readonly startedAt: number
   /** True once a drain has begun. */
   readonly draining: boolean
+  /** This node's mesh identity (tls.cert) and its expiry (wall ms); null without `tls`. Never key material. */
+  readonly tls?: { readonly identity: string; readonly notAfter: number } | null
+}
+
+/** One loaded mesh certificate (no key material, never file contents). */
+export interface CertificateView {
+  /** node | listener | service | ca */
+  readonly role: string
+  readonly file: string
+  /** SPIFFE ID of a leaf; subject and serial of a CA. */
+  readonly identity: string
+  /** Wall ms. */
+  readonly notAfter: number
 }
 
 export interface Readiness {
@@ -133,6 +146,8 @@ export interface AdminSource {
   alerts(): readonly AlertView[]
   /** The active config with secrets redacted (see `redactConfig`). */
   config(): unknown
+  /** The mesh certificates loaded now; none without `tls` (or when not wired). */
+  certificates?(): readonly CertificateView[]
 }
 
 /** Steering callbacks. Both must be safe to call more than once. */

@@ -63,6 +63,7 @@ export const DEFAULTS = Object.freeze({
   historyRetentionMs: 3_600_000,
   eventLoopLagThresholdMs: 100,
   alertsKeep: 100,
+  certExpiringMs: 7 * 86_400_000,
   joinTimeoutMs: 30_000,
   tlsMode: 'strict' as const,
 })
@@ -392,8 +393,14 @@ export function normalizeConfig(
         if (d === undefined || (typeof r.above === 'string' && r.above.endsWith('%'))) issues.push({ path: [...path, 'above'], message: 'p99-latency threshold is a duration such as 250ms' })
         else above = d
       }
+    } else if (r.when === 'cert-expiring') {
+      const left = r.above === undefined ? DEFAULTS.certExpiringMs : timeLeft(r.above)
+      if (left === undefined) issues.push({ path: [...path, 'above'], message: 'cert-expiring threshold is the time left, such as 7d or 72h' })
+      else above = left
+      if (!raw.tls) issues.push({ path: [...path, 'when'], message: 'cert-expiring watches the mesh certificates: it needs tls' })
     }
-    if (r.service && !raw.services[r.service]) issues.push({ path: [...path, 'service'], message: `service "${r.service}" is not defined under services` })
+    // cert-expiring's service names a certificate's identity (or `ca`), not an outbound service
+    if (r.service && r.when !== 'cert-expiring' && !raw.services[r.service]) issues.push({ path: [...path, 'service'], message: `service "${r.service}" is not defined under services` })
     return Object.freeze({
       name: r.name,
       when: r.when as AlertRuleConfig['when'],
@@ -438,4 +445,14 @@ function deepFreeze<T>(o: T): T {
     Object.freeze(o)
   }
   return o
+}
+
+/** cert-expiring's threshold: a duration, or whole or fractional days (`7d`). */
+function timeLeft(value: string | number): number | undefined {
+  if (typeof value === 'string' && value.endsWith('d')) {
+    const days = Number(value.slice(0, -1))
+    return value.length > 1 && Number.isFinite(days) && days >= 0 ? Math.round(days * 86_400_000) : undefined
+  }
+  if (typeof value === 'string' && value.endsWith('%')) return undefined
+  return parseDuration(value)
 }

@@ -296,9 +296,11 @@ export const HealthSchema = Strict({
 export const AlertRuleSchema = Strict({
   name: Name,
   when: Type.Union(
-    ['error-rate', 'p99-latency', 'endpoint-unhealthy', 'breaker-open', 'no-healthy-endpoint'].map((w) => Type.Literal(w)),
+    ['error-rate', 'p99-latency', 'endpoint-unhealthy', 'breaker-open', 'no-healthy-endpoint', 'cert-expiring'].map((w) => Type.Literal(w)),
   ),
-  above: Type.Optional(Type.Union([Type.Number(), Type.String({ pattern: '^[0-9.]+(%|ms|s|m)$' })], { description: '5% for error-rate, 250ms for p99-latency' })),
+  above: Type.Optional(
+    Type.Union([Type.Number(), Type.String({ pattern: '^[0-9.]+(%|ms|s|m|h|d)$' })], { description: '5% for error-rate, 250ms for p99-latency, time left such as 7d or 72h for cert-expiring (default 7d)' }),
+  ),
   for: Type.Optional(Duration),
   service: Type.Optional(Name),
   severity: Type.Optional(Type.Union([Type.Literal('warning'), Type.Literal('critical')])),

@@ -254,12 +254,12 @@ export interface HealthConfig {
   readonly eventLoopLagThresholdMs: number
 }
 
-export type AlertKind = 'error-rate' | 'p99-latency' | 'endpoint-unhealthy' | 'breaker-open' | 'no-healthy-endpoint'
+export type AlertKind = 'error-rate' | 'p99-latency' | 'endpoint-unhealthy' | 'breaker-open' | 'no-healthy-endpoint' | 'cert-expiring'
 
 export interface AlertRuleConfig {
   readonly name: string
   readonly when: AlertKind
-  /** error-rate: fraction 0..1; p99-latency: ms; others: unused (0). */
+  /** error-rate: fraction 0..1; p99-latency: ms; cert-expiring: ms of validity left; others: unused (0). */
   readonly above: number
   readonly forMs: number
   readonly service: string | undefined

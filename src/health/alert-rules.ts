@@ -13,9 +13,13 @@
  * - breaker-open: per endpoint, on while its breaker is open; `for` both ways.
  * - no-healthy-endpoint: per service, on while no endpoint is eligible on its own merits (panic
  *                routing does not count as healthy); `for` both ways.
+ * - cert-expiring: a node rule (checked once, not per service): per loaded mesh certificate
+ *                (subject: its service, or `ca`, and its file), on while it expires within
+ *                `above` (ms); resolves when a rotation loads a later one. `for` both ways.
  */
 import type { AlertKind, AlertRuleConfig } from '../config/types.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
+import { parseSpiffeId } from '../tls/identity.js'
 import type { AlertTiming, Signal } from './alert-state.js'
 import type { WindowStats } from './history.js'
 
@@ -43,10 +47,25 @@ export interface Observation {
   readonly summary: string
 }
 
+/** A loaded certificate as cert-expiring sees it (tls/material.ts CertificateInfo satisfies it). */
+export interface ExpiringCertificate {
+  readonly file: string
+  /** SPIFFE ID of a leaf; anything else (a CA's subject) counts as `ca`. */
+  readonly identity: string
+  /** Wall ms. */
+  readonly notAfter: number
+}
+
 export interface RuleContext {
   readonly now: number
+  /** Wall-clock ms (certificate expiry is wall time). */
+  readonly wallNow: number
   readonly history: WindowSource | undefined
+  readonly certificates: readonly ExpiringCertificate[]
 }
+
+/** Rules about this node rather than a service: checked once per evaluation (`rule.service` filters the subjects). */
+export const NODE_RULES: ReadonlySet<AlertKind> = new Set<AlertKind>(['cert-expiring'])
 
 export type RuleCheck = (rule: AlertRuleConfig, service: AlertService, ctx: RuleContext) => Observation[]
 
@@ -112,12 +131,29 @@ const noHealthyEndpoint: RuleCheck = (_rule, svc, ctx) => {
   }]
 }
 
+const DAY = 86_400_000
+const left = (ms: number): string => (Math.abs(ms) >= DAY ? `${Math.floor(ms / DAY)}d ${Math.floor((ms % DAY) / 3_600_000)}h` : `${Math.floor(ms / 3_600_000)}h ${Math.floor((ms % 3_600_000) / 60_000)}m`)
+
+const certExpiring: RuleCheck = (rule, _node, ctx) =>
+  ctx.certificates.map((c) => {
+    const remaining = c.notAfter - ctx.wallNow
+    return {
+      service: parseSpiffeId(c.identity)?.service ?? 'ca',
+      endpoint: c.file,
+      signal: remaining <= rule.above ? 'on' : 'off',
+      value: remaining,
+      threshold: rule.above,
+      summary: `${c.identity} (${c.file}) expires ${new Date(c.notAfter).toISOString()}${remaining > 0 ? `, in ${left(remaining)}` : ' (expired)'}; threshold ${left(rule.above)}`,
+    }
+  })
+
 export const RULE_CHECKS: Readonly<Record<AlertKind, RuleCheck>> = Object.freeze({
   'error-rate': errorRate,
   'p99-latency': p99Latency,
   'endpoint-unhealthy': endpointUnhealthy,
   'breaker-open': breakerOpen,
   'no-healthy-endpoint': noHealthyEndpoint,
+  'cert-expiring': certExpiring,
 })
 
 /** Windowed rules carry their duration in the window; state rules wait `for` both ways. */

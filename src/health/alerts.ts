@@ -13,7 +13,7 @@ import type { AlertKind, AlertRuleConfig, AlertsConfig } from '../config/types.j
 import type { Startable } from '../lifecycle.js'
 import { Ticker } from '../ticker.js'
 import { OK, stepAlert, type AlertPhase } from './alert-state.js'
-import { RULE_CHECKS, timingOf, type AlertService, type Observation, type WindowSource } from './alert-rules.js'
+import { NODE_RULES, RULE_CHECKS, timingOf, type AlertService, type ExpiringCertificate, type Observation, type WindowSource } from './alert-rules.js'
 
 export type { AlertService, WindowSource } from './alert-rules.js'
 
@@ -48,6 +48,8 @@ export interface AlertEvaluatorOptions {
   readonly history?: WindowSource
   readonly clock: Clock
   readonly logger: Logger
+  /** The mesh certificates loaded now (cert-expiring); default none. */
+  readonly certificates?: () => readonly ExpiringCertificate[]
   /** Told about every fired and resolved alert; must not block (WebhookNotifier.notify). */
   readonly notify?: (alert: Alert) => void
   readonly intervalMs?: number
@@ -128,13 +130,15 @@ export class AlertEvaluator implements Startable {
   /** One evaluation of every rule (the timer calls this; tests may too). */
   evaluate(): void {
     const now = this.o.clock.now()
-    const ctx = { now, history: this.o.history }
+    const ctx = { now, wallNow: this.o.clock.wallNow(), history: this.o.history, certificates: this.o.certificates?.() ?? [] }
     for (const t of this.tracked.values()) t.seen = false
     const services = [...this.o.targets.services()]
+    const thisNode: AlertService = { name: this.o.node, endpoints: [] }
     for (const rule of this.config.rules) {
       const check = RULE_CHECKS[rule.when]
-      for (const svc of services) {
-        if (rule.service !== undefined && rule.service !== svc.name) continue
+      const node = NODE_RULES.has(rule.when)
+      for (const svc of node ? [thisNode] : services) {
+        if (!node && rule.service !== undefined && rule.service !== svc.name) continue
         let observations: Observation[]
         try {
           observations = check(rule, svc, ctx)
@@ -142,7 +146,7 @@ export class AlertEvaluator implements Startable {
           this.o.logger.error({ err, rule: rule.name, service: svc.name }, 'alert rule failed')
           continue
         }
-        for (const obs of observations) this.observe(rule, obs, now)
+        for (const obs of observations) if (!node || rule.service === undefined || rule.service === obs.service) this.observe(rule, obs, now)
       }
     }
     for (const [key, t] of this.tracked) {

@@ -126,6 +126,7 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
     clock,
     logger,
     intervalMs: deps.alertIntervalMs,
+    certificates: () => dataPlane?.tls?.certificates() ?? [],
     targets: { services: () => (dataPlane ? dataPlane.endpoints.services().map((s) => ({ name: s.name, endpoints: s.snapshot.all })) : []) },
     notify: (a) => {
       webhooks.notify(a)

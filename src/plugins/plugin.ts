@@ -14,6 +14,7 @@ import type { DiscoverySource } from '../discovery/discovery.js'
 import type { RequestObserver } from '../proxy/request-record.js'
 import type { EndpointsView } from '../discovery/registry.js'
 import type { OverloadCounters } from '../proxy/overload.js'
+import type { CertificateSource } from '../tls/material.js'
 
 /** What every plugin factory receives. */
 export interface PluginDeps {
@@ -51,4 +52,6 @@ export interface DataPlaneView {
   readonly startedAt: number
   /** Connections refused, access-log lines dropped, descriptor exhaustion so far. */
   overload(): OverloadCounters
+  /** The mesh certificates loaded now (node, listeners, services, CAs); undefined without `tls`. */
+  readonly tls?: CertificateSource
 }

@@ -28,6 +28,11 @@ export interface CertificateInfo {
   readonly notAfter: number
 }
 
+/** The loaded certificates, read by metrics, alerts and the admin API (TlsStore implements it). */
+export interface CertificateSource {
+  certificates(): readonly CertificateInfo[]
+}
+
 /** A validated certificate (with any intermediates) and its key, as PEM text. */
 export interface KeyPairMaterial {
   readonly cert: string

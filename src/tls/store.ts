@@ -14,7 +14,7 @@ import { systemClock, type Clock } from '../clock.js'
 import { ConfigError } from '../errors.js'
 import type { Startable } from '../lifecycle.js'
 import type { MeshCredentials } from './credentials.js'
-import { digest, loadTlsMaterial, tlsFiles, type CertificateInfo, type KeyPairMaterial, type LoadOptions, type TlsMaterial } from './material.js'
+import { digest, loadTlsMaterial, tlsFiles, type CertificateInfo, type CertificateSource, type KeyPairMaterial, type LoadOptions, type TlsMaterial } from './material.js'
 import { TlsWatch } from './watch.js'
 
 export interface TlsLog {
@@ -46,7 +46,7 @@ const MIN_VERSION = 'TLSv1.2'
 const SESSION_ID_CONTEXT = 'commy-mesh'
 const silent: TlsLog = { info() {}, warn() {} }
 
-export class TlsStore implements MeshCredentials, Startable {
+export class TlsStore implements MeshCredentials, CertificateSource, Startable {
   private config: TlsConfigSlice
   private material: TlsMaterial
   private readonly contexts = new Map<string, SecureContext>()
