@@ -39,6 +39,7 @@ const instances: Record<string, () => CommyError> = {
   HttpVersionError: () => new core.HttpVersionError(2, 0),
   UpgradeUnsupportedError: () => new core.UpgradeUnsupportedError(),
   DrainingError: () => new core.DrainingError(),
+  ForbiddenError: () => new core.ForbiddenError('users', 'web'),
   ClientAbortedError: () => new core.ClientAbortedError(),
   AdminNotFoundError: () => new admin.AdminNotFoundError(),
   AdminMethodNotAllowedError: () => new admin.AdminMethodNotAllowedError('PUT', ['GET']),

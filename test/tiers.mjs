@@ -31,6 +31,7 @@ export const integration = [
   'test/proxy/error-codes.test.ts',
   'test/proxy/framing.test.ts',
   'test/proxy/headers.test.ts',
+  'test/proxy/inbound.test.ts',
   'test/proxy/lifecycle.test.ts',
   'test/proxy/reload-listeners.test.ts',
   'test/proxy/reload.test.ts',
