@@ -232,7 +232,8 @@ export function normalizeConfig(
     })
   }
 
-  const upstreamTls = (t: NonNullable<RawService['tls']>, path: (string | number)[]): UpstreamTlsConfig => {
+  // a declaration (hoisted): normalizeService above uses it
+  function upstreamTls(t: NonNullable<RawService['tls']>, path: (string | number)[]): UpstreamTlsConfig {
     if ((t.cert === undefined) !== (t.key === undefined)) issues.push({ path, message: 'a client certificate needs both cert and key' })
     return Object.freeze({ ca: t.ca, cert: t.cert, key: t.key, servername: t.servername })
   }

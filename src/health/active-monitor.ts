@@ -8,7 +8,10 @@
  *   writes `ep.activeHealth`/`activeReason`, calls `changed()` (ServiceEndpoints.refresh), emits
  *   a `transition` event and logs it once at info. Every result is emitted as `checked`.
  * - Endpoints announced only by gossip are checked when the service's `healthCheck.remote` is on;
- *   otherwise their health is what the announcing node reports.
+ *   otherwise their health is what the announcing node reports. Mesh endpoints (`mtls`: a node's
+ *   mTLS inbound) are never checked from here: a plaintext check cannot reach them, and an mTLS
+ *   one would test the peer's authorization of this node rather than the service; their own node
+ *   checks them and gossips the result (as Linkerd and Consul Connect do).
  * - The config is read at every check (`configFor`), so a reload takes effect at the next check;
  *   call `reconfigure()` after a reload to start sessions that had no check before.
  * - `stop()` cancels every timer and in-flight check and closes the HTTP connections.
@@ -140,7 +143,7 @@ export class ActiveMonitor implements HealthSource {
 
   private configOf(ep: Endpoint): HealthCheckConfig | undefined {
     const cfg = this.options.configFor(ep)
-    if (cfg === undefined || (ep.source === 'gossip' && !cfg.remote)) return undefined
+    if (cfg === undefined || ep.mtls || (ep.source === 'gossip' && !cfg.remote)) return undefined
     return cfg
   }
 

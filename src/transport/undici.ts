@@ -112,7 +112,7 @@ export class UndiciTransport implements Transport {
     })
     pool = newPool(`https://${ep.address}`, u, connect)
     if (!this.closed) {
-      if (byIdentity === undefined) this.meshPools.set(ep, (byIdentity = new Map()))
+      if (byIdentity === undefined) this.meshPools.set(ep, (byIdentity = new Map<string, Pool>()))
       byIdentity.set(key, pool)
     }
     return pool

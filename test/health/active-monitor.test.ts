@@ -243,3 +243,16 @@ t.test('a check that outlives its timeout fails with the timeout as reason', asy
   t.equal(ep.activeReason, 'timeout after 50ms')
   t.ok(checks[0]!.durationMs < 500, `settled at the timeout (${Math.round(checks[0]!.durationMs)}ms)`)
 })
+
+t.test('mesh endpoints (mtls) are never checked from here, even with remote: their node reports their health', async (t) => {
+  const up = await startUpstream('inbound')
+  t.teardown(() => up.close())
+  const monitor = new ActiveMonitor({ configFor: () => hc({ remote: true, intervalMs: 10 }), clock: systemClock, random: seededRandom(7) })
+  t.teardown(() => monitor.stop())
+  const mesh = new Endpoint('svc', { ...info(up.port), mtls: true }, 'gossip', 10_000)
+  monitor.watch(mesh, () => {})
+  monitor.start()
+  await sleep(80) // absence check: nothing to wait for
+  t.equal(up.seen.length, 0, 'not probed')
+  t.equal(mesh.activeHealth, 'unknown')
+})

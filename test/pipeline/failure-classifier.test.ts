@@ -5,6 +5,7 @@ import {
   DrainingError,
   OverloadedError,
   UpstreamConnectError,
+  UpstreamIdentityError,
   UpstreamProtocolError,
   UpstreamResetError,
   UpstreamTimeoutError,
@@ -32,6 +33,7 @@ t.test('statuses', async (t) => {
 t.test('errors', async (t) => {
   const ep = '10.0.0.1:80'
   t.match(classify(new UpstreamConnectError(ep)), { verdict: 'failure', reason: 'connect-error' }, 'connect error counts')
+  t.match(classify(new UpstreamIdentityError(ep, 'spiffe://c/service/a', undefined)), { verdict: 'failure', reason: 'identity-mismatch' }, 'an impostor counts')
   t.match(classify(new UpstreamResetError(ep, 'written')), { verdict: 'failure', reason: 'reset' }, 'reset after write counts')
   t.match(classify(new UpstreamResetError(ep, 'idle-race')), { verdict: 'neutral', reason: 'reset-before-write' }, 'keep-alive race does not')
   t.match(classify(new UpstreamTimeoutError(ep, 5)), { verdict: 'failure', reason: 'timeout' })

@@ -10,6 +10,7 @@ import {
   BreakerOpenError,
   ClientAbortedError,
   UpstreamConnectError,
+  UpstreamIdentityError,
   UpstreamProtocolError,
   UpstreamResetError,
   UpstreamTimeoutError,
@@ -134,6 +135,10 @@ t.test('helpers: the free try, replayable bodies, retried methods', async (t) =>
   t.notOk(isFreeRetry(new UpstreamResetError(EP, 'idle-race'), 'PUT'))
   t.notOk(isFreeRetry(new UpstreamResetError(EP, 'written'), 'GET'))
   t.notOk(isFreeRetry(new UpstreamConnectError(EP), 'GET'))
+  const impostor = new UpstreamIdentityError(EP, 'spiffe://commy/service/a', 'spiffe://commy/service/b')
+  t.ok(isFreeRetry(impostor, 'POST'), 'identity refused in the handshake: nothing was sent, any method')
+  t.match(decideRetry(ctx({ method: 'POST', policy: policy({ attempts: 1 }) }), impostor), { retry: true, budgeted: false }, 'even with attempts: 1, not charged to the budget')
+  t.match(decideRetry(ctx({ method: 'POST', tries: 2, policy: policy({ attempts: 1 }) }), impostor), { retry: false }, 'one free try only')
   t.same((['none', 'buffered', 'unread', 'streamed'] as const).map(bodyReplayable), [true, true, true, false])
   t.ok(retriesMethod(policy(), 'put'))
   t.notOk(retriesMethod(policy(), 'POST'))
