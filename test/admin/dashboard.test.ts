@@ -55,6 +55,7 @@ t.test('dashboard in chromium', { skip: missing ? `${CHROMIUM} is missing (apt-g
       node: 'node-a',
     },
   ]
+  fake.nodeView = { ...fake.nodeView, tls: { identity: 'spiffe://commy/service/payments', notAfter: Date.now() + 3 * 86_400_000 - 60_000 } }
   const server = new AdminServer({
     config: { listen: { host: '127.0.0.1', port: 0 }, token: undefined, watchConfig: false },
     source: fake,
@@ -106,6 +107,9 @@ t.test('dashboard in chromium', { skip: missing ? `${CHROMIUM} is missing (apt-g
   t.match(await page.textContent('[data-endpoint-id="payments~10.0.0.3:8080"] td.reason'), 'HTTP 503 from /health')
   t.equal(await page.textContent('[data-testid=config-version]'), 'c0ffee12')
   t.equal(await page.textContent('[data-testid=node-name]'), 'node-a')
+  t.equal(await page.textContent('[data-testid=node-identity]'), 'spiffe://commy/service/payments', 'the mesh identity')
+  t.equal(await page.textContent('[data-testid=node-cert-left]'), '2d 23h', 'time left on the certificate')
+  t.equal(await page.getAttribute('[data-testid=node-tls]', 'class'), 'muted cert-soon', 'under 7 days: highlighted')
   t.equal(await page.locator('[data-testid=alert-row]').count(), 2)
   t.equal(await page.getAttribute('[data-testid=alert-row] >> nth=0', 'data-state'), 'firing', 'firing alerts first')
   t.ok(

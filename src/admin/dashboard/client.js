@@ -25,6 +25,7 @@
  * @property {string} configVersion the config's short hash
  * @property {boolean} draining
  * @property {number} uptimeMs
+ * @property {{ identity: string, notAfter: number } | null} [tls] the node's mesh identity and its certificate's expiry (wall ms)
  */
 
 /**
@@ -219,6 +220,9 @@
     nodeVersion: $('node-version'),
     configVersion: $('config-version'),
     nodeUptime: $('node-uptime'),
+    nodeTls: $('node-tls'),
+    nodeIdentity: $('node-identity'),
+    nodeCertLeft: $('node-cert-left'),
     readiness: $('readiness'),
     live: $('live'),
     reload: byId('reload', HTMLButtonElement),
@@ -451,6 +455,16 @@
     text(ui.nodeVersion, node.version)
     text(ui.configVersion, node.configVersion)
     text(ui.nodeUptime, fmtDur(node.uptimeMs))
+    const tls = node.tls
+    ui.nodeTls.hidden = !tls
+    if (tls) {
+      const left = tls.notAfter - snap.t
+      text(ui.nodeIdentity, tls.identity)
+      text(ui.nodeCertLeft, left > 0 ? fmtDur(left) : 'expired')
+      setClass(ui.nodeTls, left < 7 * 86_400_000 ? 'muted cert-soon' : 'muted')
+      const until = `certificate valid until ${new Date(tls.notAfter).toISOString()}`
+      if (ui.nodeTls.title !== until) ui.nodeTls.title = until
+    }
     const rd = ui.readiness
     if (node.draining) {
       setClass(rd, 'badge warn')

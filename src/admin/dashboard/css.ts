@@ -39,6 +39,7 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, "SF Mono", Menlo, Conso
 .node { display: flex; align-items: baseline; gap: 12px; flex-wrap: wrap; }
 .node strong { font-size: 15px; }
 .spacer { flex: 1; }
+.cert-soon { color: var(--amber); font-weight: 600; }
 .chip { display: inline-block; padding: 1px 8px; border-radius: 999px; background: var(--blue-bg); color: var(--blue); font-size: 12px; }
 
 .btn { font: inherit; font-size: 13px; padding: 5px 12px; border-radius: 6px; border: 1px solid var(--border);

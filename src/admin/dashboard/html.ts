@@ -18,6 +18,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <span class="chip" id="node-zone" data-testid="node-zone" hidden></span>
     <span class="muted">v<span id="node-version">…</span></span>
     <span class="muted">config <code id="config-version" data-testid="config-version">…</code></span>
+    <span class="muted" id="node-tls" data-testid="node-tls" hidden><code id="node-identity" data-testid="node-identity"></code> cert expires in <span id="node-cert-left" class="num" data-testid="node-cert-left"></span></span>
     <span class="muted">up <span id="node-uptime" class="num">…</span></span>
   </div>
   <div class="spacer"></div>
