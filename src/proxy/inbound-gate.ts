@@ -105,13 +105,7 @@ export class InboundGate implements RequestGate {
   }
 
   headers(req: IncomingMessage, headers: string[]): string[] {
-    let out = headers
-    for (let i = 0; i < out.length; i += 2) {
-      if (out[i]!.length === CALLER_HEADER.length && out[i]!.toLowerCase() === CALLER_HEADER) {
-        out = out.filter((_, j) => (j & 1 ? out[j - 1]! : out[j]!).toLowerCase() !== CALLER_HEADER)
-        break
-      }
-    }
+    const out = hasCallerHeader(headers) ? withoutCallerHeader(headers) : headers
     out.push(CALLER_HEADER, this.callers.get(req.socket) ?? '')
     return out
   }
@@ -119,6 +113,20 @@ export class InboundGate implements RequestGate {
   upgradeHeaders(req: IncomingMessage): void {
     req.headers[CALLER_HEADER] = this.callers.get(req.socket) ?? ''
   }
+}
+
+const isCallerHeader = (name: string) => name.length === CALLER_HEADER.length && name.toLowerCase() === CALLER_HEADER
+
+function hasCallerHeader(flat: readonly string[]): boolean {
+  for (let i = 0; i < flat.length; i += 2) if (isCallerHeader(flat[i]!)) return true
+  return false
+}
+
+/** A flat header list without any x-commy-caller (the rare path: a caller tried to set it). */
+function withoutCallerHeader(flat: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < flat.length; i += 2) if (!isCallerHeader(flat[i]!)) out.push(flat[i]!, flat[i + 1]!)
+  return out
 }
 
 /** One warning per key per period; the next one says how many were not logged. */

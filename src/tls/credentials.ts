@@ -17,7 +17,9 @@ export interface MeshCredentials {
   clientContext(listener?: string): SecureContext
   /**
    * The server context the inbound listener presents for local service `service` (its
-   * `local.services[].tls`), or the node's. Trusts `tls.ca` for client certificates.
+   * `local.services[].tls`), or the node's. Trusts `tls.ca` for client certificates. It must
+   * have a `sessionIdContext` (createSecureContext option): OpenSSL fails the resumption of a
+   * session on a server that requests client certificates without one (alert internal_error).
    */
   serverContext(service?: string): SecureContext
   /** Called after every rotation; returns the unsubscribe. */

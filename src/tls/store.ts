@@ -42,8 +42,8 @@ export interface StagedTls {
 }
 
 const MIN_VERSION = 'TLSv1.2'
-/** Servers' session-id context (at most 32 bytes): sessions resume only within the mesh's contexts. */
-const SESSION_ID_CONTEXT = 'commy-mesh'
+/** Sessions of the mesh may be resumed only by the mesh's servers (tls/credentials.ts). */
+export const SESSION_ID_CONTEXT = 'commy-mesh'
 const silent: TlsLog = { info() {}, warn() {} }
 
 export class TlsStore implements MeshCredentials, CertificateSource, Startable {
@@ -190,9 +190,8 @@ export class TlsStore implements MeshCredentials, CertificateSource, Startable {
   private context(key: string, m: KeyPairMaterial): SecureContext {
     let c = this.contexts.get(key)
     if (!c) {
-      // sessionIdContext: a server context without one refuses every resumed session when it asks
-      // for a client certificate (OpenSSL "session id context uninitialized", alert 80), and callers
-      // (undici) resume sessions; a rotation makes new contexts, so old tickets are not accepted
+      // sessionIdContext: OpenSSL refuses to resume a session of a server that asks for client
+      // certificates unless its context has one (the inbound listener; unused by clients)
       c = createSecureContext({ ca: this.material.ca, cert: m.cert, key: m.key, minVersion: MIN_VERSION, sessionIdContext: SESSION_ID_CONTEXT })
       this.contexts.set(key, c)
     }

@@ -71,7 +71,7 @@ export class StaticCredentials implements MeshCredentials {
 
   serverContext(service?: string): SecureContext {
     const pair = (service !== undefined ? this.options.services?.[service] : undefined) ?? this.options.node
-    return createSecureContext({ ca: this.options.ca, cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' })
+    return createSecureContext({ ca: this.options.ca, cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2', sessionIdContext: 'commy-mesh' })
   }
 
   onChange(fn: () => void): () => void {

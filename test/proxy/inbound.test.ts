@@ -8,6 +8,7 @@ import net from 'node:net'
 import tls, { type PeerCertificate } from 'node:tls'
 import t, { type Test } from 'tap'
 import { Metrics } from '../../src/admin/metrics.js'
+import { parseConfig } from '../../src/config/load.js'
 import { makeCa, makeLeaf, StaticCredentials, type Pem } from '../helpers/pki.js'
 import { rawClient } from '../helpers/raw-client.js'
 import { parseProm } from '../helpers/prom-parse.js'
@@ -239,6 +240,96 @@ t.test('limits apply to the inbound listener: header count, connection cap', asy
   t.ok(await waitFor(() => refusedCount(s, 'limit') >= 1), 'counted as refused: limit')
   for (const c of open) c.destroy()
 })
+
+t.test('a resumed TLS session keeps its caller identity (clients cache sessions)', async (t) => {
+  const s = await setup(t)
+  const first = await tlsRequest(s.port, leaf.payments!, undefined)
+  t.match(first.text, /^HTTP\/1\.1 200/)
+  t.ok(first.session, 'the server gave a session to resume')
+  const second = await tlsRequest(s.port, leaf.payments!, first.session)
+  t.ok(second.reused, 'the session was resumed')
+  t.match(second.text, /^HTTP\/1\.1 200/, 'and the caller is still known')
+  t.equal(s.users.seen.at(-1)?.headers['x-commy-caller'], 'payments')
+})
+
+t.test('an Upgrade request through the inbound listener: authorized, with x-commy-caller', async (t) => {
+  const s = await setup(t)
+  const seen: (string | string[] | undefined)[] = []
+  s.users.server.on('upgrade', (req: import('node:http').IncomingMessage, socket: net.Socket) => {
+    seen.push(req.headers['x-commy-caller'])
+    socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+  })
+  const up = (client: Pem) => rawTls(s.port, client, 'GET /ws HTTP/1.1\r\nHost: users\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nx-commy-caller: root\r\n\r\n')
+  t.match(await up(leaf.payments!), /^HTTP\/1\.1 101/)
+  t.same(seen, ['payments'], 'the app sees the caller, not the forged header')
+  t.match(await up(leaf.web!), /^HTTP\/1\.1 403[\s\S]*COMMY_ERR_FORBIDDEN/)
+  t.equal(seen.length, 1)
+})
+
+t.test('a TLS handshake must finish within limits.headersTimeout', async (t) => {
+  const s = await setup(t, { headersTimeout: '300ms' })
+  const r = await rawClient(s.port, '', { giveUpMs: 4000 })
+  t.ok(r.closedAfterMs < 4000, `an idle connection is closed after ${r.closedAfterMs} ms`)
+  t.equal(r.text, '')
+})
+
+t.test('a reload applies new allow lists and addresses of local services', async (t) => {
+  const s = await setup(t)
+  t.equal((await call(s.port, { ca: ca.cert, client: leaf.web, servername: 'users' })).status, 403)
+  const next = parseConfig(
+    JSON.stringify({
+      listeners: [{ name: 'outbound', listen: '127.0.0.1:0', routes: [] }],
+      services: {},
+      tls: { ca: '/unused/ca.pem', cert: '/unused/cert.pem', key: '/unused/key.pem' },
+      inbound: { listen: '127.0.0.1:0' },
+      local: { services: [{ name: 'users', address: s.orders.address, allow: ['web'] }] },
+    }),
+    'next.yaml',
+  )
+  await s.sc.sidecar.reload(next)
+  const a = await call(s.port, { ca: ca.cert, client: leaf.web, servername: 'users' })
+  t.equal(a.status, 200, 'web is allowed now')
+  t.equal(bodyOf(a).upstream, 'orders', 'at the new address')
+  t.equal((await call(s.port, { ca: ca.cert, client: leaf.payments, servername: 'users' })).status, 403, 'payments no longer')
+  t.equal((await call(s.port, { ca: ca.cert, client: leaf.web, servername: 'orders' })).status, 404, 'a removed local service has no route')
+})
+
+/** One request on a raw TLS connection (SNI users); what came back, and the session. */
+function tlsRequest(port: number, client: Pem, session: Buffer | undefined): Promise<{ text: string; session: Buffer | undefined; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    let saved: Buffer | undefined
+    let reused = false
+    const s = tls.connect(
+      { host: '127.0.0.1', port, ca: ca.cert, cert: client.cert, key: client.key, servername: 'users', session, checkServerIdentity: () => undefined },
+      () => {
+        reused = s.isSessionReused()
+        s.write('GET / HTTP/1.1\r\nHost: users\r\nConnection: close\r\n\r\n')
+      },
+    )
+    s.on('session', (b: Buffer) => (saved = b))
+    s.on('data', (d: Buffer) => (text += d.toString()))
+    s.on('error', reject)
+    s.on('close', () => resolve({ text, session: saved, reused }))
+  })
+}
+
+/** Writes `head` on a TLS connection (SNI users) and resolves with the first bytes answered. */
+function rawTls(port: number, client: Pem, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ca: ca.cert, cert: client.cert, key: client.key, servername: 'users', checkServerIdentity: () => undefined }, () => s.write(head))
+    let text = ''
+    s.on('data', (d: Buffer) => {
+      text += d.toString()
+      if (/\r\n\r\n/.test(text) && (!/content-length: (\d+)/i.test(text) || text.length - text.indexOf('\r\n\r\n') - 4 >= Number(/content-length: (\d+)/i.exec(text)![1]))) {
+        s.destroy()
+        resolve(text)
+      }
+    })
+    s.on('error', reject)
+    s.on('close', () => resolve(text))
+  })
+}
 
 function serialOf(pem: Pem): string {
   return new X509Certificate(pem.cert).serialNumber
