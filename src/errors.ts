@@ -34,7 +34,7 @@ export const ERRORS = freezeTable({
   COMMY_ERR_URI_TOO_LONG: { status: 414, meaning: 'the request-target is longer than `limits.maxUriLength`' },
   COMMY_ERR_TRANSFER_ENCODING: { status: 501, meaning: 'a request Transfer-Encoding other than `chunked` (never forwarded, never re-coded)' },
   COMMY_ERR_HTTP_VERSION: { status: 505, meaning: 'a request line with an HTTP major version other than 1' },
-  COMMY_ERR_UPGRADE_UNSUPPORTED: { status: 501, meaning: 'an Upgrade request on a listener that does not forward upgrades' },
+  COMMY_ERR_UPGRADE_UNSUPPORTED: { status: 501, meaning: 'an Upgrade request on a listener that does not forward upgrades, or to an endpoint reached over TLS (not forwarded over TLS yet, never in plaintext)' },
   COMMY_ERR_DRAINING: { status: 503, meaning: 'the sidecar is shutting down' },
   COMMY_ERR_CLIENT_ABORTED: { status: 499, meaning: 'the client left before the answer (access log only)' },
   COMMY_ERR_INTERNAL: { status: 500, meaning: 'a bug in commy or a plugin (an unexpected error, logged with its stack)' },

@@ -112,6 +112,7 @@ export class Runtime {
       },
       overload: () => sidecar.overload(),
       tls: this.tls,
+      identityMismatches: () => sidecar.identityMismatches(),
     }
     for (const p of plugins) p.attach?.(dataPlane)
   }

@@ -144,7 +144,7 @@ export class Sidecar implements Startable {
         void transport.release(ep)
       },
     })
-    this.upgrades = new HttpProxyUpgrades()
+    this.upgrades = new HttpProxyUpgrades({ tlsOnly: (ep) => ep.mtls || (ep.source === 'static' && outboundTls.upstreamTls(ep.service) !== undefined) })
 
     const send = compose([...(options.layers ?? []), endpointStats(clock, options.endpointStats)], transport.send)
     // upgrades bypass the pipeline; they are counted on the endpoint stats by the same rules

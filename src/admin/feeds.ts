@@ -24,6 +24,8 @@ export interface FeedSources {
   readonly health: Pick<HealthPlugin, 'on'>
   readonly gossip?: Pick<GossipPlugin, 'counters'>
   readonly overload?: () => OverloadCounters
+  /** Mesh endpoints refused for their identity, per service (transport). */
+  readonly identityMismatches?: () => ReadonlyMap<string, number>
 }
 
 export function subscribeFeeds(metrics: Metrics, from: FeedSources): Unsubscribe {
@@ -40,6 +42,7 @@ export function subscribeFeeds(metrics: Metrics, from: FeedSources): Unsubscribe
   const gossip = from.gossip
   if (gossip) metrics.followGossip(() => gossip.counters())
   if (from.overload) metrics.followOverload(from.overload)
+  if (from.identityMismatches) metrics.followIdentityMismatches(from.identityMismatches)
 
   return () => {
     while (offs.length > 0) offs.pop()!()

@@ -83,6 +83,7 @@ export class Metrics {
   private readonly accessLogDropped: Counter
   private readonly descriptorExhaustion: Counter<'op'>
   private readonly inboundRequests: Counter<'service' | 'caller' | 'decision'>
+  private readonly identityMismatches: Counter<'service'>
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry()
@@ -167,6 +168,12 @@ export class Metrics {
       name: 'commy_descriptor_exhaustion_total',
       help: 'Times commy ran out of file descriptors (EMFILE/ENFILE), by operation (accept|connect).',
       labelNames: ['op'],
+      registers,
+    })
+    this.identityMismatches = new Counter({
+      name: 'commy_tls_identity_mismatch_total',
+      help: 'Handshakes in which a mesh endpoint presented another identity than its service (it is taken out of picking).',
+      labelNames: ['service'],
       registers,
     })
     this.accessLogDropped.inc(0)
@@ -386,6 +393,18 @@ export class Metrics {
         const { service, caller } = c
         grow(`authz\0${key}\0allowed`, c.allowed, (d) => this.inboundRequests.inc({ service, caller, decision: 'allowed' }, d))
         grow(`authz\0${key}\0denied`, c.denied, (d) => this.inboundRequests.inc({ service, caller, decision: 'denied' }, d))
+      }
+    })
+  }
+
+  /** Follows the transport's identity refusals per service, read at every scrape. */
+  followIdentityMismatches(read: () => ReadonlyMap<string, number>): void {
+    const last = new Map<string, number>()
+    this.beforeScrape.add(() => {
+      for (const [service, n] of read()) {
+        const d = n - (last.get(service) ?? 0)
+        if (d > 0) this.identityMismatches.inc({ service }, d)
+        last.set(service, n)
       }
     })
   }

@@ -79,7 +79,7 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
     watcher: () => watcher,
     attach(view: DataPlaneView) {
       dataPlane = view
-      unsubscribe = subscribeFeeds(metrics, { registry: view.endpoints, resilience: parts.resilience, health: parts.health, gossip: parts.gossip, overload: () => view.overload() })
+      unsubscribe = subscribeFeeds(metrics, { registry: view.endpoints, resilience: parts.resilience, health: parts.health, gossip: parts.gossip, overload: () => view.overload(), identityMismatches: view.identityMismatches && (() => view.identityMismatches!()) })
     },
     async start() {
       if (state !== 'new') return

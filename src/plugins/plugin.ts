@@ -54,4 +54,6 @@ export interface DataPlaneView {
   overload(): OverloadCounters
   /** The mesh certificates loaded now (node, listeners, services, CAs); undefined without `tls`. */
   readonly tls?: CertificateSource
+  /** Mesh endpoints refused for their identity so far, per service. */
+  identityMismatches?(): ReadonlyMap<string, number>
 }

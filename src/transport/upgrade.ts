@@ -10,7 +10,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import httpProxy from 'http-proxy'
 import type { Endpoint } from '../endpoint/endpoint.js'
-import { UpstreamConnectError, type CommyError } from '../errors.js'
+import { UpgradeUnsupportedError, UpstreamConnectError, type CommyError } from '../errors.js'
 
 export interface UpgradeEvents {
   /** The endpoint could not be reached; the client socket is still open (answer it, or it is destroyed). */
@@ -28,11 +28,21 @@ export interface UpgradeTransport {
 
 function noop(): void {}
 
+export interface HttpProxyUpgradesOptions {
+  /**
+   * Endpoints reached over TLS only (mesh endpoints, services with `tls`): upgrades to them are
+   * refused before a byte is sent (not yet forwarded over TLS; never in plaintext).
+   */
+  readonly tlsOnly?: (ep: Endpoint) => boolean
+}
+
 export class HttpProxyUpgrades implements UpgradeTransport {
   private readonly proxy: httpProxy
   private readonly sockets = new Set<Duplex>()
+  private readonly tlsOnly: ((ep: Endpoint) => boolean) | undefined
 
-  constructor() {
+  constructor(options: HttpProxyUpgradesOptions = {}) {
+    this.tlsOnly = options.tlsOnly
     this.proxy = httpProxy.createProxyServer({ ws: true, xfwd: true })
     // without this listener an upstream failure would be thrown
     this.proxy.on('error', (_err: Error, _req: IncomingMessage, target: unknown) => {
@@ -63,6 +73,13 @@ export class HttpProxyUpgrades implements UpgradeTransport {
   }
 
   forward(req: IncomingMessage, socket: Duplex, head: Buffer, ep: Endpoint, events: UpgradeEvents): void {
+    if (this.tlsOnly?.(ep) === true) {
+      const refused = new UpgradeUnsupportedError()
+      socket.on('error', noop)
+      socket.once('close', () => events.closed(refused))
+      events.failed(refused)
+      return
+    }
     socket.on('error', noop)
     this.track(socket)
     let failed: CommyError | undefined

@@ -62,8 +62,10 @@ export function loadUpstreamTls(
     const ca = load('ca', t.ca)
     const cert = load('cert', t.cert)
     const key = load('key', t.key)
+    // each certificate of the bundle on its own (a bundle glued without newlines still works)
+    const caCerts = ca === undefined ? undefined : (ca.match(PEM_CERT) ?? [])
     if (ca !== undefined) {
-      const pems = ca.match(PEM_CERT) ?? []
+      const pems = caCerts!
       if (pems.length === 0) problem('ca', t.ca!, 'no PEM certificate in it')
       for (const pem of pems) if (parse(pem) === undefined) problem('ca', t.ca!, 'a certificate in it cannot be parsed')
     }
@@ -75,7 +77,7 @@ export function loadUpstreamTls(
     }
     if (issues.length > before || (t.cert !== undefined && (cert === undefined || key === undefined)) || (t.ca !== undefined && ca === undefined)) continue
     try {
-      const context = createSecureContext({ ca, cert, key, minVersion: 'TLSv1.2' })
+      const context = createSecureContext({ ca: caCerts, cert, key, minVersion: 'TLSv1.2' })
       out.set(s.name, Object.freeze({ context, servername: t.servername, config: t, fingerprint: `${ca ?? ''}\0${cert ?? ''}\0${key ?? ''}` }))
     } catch (err) {
       // OpenSSL's reason by code; its message never holds key material

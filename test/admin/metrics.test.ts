@@ -247,3 +247,16 @@ t.test('prom parser refuses malformed exposition', async (t) => {
     { name: 'm', labels: { a: 'x', b: 'y' }, value: 1500 },
   ])
 })
+
+t.test('commy_tls_identity_mismatch_total follows the transport\'s refusals per service', async (t) => {
+  const m = new Metrics({ defaultMetrics: false })
+  const counts = new Map<string, number>()
+  m.followIdentityMismatches(() => counts)
+  counts.set('users', 2)
+  t.equal(total(parseProm(await m.text()), 'commy_tls_identity_mismatch_total', { service: 'users' }), 2)
+  counts.set('users', 3)
+  counts.set('orders', 1)
+  const fams = parseProm(await m.text())
+  t.equal(total(fams, 'commy_tls_identity_mismatch_total', { service: 'users' }), 3)
+  t.equal(total(fams, 'commy_tls_identity_mismatch_total', { service: 'orders' }), 1)
+})

@@ -19,6 +19,7 @@ import { makeCa, makeLeaf, StaticCredentials, type Pem } from '../helpers/pki.js
 import { json, request, startUpstream } from '../helpers/upstream.js'
 import { captureLogs, startSidecar } from '../helpers/sidecar.js'
 import { tempDir } from '../helpers/temp.js'
+import { bodyOf, rawClient, statusOf } from '../helpers/raw-client.js'
 import { parseConfig } from '../../src/config/load.js'
 import { Sidecar } from '../../src/sidecar.js'
 
@@ -141,6 +142,11 @@ t.test('mesh endpoint: mTLS with the node identity, SNI = service; the peer sees
   const r = await request(sc.port)
   t.equal(r.status, 200)
   t.same(json(r), { upstream: 'users-1', caller: 'spiffe://commy/service/payments', sni: 'users' })
+  // upgrades are not forwarded over TLS yet: refused before a byte is sent, never in plaintext
+  const up = await rawClient(sc.port, 'GET /ws HTTP/1.1\r\nHost: users\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n')
+  t.equal(statusOf(up.text), 501)
+  t.match(bodyOf(up.text), { code: 'COMMY_ERR_UPGRADE_UNSUPPORTED' })
+  t.equal(peer.callers.length, 1, 'the peer saw only the first request')
 })
 
 t.test('impostor: another service\'s certificate fails the handshake, the request goes elsewhere, the impostor is out of picking', async (t) => {
@@ -354,4 +360,31 @@ t.test('services.<name>.tls: unusable files are refused with file and reason', a
     }
   })()
   t.notMatch(err?.message ?? '', /PRIVATE KEY/, 'no key material in the error')
+})
+
+t.test('services.<name>.tls on reload: a bad file refuses the reload (the old config keeps serving); new material reaches new connections', async (t) => {
+  const caA = await makeCa('partner CA')
+  const caB = await makeCa('partner CA 2')
+  const peerA = await startPeer('partner-a', caA.cert, await makeLeaf(caA, { dnsNames: ['api.partner.example'] }), { requireClient: false })
+  const peerB = await startPeer('partner-b', caB.cert, await makeLeaf(caB, { dnsNames: ['api.partner.example'] }), { requireClient: false })
+  t.teardown(async () => {
+    await peerA.close()
+    await peerB.close()
+  })
+  const caFile = join(dir, 'reload-ca.pem')
+  writeFileSync(caFile, caA.cert)
+  const cfg = (tls: Record<string, unknown>) =>
+    parseConfig(JSON.stringify({ listeners: [route('outbound', 'partner')], services: { partner: { endpoints: [{ address: peerA.address }, { address: peerB.address }], strategy: 'round-robin', tls } } }), 'test.yaml')
+  const sc = await startSidecar({ listeners: [route('outbound', 'partner')], services: { partner: { endpoints: [{ address: peerA.address }, { address: peerB.address }], strategy: 'round-robin', tls: { ca: caFile, servername: 'api.partner.example' } } } })
+  t.teardown(() => sc.stop())
+  const statuses = async () => [(await request(sc.port)).status, (await request(sc.port)).status].sort()
+  t.same(await statuses(), [200, 502], 'only the endpoint with a certificate from the configured CA')
+
+  await t.rejects(sc.sidecar.reload(cfg({ ca: join(dir, 'nope.pem'), servername: 'api.partner.example' })), { constructor: ConfigError, message: /services\.partner\.tls\.ca: .*nope\.pem: cannot read \(ENOENT\)/ })
+  t.same(await statuses(), [200, 502], 'refused: the old material keeps serving')
+
+  const bundle = join(dir, 'reload-bundle.pem')
+  writeFileSync(bundle, caA.cert + caB.cert)
+  await sc.sidecar.reload(cfg({ ca: bundle, servername: 'api.partner.example' }))
+  t.same(await statuses(), [200, 200], "the new CA bundle reaches new connections")
 })
