@@ -85,6 +85,8 @@ interface NodeSpec {
   readonly offers: string
   readonly allow?: readonly string[]
   readonly advertise?: string
+  /** Gossip port (default: any free one). */
+  readonly gossipPort?: number
 }
 
 /** Starting a process takes long on a busy 2-core machine; it is not what this test measures. */
@@ -96,6 +98,7 @@ function startNode(spec: NodeSpec, seeds: readonly string[]): Promise<MeshProc> 
     name: spec.name,
     seeds,
     key: KEY,
+    ...(spec.gossipPort !== undefined ? { gossip: { listen: `127.0.0.1:${spec.gossipPort}` } } : {}),
     services: SERVICES,
     routes: ROUTES,
     extra: {
@@ -138,9 +141,12 @@ t.before(async () => {
     inboundPorts.set(n.name, await closedPort())
   }
   relay = await startRelay({ host: '127.0.0.1', port: inboundPorts.get('users')! })
-  procs.set('users', await startNode({ ...nodes[0]!, advertise: relay.address }, []))
-  const seeds = [p('users').seed]
-  await Promise.all(nodes.slice(1).map(async (n) => procs.set(n.name, await startNode(n, seeds))))
+  // all four at once: users' gossip port is chosen here, so the others can name it as their seed
+  const seedPort = await closedPort()
+  const seeds = [`127.0.0.1:${seedPort}`]
+  await Promise.all(
+    nodes.map(async (n) => procs.set(n.name, await (n.name === 'users' ? startNode({ ...n, advertise: relay.address, gossipPort: seedPort }, []) : startNode(n, seeds)))),
+  )
   // payments and web know both endpoints announcing `users` (users at the relay, the impostor at its inbound)
   for (const caller of ['payments', 'web']) {
     await eventually(async () => (await p(caller).endpoints('users')).length === 2, 10_000, `${caller} learns both endpoints of users`)
@@ -205,6 +211,8 @@ t.test('the impostor (announces users, holds web\'s certificate) gets none of us
     return row !== undefined && (row as { state: string }).state === 'ejected' && JSON.stringify(row).includes('identity')
   }, 5000, "payments shows the impostor's endpoint ejected for its identity")
   t.pass(`payments' view of the impostor: ${JSON.stringify(row)}`)
+  const metrics = await (await fetch(`http://127.0.0.1:${p('payments').adminPort}/metrics`)).text()
+  t.match(metrics, /^commy_tls_identity_mismatch_total\{service="users"\} [1-9]/m, 'and counts the refused handshakes (commy_tls_identity_mismatch_total)')
   const r = await request(p('payments').port, { path: '/after' })
   t.equal(r.status, 200, 'payments still reaches users')
   t.equal(app('impostor').seen.length, 0, 'and the impostor still gets nothing')
