@@ -18,6 +18,10 @@ export interface Attempt {
   readonly closed: boolean
   /** The server's certificate (TLS, when the handshake completed). */
   readonly peer: tls.PeerCertificate | undefined
+  /** The TLS session the server gave (a ticket), to try resuming it later. */
+  readonly session?: Buffer
+  /** The handshake resumed the session given in the options. */
+  readonly resumed?: boolean
 }
 
 export interface TlsAttemptOptions {
@@ -32,6 +36,8 @@ export interface TlsAttemptOptions {
   readonly host?: string
   readonly path?: string
   readonly timeoutMs?: number
+  /** A session to resume (from an earlier attempt). */
+  readonly session?: Buffer
 }
 
 const request = (host: string, path: string) => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`
@@ -43,7 +49,10 @@ export function tlsAttempt(o: TlsAttemptOptions): Promise<Attempt> {
     let answer = ''
     let error: string | undefined
     let peer: tls.PeerCertificate | undefined
+    let session: Buffer | undefined
+    let resumed: boolean | undefined
     const socket = tls.connect({
+      session: o.session,
       host: '127.0.0.1',
       port: o.port,
       servername: o.servername,
@@ -58,13 +67,15 @@ export function tlsAttempt(o: TlsAttemptOptions): Promise<Attempt> {
     const finish = (closed: boolean) => {
       clearTimeout(timer)
       socket.destroy()
-      resolve({ handshake, answer, error, closed, peer })
+      resolve({ handshake, answer, error, closed, peer, session, resumed })
     }
     socket.on('secureConnect', () => {
       handshake = true
       peer = socket.getPeerCertificate()
+      resumed = socket.isSessionReused()
       socket.write(request(o.host ?? o.servername, o.path ?? '/'))
     })
+    socket.on('session', (s: Buffer) => (session = s))
     socket.on('data', (d: Buffer) => (answer += d.toString('latin1')))
     socket.on('error', (err: NodeJS.ErrnoException) => (error = err.code ?? err.message))
     socket.on('close', () => finish(true))

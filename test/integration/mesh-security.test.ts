@@ -302,6 +302,12 @@ t.test('rotation under load: leaves, then the CA through a bundle, with 0 failed
   await step('new leaves from the same CA', (n) => replaceLeaf(files.get(n)!, certs.get(`${n}-2`)!))
   await step('CA bundle: old + new', (n) => replaceFile(files.get(n)!.ca, `${ca.cert.trim()}\n${newCa.cert.trim()}\n`))
   await step('leaves from the new CA', (n) => replaceLeaf(files.get(n)!, certs.get(`${n}-3`)!))
+  // a TLS session of an old-CA leaf, taken while the old CA is still trusted (resumed below: refused)
+  const port = inboundPorts.get('users')!
+  const p2 = certs.get('payments-2')!
+  const both = `${ca.cert.trim()}\n${newCa.cert.trim()}\n`
+  const before = await tlsAttempt({ port, servername: 'users', ca: both, cert: p2.cert, key: p2.key })
+  t.match(before.answer, /^HTTP\/1\.1 200 /, 'an old-CA leaf is still accepted while the bundle holds both CAs')
   await step('old CA dropped', (n) => replaceFile(files.get(n)!.ca, newCa.cert))
   phase = 'after'
   await eventually(() => traffic.replies.filter((r) => r.phase === 'after').length >= 10, 5000, 'traffic after the rotation')
@@ -316,13 +322,15 @@ t.test('rotation under load: leaves, then the CA through a bundle, with 0 failed
   if (failed.length > 0) for (const n of nodes) t.comment(`${n}: ${JSON.stringify(p(n).lines.filter((l) => Number(l.level) >= 40).slice(-8))}`)
 
   // users now presents the new CA's leaf, and refuses a client certificate from the old CA
-  const port = inboundPorts.get('users')!
   const p3 = certs.get('payments-3')!
   const now = await tlsAttempt({ port, servername: 'users', ca: newCa.cert, cert: p3.cert, key: p3.key })
   t.match(now.answer, /^HTTP\/1\.1 200 /, 'a client with a new-CA leaf gets through')
   t.equal(now.peer?.fingerprint256, new X509Certificate(certs.get('users-3')!.cert).fingerprint256, 'users serves its new-CA leaf')
-  const p2 = certs.get('payments-2')!
-  const old = await tlsAttempt({ port, servername: 'users', ca: `${ca.cert}${newCa.cert}`, cert: p2.cert, key: p2.key })
+  const old = await tlsAttempt({ port, servername: 'users', ca: both, cert: p2.cert, key: p2.key })
   t.notOk(isHttpAnswer(old), 'a leaf of the dropped CA is refused')
+  t.ok(before.session, 'the server gave the old-CA client a session ticket')
+  const again = await tlsAttempt({ port, servername: 'users', ca: both, cert: p2.cert, key: p2.key, session: before.session })
+  t.notOk(again.resumed, 'that session is not resumed after the rotation')
+  t.notOk(isHttpAnswer(again), 'and the old-CA leaf is refused in the full handshake')
   t.equal(readFileSync(files.get('users')!.ca, 'utf8'), newCa.cert, 'the node files hold only the new CA')
 })
