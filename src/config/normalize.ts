@@ -228,13 +228,15 @@ export function normalizeConfig(
         connectTimeoutMs: ms(s.upstream?.connectTimeout, U.connectTimeoutMs, [...path, 'upstream', 'connectTimeout']),
         keepAliveTimeoutMs: ms(s.upstream?.keepAliveTimeout, U.keepAliveTimeoutMs, [...path, 'upstream', 'keepAliveTimeout']),
       }),
-      tls: s.tls ? upstreamTls(s.tls, [...path, 'tls']) : undefined,
+      tls: s.tls ? upstreamTls(s.tls, [...path, 'tls'], s) : undefined,
     })
   }
 
   // a declaration (hoisted): normalizeService above uses it
-  function upstreamTls(t: NonNullable<RawService['tls']>, path: (string | number)[]): UpstreamTlsConfig {
+  function upstreamTls(t: NonNullable<RawService['tls']>, path: (string | number)[], s?: RawService): UpstreamTlsConfig {
     if ((t.cert === undefined) !== (t.key === undefined)) issues.push({ path, message: 'a client certificate needs both cert and key' })
+    // HTTP checks speak plaintext: against an HTTPS endpoint they would only ever fail
+    if (s?.healthCheck !== undefined && !s.healthCheck.tcp) issues.push({ path: [...path.slice(0, -1), 'healthCheck'], message: 'an HTTP health check of a service with tls is not supported yet: use tcp: {}' })
     return Object.freeze({ ca: t.ca, cert: t.cert, key: t.key, servername: t.servername })
   }
   const keyPair = (t: { cert: string; key: string } | undefined, path: (string | number)[]): KeyPairFiles | undefined => {

@@ -3,7 +3,9 @@
  * the endpoint leaves. A mesh endpoint (`Endpoint.mtls`) gets one pool per identity presented to
  * it (the node's, or a listener's own `listeners[].tls`), dialled over mTLS by
  * `tls-connect.ts`; a static endpoint of a service with `tls` gets an HTTPS pool. Plaintext pools
- * use undici's own connector: the plaintext path does no TLS work at all. Requests go through `pool.dispatch` with a handler object (measured faster
+ * use undici's own connector: the plaintext path does no TLS work at all.
+ *
+ * Requests go through `pool.dispatch` with a handler object (measured faster
  * than `pool.request`, see bench/run.ts `undici-dispatch` vs `undici-request`): no intermediate
  * Readable, and backpressure both ways — the request body is a stream undici pauses on socket
  * backpressure, the response body pauses the parser when the sink says so.
@@ -57,14 +59,9 @@ export class UndiciTransport implements Transport {
 
   readonly send = (attempt: Attempt): Promise<UpstreamResponse> => {
     const ep = attempt.endpoint
-    let pool = this.pools.get(ep)
-    if (pool === undefined) {
-      if (ep.mtls) {
-        pool = this.meshPool(ep, attempt.request.listener)
-        if (pool === undefined) return Promise.reject(new UpstreamConnectError(ep.address, { cause: new Error('a mesh endpoint (mTLS) and no tls configured') }))
-      } else pool = this.open(ep)
-    }
-    const p = pool
+    // `mtls` first: an endpoint announced again with mTLS never reuses a plaintext pool
+    const p = ep.mtls ? this.meshPool(ep, attempt.request.listener) : (this.pools.get(ep) ?? this.open(ep))
+    if (p === undefined) return Promise.reject(new UpstreamConnectError(ep.address, { cause: new Error('a mesh endpoint (mTLS) and no tls configured') }))
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const ex = new Exchange(attempt, resolve, reject)
       p.dispatch(dispatchOptions(attempt), ex)

@@ -272,6 +272,11 @@ t.test('tls.mode: strict refuses plaintext gossip endpoints (shown, warned once)
   const p = await request(permissive.port)
   t.equal(p.status, 200, 'permissive: plaintext during a migration')
   t.equal(json(p).upstream, 'plain')
+  // the node moves behind an mTLS inbound: its plaintext pool is never used again
+  permissive.sidecar.registry.service('users')!.snapshot.all[0]!.mtls = true
+  const after = await request(permissive.port)
+  t.equal(after.status, 502, 'dialled with TLS now (this test upstream speaks only plaintext)')
+  t.equal(plain.seen.length, 1, 'no plaintext request after the switch')
   await permissive.stop()
 
   const none = await startSidecar({ listeners: [route('outbound')], services: { users: {} } }, { sources: [fakeGossip({ users: [announced(plain.address, true, 'node-new')] })] })
@@ -387,4 +392,11 @@ t.test('services.<name>.tls on reload: a bad file refuses the reload (the old co
   writeFileSync(bundle, caA.cert + caB.cert)
   await sc.sidecar.reload(cfg({ ca: bundle, servername: 'api.partner.example' }))
   t.same(await statuses(), [200, 200], "the new CA bundle reaches new connections")
+})
+
+t.test('services.<name>.tls with an HTTP health check is refused (it would speak plaintext to HTTPS); a tcp check is fine', async (t) => {
+  const raw = (healthCheck: Record<string, unknown>) =>
+    JSON.stringify({ listeners: [route('outbound', 'partner')], services: { partner: { endpoints: [{ address: '127.0.0.1:1' }], tls: { servername: 'x' }, healthCheck } } })
+  t.throws(() => parseConfig(raw({ http: { path: '/health' } }), 'test.yaml'), { constructor: ConfigError, message: /services\.partner\.healthCheck: an HTTP health check of a service with tls is not supported yet/ })
+  t.doesNotThrow(() => parseConfig(raw({ tcp: {} }), 'test.yaml'))
 })
