@@ -109,7 +109,7 @@ async function run(file: string): Promise<void> {
   try {
     runtime = new Runtime({ config, loadConfig: load })
   } catch (err) {
-    // the mesh TLS files (and services.<name>.tls) are read here
+    // the mesh TLS files, and files the config names (services.<name>.tls), are read when the runtime is built
     if (err instanceof ConfigError) fail(err.message, EXIT_CONFIG)
     throw err
   }

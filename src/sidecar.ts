@@ -61,7 +61,7 @@ export interface SidecarOptions {
   readonly requestIdPrefix?: string
   /** The process's descriptor limit (default: the soft RLIMIT_NOFILE from /proc/self/limits; null = unknown). */
   readonly nofile?: number | null
-  /** The mesh's TLS material (tls/credentials.ts); undefined = no mesh TLS (needed with `inbound`). */
+  /** The mesh's TLS material (tls/credentials.ts); undefined = no mesh TLS. Mesh endpoints are dialled over mTLS with it; needed with `inbound`. */
   readonly credentials?: MeshCredentials
 }
 

@@ -73,7 +73,13 @@ export class MeshProc {
     const file = tempFile('sidecar.yaml', JSON.stringify(raw))
     const child = spawn(process.execPath, [MAIN, '--config', file], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] })
     const p = new MeshProc(options.name, child)
-    await p.until(() => p.lines.some((l) => l.msg === 'gossip plugin started'), timeoutMs, 'gossip started')
+    try {
+      await p.until(() => p.lines.some((l) => l.msg === 'gossip plugin started'), timeoutMs, 'gossip started')
+    } catch (err) {
+      // a node that did not come up is not left running behind the failed test
+      await p.kill()
+      throw new Error(`${(err as Error).message}; last log lines: ${p.lines.slice(-3).map((l) => l.msg).join(' | ')}`, { cause: err })
+    }
     return p
   }
 

@@ -1,5 +1,5 @@
 /**
- * 200 MB up and 200 MB down through a sidecar running as a child process (the real CLI), with
+ * 128 MB up and 128 MB down through a sidecar running as a child process (the real CLI), with
  * the sidecar's RSS sampled from /proc while the bytes flow: streaming with backpressure must
  * keep its growth under 64 MB. Bytes are generated, not read from files.
  */
