@@ -32,7 +32,12 @@ function serial(): string {
 
 async function pemKey(key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key)
-  return x509.PemConverter.encode(der, 'PRIVATE KEY')
+  return endLine(x509.PemConverter.encode(der, 'PRIVATE KEY'))
+}
+
+/** PEM text ends with a newline, so `cat old.pem new.pem > bundle.pem` gives two valid blocks (openssl, curl). */
+function endLine(pem: string): string {
+  return pem.endsWith('\n') ? pem : `${pem}\n`
 }
 
 export interface CaOptions {
@@ -61,7 +66,7 @@ export async function createCa(options: CaOptions = {}): Promise<PemPair> {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   })
-  return { cert: cert.toString('pem'), key: await pemKey(keys.privateKey) }
+  return { cert: endLine(cert.toString('pem')), key: await pemKey(keys.privateKey) }
 }
 
 export interface LeafOptions {
@@ -105,7 +110,7 @@ export async function createLeaf(ca: PemPair, options: LeafOptions): Promise<Pem
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   })
-  return { cert: cert.toString('pem'), key: await pemKey(keys.privateKey) }
+  return { cert: endLine(cert.toString('pem')), key: await pemKey(keys.privateKey) }
 }
 
 /** Escapes a value for an RFC 4514 distinguished name. */

@@ -39,6 +39,10 @@ t.test('cert create writes a leaf with the SPIFFE identity, its key (0600) and t
   t.same(identityOf({ subjectaltname: cert.subjectAltName }), { cluster: 'prod', service: 'payments' })
   t.equal(mode(join(out, 'key.pem')), 0o600)
   t.equal(readFileSync(join(out, 'ca.pem'), 'utf8'), readFileSync(join(root, 'ca', 'ca.pem'), 'utf8'))
+  for (const f of ['cert.pem', 'key.pem', 'ca.pem']) {
+    // a CA rotation bundle is `cat old/ca.pem new/ca.pem`: every file ends its last line
+    t.ok(readFileSync(join(out, f), 'utf8').endsWith('-----\n'), `${f} ends with a newline`)
+  }
   const m = loadTlsMaterial({
     file: '',
     tls: { ca: join(out, 'ca.pem'), cert: join(out, 'cert.pem'), key: join(out, 'key.pem'), mode: 'strict', watch: false },
