@@ -30,6 +30,7 @@ import type { BodyState, RetryContext } from '../pipeline/retry-rules.js'
 import { pickEndpoint, type HashKeySource, type RouteTarget } from './targets.js'
 import { explainRouting, explainText } from './explain.js'
 import type { PickExplanation } from '../balancer/balancer.js'
+import type { TryRecord } from './request-record.js'
 
 /** The limits a call holds a request body to. */
 export type BodyLimits = Pick<LimitsConfig, 'requestBufferSize' | 'requestBodyIdleTimeoutMs' | 'minRequestBodyRate'>
@@ -80,6 +81,11 @@ export class Call implements BodySink, HashKeySource {
   endpoint: Endpoint | undefined
   /** Set once the call is cancelled (client gone, route timeout). */
   cancelReason: Error | null = null
+  /** Every try, in order: endpoint, timing, outcome (for the access log, metrics and traces). */
+  readonly tryRecords: TryRecord[] = []
+  /** The Host the request named and its User-Agent (set by the forwarder, for the record). */
+  authority: string | undefined = undefined
+  userAgent: string | undefined = undefined
 
   private state: State = 'trying'
   private attempt: TryAttempt | null = null
@@ -212,7 +218,9 @@ export class Call implements BodySink, HashKeySource {
       return
     }
     this.endpoint = ep
-    const a = new TryAttempt(this, ep, ++this.tries, t.retry.policy.perTryTimeoutMs)
+    const record: TryRecord = { endpoint: ep.address, startedAt: this.host.clock.now(), endedAt: -1, status: undefined, code: undefined }
+    this.tryRecords.push(record)
+    const a = new TryAttempt(this, ep, ++this.tries, t.retry.policy.perTryTimeoutMs, record)
     this.attempt = a
     let sent: Promise<UpstreamResponse>
     try {
@@ -227,6 +235,7 @@ export class Call implements BodySink, HashKeySource {
   }
 
   private onResponse(a: TryAttempt, r: UpstreamResponse): void {
+    a.ended(this.host.clock.now(), r.status, undefined)
     if (this.state !== 'trying' || a !== this.attempt) {
       r.body.destroy()
       return
@@ -259,8 +268,12 @@ export class Call implements BodySink, HashKeySource {
   }
 
   private onFailure(a: TryAttempt, err: unknown): void {
-    if (this.state !== 'trying' || a !== this.attempt) return
+    if (this.state !== 'trying' || a !== this.attempt) {
+      a.ended(this.host.clock.now(), undefined, toCommyError(err).code)
+      return
+    }
     const e = this.convert(err)
+    a.ended(this.host.clock.now(), undefined, e.code)
     if (e instanceof ClientAbortedError) {
       this.clientClosed()
       return
@@ -379,7 +392,10 @@ export class Call implements BodySink, HashKeySource {
       this.backoffTimer = null
     }
     const a = this.attempt
-    if (a !== null && a.canceller !== undefined) a.canceller.cancel(reason)
+    if (a !== null) {
+      if (reason instanceof CommyError) a.ended(this.host.clock.now(), undefined, reason.code)
+      if (a.canceller !== undefined) a.canceller.cancel(reason)
+    }
     this.response?.body.destroy(reason)
     this.controller?.abort(reason)
   }
@@ -423,8 +439,18 @@ class TryAttempt implements Attempt {
     readonly endpoint: Endpoint,
     tryNumber: number,
     readonly timeoutMs: number,
+    private readonly record: TryRecord,
   ) {
     this.try = tryNumber
+  }
+
+  /** The try's outcome is known (the first report wins: a cancel, then the transport's error). */
+  ended(at: number, status: number | undefined, code: string | undefined): void {
+    const r = this.record
+    if (r.endedAt >= 0) return
+    r.endedAt = at
+    r.status = status
+    r.code = code
   }
 
   get request(): UpstreamRequest {

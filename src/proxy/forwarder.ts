@@ -133,7 +133,10 @@ export class Forwarder implements CallHost {
       service: target.route.service,
       listener: this.listener,
     }
-    new Call(this, target, req, res, upstream, clientIp).start()
+    const call = new Call(this, target, req, res, upstream, clientIp)
+    call.authority = h.host
+    call.userAgent = h.userAgent
+    call.start()
   }
 
   /**
@@ -255,6 +258,11 @@ export class Forwarder implements CallHost {
         requestId: call.upstream.requestId,
         code: call.code,
         explain: call.explained,
+        host: call.authority,
+        client: call.clientIp,
+        userAgent: call.userAgent,
+        httpVersion: call.req.httpVersion,
+        tries: call.tryRecords,
       }),
     )
     this.done()

@@ -54,6 +54,10 @@ export interface UpstreamHeaders {
   readonly contentLength: number
   /** The request body is chunked (Transfer-Encoding present). */
   readonly chunked: boolean
+  /** The Host the request names (the absolute-form authority, else the Host header). */
+  readonly host: string | undefined
+  /** The client's User-Agent, if it sent one. */
+  readonly userAgent: string | undefined
 }
 
 /**
@@ -83,6 +87,7 @@ export function upstreamRequestHeaders(
   let hasFwdHost = false
   let contentLength = -1
   let chunked = false
+  let userAgent: string | undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     const value = raw[i + 1]!
@@ -109,6 +114,9 @@ export function upstreamRequestHeaders(
       case 'x-forwarded-host':
         hasFwdHost = true
         break
+      case 'user-agent':
+        userAgent = value
+        break
       case 'x-request-id':
         if (requestId !== undefined) continue // one id
         if (value === '') continue
@@ -128,7 +136,7 @@ export function upstreamRequestHeaders(
     requestId = newRequestId()
     out.push('x-request-id', requestId)
   }
-  return { headers: out, requestId, contentLength, chunked }
+  return { headers: out, requestId, contentLength, chunked, host, userAgent }
 }
 
 /**

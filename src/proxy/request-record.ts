@@ -22,7 +22,35 @@ export interface RequestRecord {
   readonly code: string | undefined
   /** Routes with `explain`: why the endpoint was picked (a JSON object's text, see proxy/explain.ts). */
   readonly explain?: string | undefined
+  /** The Host (HTTP/2: :authority) the request named. */
+  readonly host?: string | undefined
+  /** Address of the client connection. */
+  readonly client?: string | undefined
+  readonly userAgent?: string | undefined
+  /** The client's HTTP version as Node reports it: `1.0`, `1.1`, `2.0`. */
+  readonly httpVersion?: string | undefined
+  /** gRPC requests: the final grpc-status the client received. */
+  readonly grpcStatus?: number | undefined
+  /** Every try, in order (empty when no endpoint was tried). */
+  readonly tries: readonly TryRecord[]
 }
+
+/** One try of a request: which endpoint, when, and how it ended. */
+export interface TryRecord {
+  /** `host:port` of the endpoint tried. */
+  readonly endpoint: string
+  /** Clock ms when the try was sent. */
+  readonly startedAt: number
+  /** Clock ms when its outcome was known: response head, or the error (-1: not yet). */
+  endedAt: number
+  /** Upstream status (undefined: the try got no response). */
+  status: number | undefined
+  /** Error code when the try failed with an error (COMMY_ERR_*). */
+  code: string | undefined
+}
+
+/** No tries (refusals before routing, no endpoint). */
+export const NO_TRIES: readonly TryRecord[] = Object.freeze([])
 
 export type RequestObserver = (record: RequestRecord) => void
 
@@ -46,6 +74,12 @@ export interface FinishedRequest {
   readonly requestId: string
   readonly code: string | undefined
   readonly explain?: string | undefined
+  readonly host?: string | undefined
+  readonly client?: string | undefined
+  readonly userAgent?: string | undefined
+  readonly httpVersion?: string | undefined
+  readonly grpcStatus?: number | undefined
+  readonly tries?: readonly TryRecord[] | undefined
 }
 
 /** The one place a RequestRecord is built. */
@@ -65,6 +99,12 @@ export function requestRecord(f: FinishedRequest): RequestRecord {
     requestId: f.requestId,
     code: f.code,
     explain: f.explain,
+    host: f.host,
+    client: f.client,
+    userAgent: f.userAgent,
+    httpVersion: f.httpVersion,
+    grpcStatus: f.grpcStatus,
+    tries: f.tries ?? NO_TRIES,
   }
 }
 

@@ -101,6 +101,7 @@ t.test('request records feed the metrics', async (t) => {
     attempts: 1,
     requestId: 'r',
     code: undefined,
+    tries: [],
     ...over,
   })
   for (let i = 0; i < 120; i++) observe(rec({ status: i < 100 ? 200 : 502, endpoint: i % 2 ? '127.0.0.1:1001' : '127.0.0.1:1002' }))

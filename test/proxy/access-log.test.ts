@@ -20,13 +20,14 @@ const record: RequestRecord = {
   attempts: 1,
   requestId: 'id-1',
   code: undefined,
+  tries: [],
 }
 
 t.test('access lines are pino-format JSON with every field', async (t) => {
   const line = accessLine(record, 1234)
   t.ok(line.endsWith('}\n'))
   const j = JSON.parse(line) as Record<string, unknown>
-  const { code: _code, ...fields } = record
+  const { code: _code, tries: _tries, ...fields } = record
   t.strictSame(j, { level: 30, time: 1234, log: 'access', ...fields })
   t.notOk('code' in j, 'absent fields are left out')
   const err = JSON.parse(accessLine({ ...record, route: undefined, service: undefined, endpoint: undefined, status: 404, code: 'COMMY_ERR_NO_ROUTE' }, 1)) as Record<string, unknown>

@@ -32,6 +32,7 @@ t.test('requestRecord: the query is dropped, the duration rounded, GET when no m
     requestId: 'r1',
     code: undefined,
     explain: undefined,
+    tries: [],
   })
   const refused = requestRecord({ ...r, method: 'POST', url: '/x', route: undefined, endpoint: undefined, status: 404, startedAt: 0, endedAt: 0, code: 'COMMY_ERR_NO_ROUTE' })
   t.equal(refused.route, undefined)
