@@ -5,7 +5,6 @@
  * - one /metrics scrape with many series; one dashboard snapshot (1,000 endpoints) and its size.
  * Prints one JSON summary line last. Run: `npm run build && node dist/bench/admin-metrics.js`.
  */
-import { cpus } from 'node:os'
 import { Counter, Histogram, Registry } from 'prom-client'
 import { Metrics } from '../src/admin/metrics.js'
 import { DEFAULT_DURATION_BUCKETS } from '../src/admin/request-metrics.js'
@@ -15,6 +14,7 @@ import { ServiceEndpoints } from '../src/endpoint/service-endpoints.js'
 import { systemClock } from '../src/clock.js'
 import type { AdminSource, HistoryBucketView, HistoryView } from '../src/admin/view.js'
 import { nsPerOp as measureNsPerOp } from './lib/harness.js'
+import { machine } from './lib/machine.js'
 
 const N = Number(process.env.BENCH_N ?? 1_000_000)
 const ENDPOINTS = ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080', '10.0.0.4:8080']
@@ -111,8 +111,7 @@ async function main(): Promise<void> {
 
   const result = {
     bench: 'admin-metrics',
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
+    ...machine(),
     iterations: N,
     requestRecording_nsPerOp: {
       promClientDirect: round(baseline),

@@ -21,10 +21,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import os from 'node:os'
 import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { announceFrame, IdleConnections } from '../test/helpers/gossip-attacker.js'
+import { machine } from './lib/machine.js'
 
 const MiB = 1024 * 1024
 const STREAMS = Number(process.env.ATTACK_STREAMS ?? 64)
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
     console.log(`${root}: ${STREAMS} × ${(UNDER / MiB).toFixed(2)} MiB frames (under the default limit): ${line(u)}`)
     console.log(`${root}: join with ${STREAMS} idle connections held: ${j.joinMs === null ? `not within ${JOIN_CAP_MS} ms` : `${j.joinMs} ms`}`)
   }
-  console.log(JSON.stringify({ bench: 'gossip-attack', node: process.version, cpu: os.cpus()[0]?.model ?? null, streams: STREAMS, frameBytes: FRAME, runs }))
+  console.log(JSON.stringify({ bench: 'gossip-attack', ...machine(), streams: STREAMS, frameBytes: FRAME, runs }))
 }
 
 if (process.argv[2] === 'node') await nodeMain(process.argv[3]!, process.argv[4]!)

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import { decodePacket, encodeMessage, encodePacket, type Message } from '../src/membership/codec.js'
 import { Envelope } from '../src/membership/envelope.js'
+import { machine } from './lib/machine.js'
 
 const meta = { services: [{ name: 'web', host: '10.0.0.1', port: 8080, weight: 1, tags: ['v2'], health: 'healthy' as const }] }
 const messages: Message[] = [
@@ -69,8 +70,7 @@ const by = (n: string): number => results.find((r) => r.name.startsWith(n))!.ops
 console.log(
   JSON.stringify({
     bench: 'gossip-codec',
-    node: process.version,
-    cpu: os.cpus()[0]?.model ?? null,
+    ...machine(),
     packetBytes: { binary: encoded.length, json: json.length },
     results,
     ratios: {

@@ -15,6 +15,7 @@
 import os from 'node:os'
 import { runGossipLoss } from '../test/helpers/gossip-loss.js'
 import { netnsUnavailable, nftUnavailable } from '../test/helpers/netns.js'
+import { machine } from './lib/machine.js'
 
 const seconds = Number(process.env.LOSS_SECONDS ?? 120)
 const nodes = Number(process.env.LOSS_NODES ?? 5)
@@ -37,9 +38,7 @@ console.log(
     ...result,
     deadLines: undefined,
     wallMs: Date.now() - started,
-    node: process.version,
-    cpu: os.cpus()[0]?.model,
-    cpus: os.cpus().length,
+    ...machine(),
     loadavg: os.loadavg().map((l) => Math.round(l * 10) / 10),
   }),
 )

@@ -32,6 +32,7 @@ import { detectionBound } from '../src/membership/bounds.js'
 import { MemoryNetwork } from '../src/membership/memory-network.js'
 import { EMPTY_META, type Member } from '../src/membership/member.js'
 import { Membership, type GossipLogger } from '../src/membership/swim.js'
+import { machine } from './lib/machine.js'
 
 // 5,000 members × 5,000-entry tables need more than the default heap: re-run with a larger one
 if (getHeapStatistics().heap_size_limit < 6e9 && !process.env.GOSSIP_SIM_CHILD) {
@@ -412,8 +413,7 @@ for (const r of results.dissemination as Row[]) ratios[`dissemination_n${String(
 console.log(
   JSON.stringify({
     bench: 'gossip-sim',
-    node: process.version,
-    cpu: os.cpus()[0]?.model ?? null,
+    ...machine(),
     quick: QUICK,
     profile: { ...LAN, keys: undefined, listen: undefined, advertise: undefined },
     results,

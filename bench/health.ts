@@ -11,7 +11,6 @@
  * Prints one JSON summary line last. Run: `npm run build && node dist/bench/health.js`.
  */
 import { spawn } from 'node:child_process'
-import { cpus } from 'node:os'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -22,6 +21,7 @@ import { ActiveMonitor } from '../src/health/active-monitor.js'
 import { BINS } from '../src/health/histogram.js'
 import { History } from '../src/health/history.js'
 import { nsPerOp as measureNsPerOp } from './lib/harness.js'
+import { machine } from './lib/machine.js'
 
 const ENDPOINTS = 1_000
 const N = Number(process.env.BENCH_N ?? 2_000_000)
@@ -163,9 +163,7 @@ async function main() {
   console.log(`1,000 HTTP checks at 1 s: ${chk.checksPerSecond} checks/s, checker CPU ${chk.checkerCpuPercent}% (idle ${chk.idleCpuPercent}%), ${chk.cpuUsPerCheck} µs CPU per check, ${chk.failedChecks} failed`)
   console.log(JSON.stringify({
     bench: 'health',
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
+    ...machine(),
     memory: mem,
     record: rec,
     scheduler: chk,

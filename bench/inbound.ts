@@ -9,13 +9,13 @@
 import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { cpus } from 'node:os'
 import tls from 'node:tls'
 import pino from 'pino'
 import { Pool } from 'undici'
 import { parseConfig } from '../src/config/load.js'
 import { Sidecar } from '../src/sidecar.js'
 import { makeCa, makeLeaf, StaticCredentials } from '../test/helpers/pki.js'
+import { machine } from './lib/machine.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16)
@@ -93,8 +93,7 @@ async function main(): Promise<void> {
 
   const summary = {
     bench: 'inbound',
-    node: process.version,
-    cpu: cpus()[0]?.model,
+    ...machine(),
     seconds: SECONDS,
     connections: CONNECTIONS,
     rounds: ROUNDS,

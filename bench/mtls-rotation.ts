@@ -16,12 +16,13 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createCa, createLeaf } from '../src/tls/pki.js'
 import { canPin, listening, load, runLoad, runMain, start, stop } from './lib/harness.js'
 import { freePort, logged, meshPki, replaceFile, replaceLeaf, startCommy, tlsYaml, untilEndpoints, writeTls, type CommyProc } from './lib/mesh-nodes.js'
+import { machine } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -95,7 +96,7 @@ async function orchestrate(): Promise<void> {
     const failed = r.errors + r.non2xx
     const ok = failed === 0 && log.every((l) => l.reloadsAfter.every((n, i) => n > l.reloadsBefore[i]!))
     process.stdout.write(`\n${r.requests} requests in ${DURATION}s (${Math.round(r.rps)} req/s), ${failed} failed; every step reloaded on both nodes: ${log.every((l) => l.reloadsAfter.every((n, i) => n > l.reloadsBefore[i]!))}\ntarget 0 failed requests: ${ok ? 'met' : 'NOT met'}\n\n`)
-    process.stdout.write(`${JSON.stringify({ bench: 'mtls-rotation', node: process.version, cpus: cpus().length, pinned: canPin, durationS: DURATION, connections: CONNECTIONS, requestsPerSocket: PER_SOCKET, requests: r.requests, rps: Math.round(r.rps), failed, p99Ms: r.p99Ms, steps: log, met: ok })}\n`)
+    process.stdout.write(`${JSON.stringify({ bench: 'mtls-rotation', ...machine(), pinned: canPin, durationS: DURATION, connections: CONNECTIONS, requestsPerSocket: PER_SOCKET, requests: r.requests, rps: Math.round(r.rps), failed, p99Ms: r.p99Ms, steps: log, met: ok })}\n`)
   } finally {
     for (const n of nodes.reverse()) await stop(n.child)
     await stop(upstream)

@@ -23,12 +23,13 @@
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import tls from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { canPin, cpuSeconds, listening, load, round, runLoad, runMain, start, stop, type LoadResult } from './lib/harness.js'
 import { freePort, meshPki, startCommy, tlsYaml, untilEndpoints, writeTls, type CommyProc, type TlsFiles } from './lib/mesh-nodes.js'
+import { machine } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -239,9 +240,7 @@ async function orchestrate(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`)
   const summary = {
     bench: 'mtls',
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cpus: cpus().length,
+    ...machine(),
     pinned: canPin,
     connections: CONNECTIONS,
     durationS: DURATION,

@@ -18,10 +18,11 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { canPin, commyPort, listening, load, round, runLoad, runMain, start, stop, type LoadResult } from './lib/harness.js'
+import { machine } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -248,9 +249,7 @@ async function orchestrate(): Promise<void> {
   }
   const summary = {
     bench: 'overload',
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cpus: cpus().length,
+    ...machine(),
     connections: CONNECTIONS,
     seconds: SECONDS,
     upstreamDelayMs: DELAY_MS,

@@ -6,11 +6,11 @@
  * Prints a table, then one JSON summary line last.
  * Run: `npm run build && node dist/bench/picks.js` (BENCH_MS=<ms per round>, default 250).
  */
-import { cpus } from 'node:os'
 import type { Balancer, PickContext } from '../src/balancer/balancer.js'
 import { builtinStrategies, createBalancer } from '../src/balancer/registry.js'
 import { Endpoint } from '../src/endpoint/endpoint.js'
 import { seededRandom } from '../src/clock.js'
+import { machine } from './lib/machine.js'
 
 const ROUND_MS = Number(process.env.BENCH_MS ?? 250)
 const ROUNDS = 3
@@ -112,9 +112,7 @@ function main(): void {
   console.log(
     JSON.stringify({
       bench: 'picks',
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
+      ...machine(),
       roundMs: ROUND_MS,
       results,
       targets,

@@ -18,10 +18,11 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { commyPort, listening, round, runMain, start, stop } from './lib/harness.js'
+import { machine } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -247,9 +248,7 @@ async function orchestrate(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`)
   const summary = {
     bench: 'slow-clients',
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cpus: cpus().length,
+    ...machine(),
     clients: CLIENTS,
     rateBytesPerS: RATE,
     bodyBytes: BODY,

@@ -27,10 +27,11 @@ import { type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { canPin, listening, round, runMain, start, stop } from './lib/harness.js'
+import { machine } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -320,9 +321,7 @@ async function orchestrate(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`)
     const summary = {
       bench: 'soak',
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cpus: cpus().length,
+      ...machine(),
       main: MAIN,
       minutes: MINUTES,
       rate: RATE,

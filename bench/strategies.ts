@@ -24,7 +24,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { canPin, commyPort, listening, measure, round, runLoad, runMain, start, stop, type MeasuredRun } from './lib/harness.js'
@@ -37,6 +37,7 @@ import { AlwaysHealthy } from '../src/health/health-source.js'
 import { endpointStats } from '../src/pipeline/endpoint-stats.js'
 import { compose, type Attempt, type Send, type UpstreamResponse } from '../src/pipeline/pipeline.js'
 import { createResiliencePlugin } from '../src/plugins/resilience.js'
+import { machine } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -229,9 +230,7 @@ async function orchestrate(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`)
   const summary = {
     bench: 'strategies-http',
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cpus: cpus().length,
+    ...machine(),
     pinned: canPin,
     endpoints: ENDPOINTS,
     connections: CONNECTIONS,
