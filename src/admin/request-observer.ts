@@ -23,7 +23,7 @@ export function requestMetrics(metrics: Metrics): (record: RequestRecord) => voi
     if (!m || m.service !== service || m.retired) routes.set(route, (m = metrics.route(r.listener, route, service)))
     m.done(r.endpoint, r.status, r.durationMs / 1000)
     m.traffic(r.bytesIn, r.bytesOut)
-    m.window.record(metrics.now(), requestVerdict(r.status, r.code), r.durationMs)
+    m.window.record(r.endedAt ?? metrics.now(), requestVerdict(r.status, r.code), r.durationMs)
     if (r.tries.length > 0) m.tries.record(r.tries)
     if (r.attempts > 1) metrics.retry(service, r.attempts - 1)
   }
