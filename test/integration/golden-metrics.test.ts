@@ -3,11 +3,14 @@
  * 10 tries is hidden from the clients by retries (every request succeeds), yet /metrics shows
  * its failed tries (commy_upstream_tries_total, outcome="5xx") and /v1/endpoints a success rate
  * below 20% for it. Also: the golden series exist at 0 before any traffic, /v1/services and
- * /v1/routes carry the golden signals, connections and bytes are counted.
+ * /v1/routes carry the golden signals, connections and bytes are counted, an upgrade is a try.
  */
 import t from 'tap'
+import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import { startUpstream } from '../helpers/upstream.js'
 import { load, startRuntime } from '../helpers/runtime.js'
+import { rawClient } from '../helpers/raw-client.js'
 import { parseProm, samples, total } from '../helpers/prom-parse.js'
 import type { EndpointView, RoutesView, ServiceView } from '../../src/admin/view.js'
 
@@ -121,4 +124,37 @@ t.test('a failing endpoint hidden by retries shows in /metrics and /v1/endpoints
   const r = l.routes[0]!
   t.match(r, { name: 'api', service: 'svc', requests: REQUESTS, successRate: 1, match: { host: null, pathPrefix: '/', headers: {} } })
   t.ok(r.rps > 0 && r.p50Ms !== null && r.p99Ms !== null, `route rps ${r.rps}, p50 ${r.p50Ms}, p99 ${r.p99Ms}`)
+})
+
+t.test('an upgrade counts as a try of its endpoint; client connections are counted open and closed', async (t) => {
+  const ws = await startUpstream('ws')
+  ws.server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
+    socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+  })
+  const rt = await startRuntime({
+    health: NO_LAG,
+    log: { accessLog: false },
+    listeners: [{ name: 'public', listen: '127.0.0.1:0', routes: [{ name: 'ws', match: {}, service: 'ws' }] }],
+    services: { ws: { endpoints: [{ address: ws.address }] } },
+  })
+  t.teardown(async () => {
+    await rt.stop()
+    await ws.close()
+  })
+  const admin = rt.runtime.admin.url()!
+  const metrics = async () => parseProm(await (await fetch(`${admin}/metrics`)).text())
+  const r = await rawClient(rt.port, 'GET /chat HTTP/1.1\r\nHost: ws\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', { giveUpMs: 5000 })
+  t.match(r.text, /^HTTP\/1\.1 101/)
+  // the record is made when both sockets have closed: poll /metrics (bounded)
+  let fams = await metrics()
+  const settled = () => total(fams, 'commy_upstream_tries_total', { service: 'ws', endpoint: ws.address, outcome: '1xx' }) === 1 && total(fams, 'commy_downstream_connections', { listener: 'public' }) === 0
+  for (let i = 0; i < 50 && !settled(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    fams = await metrics()
+  }
+  t.ok(settled(), 'the upgrade is one 1xx try; its client connection is closed')
+  t.equal(total(fams, 'commy_upstream_tries_total', { service: 'ws', endpoint: ws.address, outcome: '1xx' }), 1)
+  t.equal(total(fams, 'commy_downstream_connections_opened_total', { listener: 'public' }), 1)
+  t.equal(total(fams, 'commy_downstream_connections_closed_total', { listener: 'public' }), 1)
+  t.equal(total(fams, 'commy_requests_total', { route: 'ws', code_class: '1xx' }), 1)
 })
