@@ -41,7 +41,6 @@ export interface MetricsOptions {
   readonly clock?: Clock
 }
 
-
 export type Direction = 'in' | 'out'
 
 /** The part of membership's CounterSnapshot the gossip metrics follow. */

@@ -110,7 +110,7 @@ export class RouteMetrics {
     this.bytesOut = 0
   }
 
-  /** Endpoint labels counted so far, and the cap ("none" and "_other" not included in the cap). */
+  /** Endpoint labels counted so far (with "none" and "_other"), and the cap they are held to. */
   get endpointLabels(): number {
     return this.byEndpoint.size
   }
