@@ -75,6 +75,8 @@ export class Metrics {
   private readonly connections = new ConnectionMetrics()
   private readonly clock: Clock
   private readonly gossipTypes = new Set<string>()
+  /** Endpoints (service~address) and services whose event counters exist from 0 already. */
+  private readonly zeroed = new Set<string>()
   private scrape: ScrapeState | undefined
   /** Read at every scrape; one that throws (a source that cannot be read) leaves its counters where they were. */
   private readonly beforeScrape = new Listeners<[]>()
@@ -487,8 +489,32 @@ export class Metrics {
     })
   }
 
+  /**
+   * The event counters of every known endpoint and service exist from 0 (rate() and absent-vs-0):
+   * ejections, breaker transitions by state, health checks by result; retries and retry-budget
+   * refusals per service. Once per endpoint (again after it left and came back).
+   */
+  private zeroKnown(endpoints: readonly EndpointView[]): void {
+    for (const ep of endpoints) {
+      const { service, address: endpoint } = ep
+      if (!this.zeroed.has(service)) {
+        this.zeroed.add(service)
+        this.retries.inc({ service }, 0)
+        this.budgetExhausted.inc({ service }, 0)
+      }
+      const key = `${service}~${endpoint}`
+      if (this.zeroed.has(key)) continue
+      this.zeroed.add(key)
+      this.ejections.inc({ service, endpoint }, 0)
+      for (const to of BREAKER_STATES) this.breakerTransitions.inc({ service, endpoint, to }, 0)
+      this.healthChecks.inc({ service, endpoint, result: 'pass' }, 0)
+      this.healthChecks.inc({ service, endpoint, result: 'fail' }, 0)
+    }
+  }
+
   /** Removes every series labelled with this endpoint (it left the service). */
   forgetEndpoint(service: string, endpoint: string): void {
+    this.zeroed.delete(`${service}~${endpoint}`)
     for (const r of this.routes.values()) if (r.service === service) r.forget(endpoint)
     this.tries.get(service)?.forget(endpoint)
     for (const to of BREAKER_STATES) this.breakerTransitions.remove({ service, endpoint, to })
@@ -505,6 +531,7 @@ export class Metrics {
   async text(): Promise<string> {
     this.beforeScrape.emit()
     this.scrape = this.readSource()
+    this.zeroKnown(this.scrape.endpoints)
     try {
       return await this.registry.metrics()
     } finally {

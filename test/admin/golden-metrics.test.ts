@@ -54,6 +54,11 @@ t.test('before any traffic every known series is there at 0', async (t) => {
   }
   t.equal(samples(fams, 'commy_upstream_connections', { endpoint: '10.0.1.2:9200' })[0]?.value, 0, 'upstream connections of an endpoint without a pool')
   t.equal(samples(fams, 'commy_upstream_connections_opened_total').length, 5)
+  t.equal(samples(fams, 'commy_ejections_total').length, 5, 'ejections of every known endpoint from 0')
+  t.equal(samples(fams, 'commy_breaker_transitions_total', { endpoint: '10.0.0.1:8080' }).length, 3, 'breaker transitions by state from 0')
+  t.equal(samples(fams, 'commy_health_checks_total', { endpoint: '10.0.1.1:9200' }).length, 2, 'checks pass and fail from 0')
+  t.same(samples(fams, 'commy_retries_total').map((s) => [s.labels.service, s.value]).sort(), [['payments', 0], ['search', 0]], 'retries per service from 0')
+  t.equal(samples(fams, 'commy_retry_budget_exhausted_total').length, 2)
   t.equal(total(fams, 'commy_config_last_reload_success'), 1, 'the start is a successful load')
   t.equal(total(fams, 'commy_config_last_reload_success_timestamp_seconds'), 5)
   for (const [name, type] of [
