@@ -14,6 +14,7 @@ import type { StateSnapshot } from './snapshot.js'
 import type { Asset } from './dashboard/assets.js'
 import { AdminBadRequestError, AdminBusyError, AdminNotFoundError, AdminReloadRefusedError, AdminUnavailableError, NotReadyError } from './errors.js'
 import { sendBody, sendError, sendJson } from './responses.js'
+import { logLevelRoutes, type LogLevelDeps } from './log-level.js'
 
 export interface RouteContext {
   readonly req: IncomingMessage
@@ -24,7 +25,7 @@ export interface RouteContext {
 }
 
 export interface AdminRoute {
-  readonly method: 'GET' | 'POST'
+  readonly method: 'GET' | 'POST' | 'PUT'
   /** Exact path, or a pattern whose groups become `params`. */
   readonly path: string | RegExp
   readonly access: Access
@@ -40,6 +41,8 @@ export interface RouteDeps {
   readonly assets: ReadonlyMap<string, Asset>
   readonly clock: Clock
   readonly onDrainError?: (err: unknown) => void
+  /** GET/PUT /v1/log-level (absent: no such paths). */
+  readonly logLevels?: LogLevelDeps
 }
 
 /** What the platform's paths read. */
@@ -148,6 +151,7 @@ export function adminRoutes(deps: RouteDeps): AdminRoute[] {
       },
     },
   ]
+  if (deps.logLevels) routes.push(...logLevelRoutes(deps.logLevels))
   for (const [path, asset] of deps.assets) {
     routes.push({ method: 'GET', path, access: 'read', handle: ({ req, res }) => sendAsset(req, res, asset) })
   }

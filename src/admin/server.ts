@@ -17,6 +17,7 @@ import { adminRoutes, type AdminRoute } from './routes.js'
 import { authorize, isExposed, type AccessPolicy } from './security.js'
 import { dashboardAssets } from './dashboard/assets.js'
 import { InternalError } from '../errors.js'
+import type { LogLevels } from '../log-levels.js'
 import { AdminInsecureBindError, AdminListenError, AdminMethodNotAllowedError, AdminNotFoundError } from './errors.js'
 import { isCommyError, sendError } from './responses.js'
 
@@ -39,6 +40,8 @@ export interface AdminServerOptions {
   readonly eventIntervalMs?: number
   readonly maxEventStreams?: number
   readonly snapshot?: SnapshotOptions
+  /** Run-time log levels (GET/PUT /v1/log-level). */
+  readonly logLevels?: LogLevels
 }
 
 const silent: AdminLog = { info() {}, warn() {}, error() {}, debug() {} }
@@ -71,6 +74,7 @@ export class AdminServer implements Startable {
       assets: dashboardAssets(),
       clock,
       onDrainError: (err) => this.log.error({ err }, 'admin: drain failed'),
+      logLevels: options.logLevels && { levels: options.logLevels, counted: (action) => options.metrics.adminAction(action), log: this.log },
     })
   }
 
