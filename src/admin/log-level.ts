@@ -74,7 +74,7 @@ export function logLevelRoutes({ levels, counted, log }: LogLevelDeps): AdminRou
         const previous = change.component === undefined ? levels.setDefault(change.level) : levels.setComponent(change.component, change.level)
         counted('log-level')
         const level = change.level ?? levels.levelOf(change.component)
-        log?.info({ target: change.component ?? '*', level, previous }, 'admin: log level changed')
+        log?.info({ target: change.component ?? '*', from: previous, to: level }, 'admin: log level changed')
         sendJson(res, 200, levels.view())
       },
     },
