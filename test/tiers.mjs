@@ -12,6 +12,7 @@ export const integration = [
   'test/cli/', // the built CLI as a child process
   // one file per entry, in src/ order
   'test/admin/dashboard.test.ts',
+  'test/admin/log-level.test.ts',
   'test/admin/probe-server.test.ts',
   'test/admin/server.test.ts',
   'test/admin/source.test.ts',
