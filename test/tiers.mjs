@@ -18,6 +18,7 @@ export const integration = [
   'test/admin/source.test.ts',
   'test/admin/wiring.test.ts',
   'test/balancer/consistent-hash-process.test.ts',
+  'test/demo/demo.test.ts',
   'test/health/active-monitor.test.ts',
   'test/health/alerts.test.ts',
   'test/health/checks.test.ts',
