@@ -18,7 +18,7 @@
  * The why is in ARCHITECTURE.md ("Dependency rules").
  */
 const base = '(errors|clock|lifecycle|listeners|ticker)\\.ts$'
-const cfg = `(config/|log(-[a-z]+)?\\.ts$|${base})`
+const cfg = `(config/|(log|log-text|log-levels)\\.ts$|${base})`
 const leaves = `(endpoint/|membership/|tls/|${cfg})`
 /** `src/(a|b|...)` as an anchored path pattern. */
 const under = (alternatives) => `^src/${alternatives}`
@@ -28,7 +28,7 @@ const layers = [
   ['(errors|clock|lifecycle)\\.ts$', base],
   ['(listeners|ticker)\\.ts$', base],
   ['config/', base],
-  ['log(-[a-z]+)?\\.ts$', cfg],
+  ['(log|log-text|log-levels)\\.ts$', cfg],
   ['endpoint/', cfg],
   ['membership/', cfg],
   ['tls/', cfg],

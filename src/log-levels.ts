@@ -96,6 +96,6 @@ export class LogLevels {
 }
 
 function componentOf(logger: Logger): string | undefined {
-  const c = logger.bindings().component
+  const c = (logger.bindings() as Record<string, unknown>).component
   return typeof c === 'string' ? c : undefined
 }

@@ -16,6 +16,8 @@ const NON_ASCII = /[\u007f-\uffff]/g
 /** pino's own keys, shown in the fixed columns or not at all. */
 const FIXED = new Set(['level', 'time', 'msg', 'component', 'pid', 'hostname'])
 const MAX_DEPTH = 4
+// eslint-disable-next-line no-control-regex -- control characters are what a message must not carry to a terminal
+const CONTROL = /[\u0000-\u001f\u007f]/g
 
 /** A value as it appears after `key=`: bare when plain, JSON-quoted (ASCII only) otherwise. */
 export function textValue(s: string): string {
@@ -47,7 +49,7 @@ function pairs(out: string[], prefix: string, value: unknown, depth: number, wit
     }
     return
   }
-  out.push(`${prefix}=${textValue(JSON.stringify(value) ?? String(value))}`)
+  out.push(`${prefix}=${textValue(JSON.stringify(value) ?? 'undefined')}`)
 }
 
 /** One parsed pino record as a text line (ending in a newline). */
@@ -55,7 +57,7 @@ export function recordText(record: Record<string, unknown>): string {
   const level = record.level
   const withStack = typeof level === 'number' && level >= 50
   const component = typeof record.component === 'string' ? record.component : '-'
-  const msg = typeof record.msg === 'string' && record.msg !== '' ? record.msg.replace(/[\u0000-\u001f\u007f]/g, ' ') : '-'
+  const msg = typeof record.msg === 'string' && record.msg !== '' ? record.msg.replace(CONTROL, ' ') : '-'
   const out: string[] = [`${timeText(Number(record.time))} ${levelText(level)} ${textValue(component)} ${msg}`]
   for (const [k, v] of Object.entries(record)) {
     if (FIXED.has(k)) continue

@@ -14,7 +14,6 @@ import type { StateSnapshot } from './snapshot.js'
 import type { Asset } from './dashboard/assets.js'
 import { AdminBadRequestError, AdminBusyError, AdminNotFoundError, AdminReloadRefusedError, AdminUnavailableError, NotReadyError } from './errors.js'
 import { sendBody, sendError, sendJson } from './responses.js'
-import { logLevelRoutes, type LogLevelDeps } from './log-level.js'
 
 export interface RouteContext {
   readonly req: IncomingMessage
@@ -41,8 +40,6 @@ export interface RouteDeps {
   readonly assets: ReadonlyMap<string, Asset>
   readonly clock: Clock
   readonly onDrainError?: (err: unknown) => void
-  /** GET/PUT /v1/log-level (absent: no such paths). */
-  readonly logLevels?: LogLevelDeps
 }
 
 /** What the platform's paths read. */
@@ -151,7 +148,6 @@ export function adminRoutes(deps: RouteDeps): AdminRoute[] {
       },
     },
   ]
-  if (deps.logLevels) routes.push(...logLevelRoutes(deps.logLevels))
   for (const [path, asset] of deps.assets) {
     routes.push({ method: 'GET', path, access: 'read', handle: ({ req, res }) => sendAsset(req, res, asset) })
   }

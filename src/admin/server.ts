@@ -14,6 +14,7 @@ import type { Metrics } from './metrics.js'
 import { EventStream } from './events.js'
 import { SnapshotBuilder, type SnapshotOptions } from './snapshot.js'
 import { adminRoutes, type AdminRoute } from './routes.js'
+import { logLevelRoutes } from './log-level.js'
 import { authorize, isExposed, type AccessPolicy } from './security.js'
 import { dashboardAssets } from './dashboard/assets.js'
 import { InternalError } from '../errors.js'
@@ -74,8 +75,8 @@ export class AdminServer implements Startable {
       assets: dashboardAssets(),
       clock,
       onDrainError: (err) => this.log.error({ err }, 'admin: drain failed'),
-      logLevels: options.logLevels && { levels: options.logLevels, counted: (action) => options.metrics.adminAction(action), log: this.log },
     })
+    if (options.logLevels) this.routes = [...this.routes, ...logLevelRoutes({ levels: options.logLevels, counted: (action) => options.metrics.adminAction(action), log: this.log })]
   }
 
   /** The bound address (after start). */

@@ -33,7 +33,7 @@ export interface PathIssue {
 /** Defaults, in one place (the README's config reference lists the same values). */
 export const DEFAULTS = Object.freeze({
   adminListen: '127.0.0.1:15000',
-  logFormat: 'json' as 'json' | 'text',
+  logFormat: 'json',
   maxHeaderSize: 16384,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 300_000,
