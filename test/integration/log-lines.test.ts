@@ -106,6 +106,7 @@ t.test('every line kind parses strictly (no repeated key); text lines are one re
   t.match(put, { status: 200, body: { level: 'debug', components: { gossip: 'trace' } } })
   writeFileSync(a.file, configA({ good: good.port, bad: bad.port, closed, level: 'trace' }))
   t.equal((await admin(a.runtime, 'POST', '/v1/reload')).status, 200)
+  t.match((await admin(a.runtime, 'GET', '/v1/log-level')).body, { level: 'trace', components: { gossip: 'trace' } }, 'the reload applied log.level')
   writeFileSync(a.file, '{"listeners": 1}')
   t.equal((await admin(a.runtime, 'POST', '/v1/reload')).status, 422)
   t.ok(await until(() => a.lines().some((l) => l.includes('"msg":"alert firing')), 8_000), 'an alert fired')
