@@ -6,7 +6,7 @@
  * 2. Folders are layered; a folder imports only folders of a lower layer (so no cycle between
  *    folders either). Lowest first:
  *      base       errors.ts clock.ts lifecycle.ts listeners.ts ticker.ts (no commy imports but each other)
- *      config     config/ log.ts
+ *      config     config/ log.ts log-*.ts
  *      leaves     endpoint/ membership/ tls/      (membership: no HTTP; endpoint: no I/O; tls: mesh identities, certificates)
  *      mechanisms balancer/ pipeline/             (balancers never see transports)
  *                 transport/ health/ resilience/  (each wraps or feeds the pipeline)
@@ -18,7 +18,7 @@
  * The why is in ARCHITECTURE.md ("Dependency rules").
  */
 const base = '(errors|clock|lifecycle|listeners|ticker)\\.ts$'
-const cfg = `(config/|log\\.ts$|${base})`
+const cfg = `(config/|(log|log-text|log-levels)\\.ts$|${base})`
 const leaves = `(endpoint/|membership/|tls/|${cfg})`
 /** `src/(a|b|...)` as an anchored path pattern. */
 const under = (alternatives) => `^src/${alternatives}`
@@ -28,7 +28,7 @@ const layers = [
   ['(errors|clock|lifecycle)\\.ts$', base],
   ['(listeners|ticker)\\.ts$', base],
   ['config/', base],
-  ['log\\.ts$', cfg],
+  ['(log|log-text|log-levels)\\.ts$', cfg],
   ['endpoint/', cfg],
   ['membership/', cfg],
   ['tls/', cfg],

@@ -45,7 +45,7 @@ export const ERRORS = freezeTable({
   COMMY_ERR_ADMIN_METHOD_NOT_ALLOWED: { status: 405, meaning: 'the admin path exists, but not for this method (an `Allow` header is sent)' },
   COMMY_ERR_ADMIN_UNAUTHORIZED: { status: 401, meaning: 'the admin token is missing or wrong' },
   COMMY_ERR_ADMIN_FORBIDDEN: { status: 403, meaning: 'the Host or Origin header was refused (DNS rebinding, cross-site request)' },
-  COMMY_ERR_ADMIN_BAD_REQUEST: { status: 400, meaning: 'an admin query parameter could not be read' },
+  COMMY_ERR_ADMIN_BAD_REQUEST: { status: 400, meaning: 'an admin query parameter or request body could not be read' },
   COMMY_ERR_ADMIN_BUSY: { status: 409, meaning: 'a reload is already running' },
   COMMY_ERR_ADMIN_RELOAD_REFUSED: { status: 422, meaning: 'the new config is invalid; the old one keeps serving' },
   COMMY_ERR_ADMIN_UNAVAILABLE: { status: 503, meaning: 'too many admin event streams are open' },

@@ -10,6 +10,7 @@
 import type { SidecarConfig } from './config/types.js'
 import { systemClock, type Clock, type Random } from './clock.js'
 import { createLogs, type Logs } from './log.js'
+import { LogLevels } from './log-levels.js'
 import { Sidecar } from './sidecar.js'
 import type { StrategyRegistry } from './balancer/registry.js'
 import { StartOrder } from './lifecycle.js'
@@ -43,6 +44,8 @@ export class Runtime {
   /** The mesh's TLS material, when `tls` is set (watched, rotated; reloads check it first). */
   readonly tls: TlsStore | undefined
   readonly logs: Logs
+  /** Run-time log levels (PUT /v1/log-level, `log.level` on reload). */
+  readonly logLevels: LogLevels
   private readonly order = new StartOrder()
   private readonly plugins: readonly Plugin[]
   private readonly loadConfig: (() => SidecarConfig) | undefined
@@ -59,6 +62,7 @@ export class Runtime {
     this.logs = options.logs ?? createLogs(config.log, { base: { node: config.node.name } })
     this.loadConfig = options.loadConfig
     const logger = this.logs.logger
+    this.logLevels = this.logs.levels ?? new LogLevels(logger)
     // the config the data plane serves (during a reload: the new one, before plugins hear of it)
     const currentConfig = (): SidecarConfig => (this.sidecar as Sidecar | undefined)?.config ?? config
     const deps = (component: string) => ({ config, currentConfig, clock, random, logger: logger.child({ component }) })
@@ -84,6 +88,7 @@ export class Runtime {
       reload: () => this.reload(),
       drain: () => this.drain(),
       draining: () => this.state === 'draining' || this.state === 'stopped',
+      logLevels: this.logLevels,
     }
     this.admin = createAdminPlugin({ ...deps('admin'), parts })
 

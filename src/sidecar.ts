@@ -167,7 +167,7 @@ export class Sidecar implements Startable {
     const localResources: RequestObserver = (r) => {
       if (r.code === 'COMMY_ERR_LOCAL_RESOURCES') episodes.hit('connect')
     }
-    const observerList = [...(this.logs.access ? [accessLog(this.logs.access, () => clock.wallNow())] : []), localResources, ...(options.observers ?? [])]
+    const observerList = [...(this.logs.access ? [accessLog(this.logs.access, () => clock.wallNow(), { node: config.node.name, settings: this.logs.accessSettings })] : []), localResources, ...(options.observers ?? [])]
     const observe = observerList.length > 0 ? observers(observerList) : undefined
     this.routeTable = (l, cfg) => {
       // balancers are per config: a reload starts strategies afresh (stats live on the endpoints)
@@ -301,9 +301,9 @@ export class Sidecar implements Startable {
 
   /**
    * Applies a new config without dropping a connection: services (endpoints keep their stats,
-   * removed ones are closed), static endpoints and routes. Listeners whose address changed, and
+   * removed ones are closed), static endpoints, routes and `log` (log.ts). Listeners whose address changed, and
    * new ones, are bound first (a bind failure rejects and changes nothing); replaced and removed
-   * listeners then drain their requests in the background. `log` and `limits` need a restart.
+   * listeners then drain their requests in the background. `limits` need a restart.
    */
   async reload(next: SidecarConfig): Promise<void> {
     const prev = this.current
@@ -358,8 +358,12 @@ export class Sidecar implements Startable {
       }
     }
     if (JSON.stringify(next.inbound) !== JSON.stringify(prev.inbound)) this.logger.warn('inbound settings changed: they apply after a restart')
-    if (JSON.stringify(next.limits) !== JSON.stringify(prev.limits) || JSON.stringify(next.log) !== JSON.stringify(prev.log)) {
-      this.logger.warn('limits and log settings changed: they apply after a restart')
+    if (JSON.stringify(next.limits) !== JSON.stringify(prev.limits)) this.logger.warn('limits settings changed: they apply after a restart')
+    if (JSON.stringify(next.log) !== JSON.stringify(prev.log)) {
+      if (this.logs.reconfigure) {
+        this.logs.reconfigure(next.log)
+        this.logger.info({ log: next.log, previous: prev.log }, 'log settings applied')
+      } else this.logger.warn('log settings changed: these logs cannot change while running (restart to apply them)')
     }
     this.logger.info({ version: next.version, previous: prev.version, listeners: this.addresses() }, 'config reloaded')
   }

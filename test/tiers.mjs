@@ -12,11 +12,13 @@ export const integration = [
   'test/cli/', // the built CLI as a child process
   // one file per entry, in src/ order
   'test/admin/dashboard.test.ts',
+  'test/admin/log-level.test.ts',
   'test/admin/probe-server.test.ts',
   'test/admin/server.test.ts',
   'test/admin/source.test.ts',
   'test/admin/wiring.test.ts',
   'test/balancer/consistent-hash-process.test.ts',
+  'test/demo/demo.test.ts',
   'test/health/active-monitor.test.ts',
   'test/health/alerts.test.ts',
   'test/health/checks.test.ts',

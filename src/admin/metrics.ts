@@ -91,6 +91,7 @@ export class Metrics {
   private readonly gossipAuthFailures: Counter
   private readonly gossipDropped: Counter<'kind' | 'reason'>
   private readonly configReloads: Counter<'result'>
+  private readonly adminActions: Counter<'action'>
   private readonly connectionsRefused: Counter<'listener' | 'reason'>
   private readonly accessLogDropped: Counter
   private readonly descriptorExhaustion: Counter<'op'>
@@ -175,6 +176,13 @@ export class Metrics {
       labelNames: ['result'],
       registers,
     })
+    this.adminActions = new Counter({
+      name: 'commy_admin_actions_total',
+      help: 'Runtime controls used on the admin API, by action (log-level, …).',
+      labelNames: ['action'],
+      registers,
+    })
+    this.adminActions.inc({ action: 'log-level' }, 0)
     this.connectionsRefused = new Counter({
       name: 'commy_connections_refused_total',
       help: 'Client connections closed at once on accept, by listener and reason (limit: limits.maxConnections reached; descriptors: out of file descriptors; tls: TLS handshake failed (no or untrusted client certificate, plaintext); identity: client certificate without a mesh identity of this trust domain).',
@@ -399,6 +407,11 @@ export class Metrics {
   /** One gossip packet or stream dropped. */
   gossipDrop(kind: DropKind, reason: DropReason): void {
     this.gossipDropped.inc({ kind, reason })
+  }
+
+  /** A runtime control used on the admin API (`log-level`, …). */
+  adminAction(action: string): void {
+    this.adminActions.inc({ action })
   }
 
   /** Called by whoever reloads (SIGHUP, file watch or POST /v1/reload), once per attempt. */

@@ -64,6 +64,7 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
     metrics,
     clock,
     log: logger,
+    logLevels: parts.logLevels,
   })
   const probesConfig: ProbesConfig | undefined = deps.config.probes
   const probes = probesConfig && new ProbeServer({ listen: probesConfig.listen, routes: platformRoutes({ source, metrics }), log: logger })

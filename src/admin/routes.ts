@@ -24,7 +24,7 @@ export interface RouteContext {
 }
 
 export interface AdminRoute {
-  readonly method: 'GET' | 'POST'
+  readonly method: 'GET' | 'POST' | 'PUT'
   /** Exact path, or a pattern whose groups become `params`. */
   readonly path: string | RegExp
   readonly access: Access

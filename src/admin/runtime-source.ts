@@ -12,6 +12,7 @@ import type { DataPlaneView } from '../plugins/plugin.js'
 import type { ResiliencePlugin } from '../plugins/resilience.js'
 import type { AdminSourceParts } from './source.js'
 import type { MemberView } from './view.js'
+import type { LogLevels } from '../log-levels.js'
 
 export function memberView(m: MemberInfo): MemberView {
   return {
@@ -43,6 +44,8 @@ export interface AdminParts {
   readonly reload: () => Promise<ReloadResult>
   readonly drain: () => Promise<void>
   readonly draining: () => boolean
+  /** Run-time log levels (PUT /v1/log-level). */
+  readonly logLevels?: LogLevels
 }
 
 /** `dataPlane` is the view the plugin was attached to (undefined before). */

@@ -14,9 +14,11 @@ import type { Metrics } from './metrics.js'
 import { EventStream } from './events.js'
 import { SnapshotBuilder, type SnapshotOptions } from './snapshot.js'
 import { adminRoutes, type AdminRoute } from './routes.js'
+import { logLevelRoutes } from './log-level.js'
 import { authorize, isExposed, type AccessPolicy } from './security.js'
 import { dashboardAssets } from './dashboard/assets.js'
 import { InternalError } from '../errors.js'
+import type { LogLevels } from '../log-levels.js'
 import { AdminInsecureBindError, AdminListenError, AdminMethodNotAllowedError, AdminNotFoundError } from './errors.js'
 import { isCommyError, sendError } from './responses.js'
 
@@ -39,6 +41,8 @@ export interface AdminServerOptions {
   readonly eventIntervalMs?: number
   readonly maxEventStreams?: number
   readonly snapshot?: SnapshotOptions
+  /** Run-time log levels (GET/PUT /v1/log-level). */
+  readonly logLevels?: LogLevels
 }
 
 const silent: AdminLog = { info() {}, warn() {}, error() {}, debug() {} }
@@ -72,6 +76,7 @@ export class AdminServer implements Startable {
       clock,
       onDrainError: (err) => this.log.error({ err }, 'admin: drain failed'),
     })
+    if (options.logLevels) this.routes = [...this.routes, ...logLevelRoutes({ levels: options.logLevels, counted: (action) => options.metrics.adminAction(action), log: this.log })]
   }
 
   /** The bound address (after start). */

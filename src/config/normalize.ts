@@ -33,6 +33,7 @@ export interface PathIssue {
 /** Defaults, in one place (the README's config reference lists the same values). */
 export const DEFAULTS = Object.freeze({
   adminListen: '127.0.0.1:15000',
+  logFormat: 'json',
   maxHeaderSize: 16384,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 300_000,
@@ -142,6 +143,7 @@ export function normalizeConfig(
     level: (raw.log?.level ?? 'info') as SidecarConfig['log']['level'],
     destination: raw.log?.destination ?? 'stdout',
     accessLog: raw.log?.accessLog ?? true,
+    format: raw.log?.format ?? DEFAULTS.logFormat,
   })
 
   const L = raw.limits ?? {}

@@ -48,6 +48,7 @@ export const LogSchema = Strict({
   level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
   destination: Type.Optional(Type.String({ minLength: 1, description: 'stdout, stderr, or a file path' })),
   accessLog: Type.Optional(Type.Boolean()),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')], { description: 'json: one pino-format JSON object per line (for collectors); text: time level component msg key=value, for terminals. Applies on reload too' })),
 })
 
 export const LimitsSchema = Strict({

@@ -24,6 +24,8 @@ export interface LogConfig {
   readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   readonly destination: string
   readonly accessLog: boolean
+  /** `json` (one pino-format JSON object per line) or `text` (for terminals: time level component msg key=value…). */
+  readonly format: 'json' | 'text'
 }
 
 export interface LimitsConfig {

@@ -48,7 +48,8 @@ export class LocalServiceHealth implements Startable {
       configFor: (ep) => this.configs.get(ep.service),
       clock: deps.clock,
       random: deps.random,
-      logger: deps.logger?.child({ component: 'local-health' }),
+      // the health component's logger already binds `component`: a second one would repeat the key
+      logger: deps.logger?.child({ checks: 'local' }),
       checkFor: deps.checkFor,
     })
     this.configs = new Map(services.map((s) => [s.name, s.healthCheck]))

@@ -9,7 +9,8 @@
  *   reload adds) and is swept every second, so ejection expiry and panic changes are recorded too.
  * - `alerts`: the AlertEvaluator (every 5 s) over the registry and the history; fired and resolved
  *   alerts go to `webhooks` (never blocking) and to `on({ alert })` listeners.
- * - `local`: the health of this node's own services (config.local.services), which gossip publishes.
+ * - `local`: the health of this node's own services (config.local.services), which gossip publishes;
+ *   their checks and transitions go to the history and to `on({ checked, transition })` as any endpoint's.
  * - `breakerTransition()`: records a breaker state change (`breaker closed` -> `breaker open`).
  *
  * reload(config): alert rules and webhooks replaced, local services followed, checks of newly
@@ -134,6 +135,14 @@ export function createHealthPlugin(deps: HealthPluginDeps): HealthPlugin {
     },
   })
   const local = new LocalServiceHealth(config.local.services, { clock, random, logger })
+  // this node's own services are counted and kept in history like any other endpoint
+  local.on({
+    checked: (c) => {
+      history.recordCheck(c.endpoint, c.ok, c.at)
+      listeners.emit('checked', c)
+    },
+    transition: (t) => record(t.endpoint, t.from, t.to, t.reason, t.at),
+  })
   const breakerTransition = (e: BreakerTransitionEvent) => {
     record(e.endpointId, `breaker ${e.from}`, `breaker ${e.to}`, e.reason, clock.now())
     tracker.sweep()

@@ -42,7 +42,7 @@ export class OutboundTls implements Startable {
       changed: options.changed,
       refused: (r) =>
         this.logger.warn(
-          { service: r.endpoint.service, endpoint: r.endpoint.address, node: r.endpoint.node ?? null, presented: r.presented ?? null, expected: r.expected, durationMs: r.durationMs, count: r.count },
+          { service: r.endpoint.service, endpoint: r.endpoint.address, peer: r.endpoint.node ?? null, presented: r.presented ?? null, expected: r.expected, durationMs: r.durationMs, count: r.count },
           'mesh endpoint presented another identity: out of picking',
         ),
     })
@@ -76,6 +76,6 @@ export class OutboundTls implements Startable {
   checkPolicy(ep: Endpoint): void {
     if (ep.policyRefusal === '' || this.warned.has(ep)) return
     this.warned.add(ep)
-    this.logger.warn({ service: ep.service, endpoint: ep.address, node: ep.node ?? null, reason: ep.policyRefusal }, 'mesh endpoint refused by the tls policy: not picked')
+    this.logger.warn({ service: ep.service, endpoint: ep.address, peer: ep.node ?? null, reason: ep.policyRefusal }, 'mesh endpoint refused by the tls policy: not picked')
   }
 }

@@ -16,7 +16,7 @@ t.test('npm run demo (commy demo): starts, serves through a sidecar, stops clean
   t.equal(json(byPath).service, 'inventory', 'path-prefix route')
   const none = await request(Number(m[1]), { headers: { host: 'nowhere' } })
   t.equal(none.status, 404)
-  await cli.waitFor(/"log":"access".*"service":"payments"/, 5000)
+  await cli.waitFor(/ INFO {2}access GET .* service=payments /, 10_000)
   cli.child.kill('SIGINT')
   const exit = await cli.exited
   t.equal(exit.code, 0, 'exit 0')

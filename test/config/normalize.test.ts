@@ -50,7 +50,7 @@ t.test('a minimal config gets every default', async (t) => {
   t.equal(config.version, '1.2.3')
   t.strictSame(config.node, { name: hostname(), zone: undefined })
   t.strictSame(config.admin, { listen: { host: '127.0.0.1', port: 15000 }, token: undefined, watchConfig: false })
-  t.strictSame(config.log, { level: 'info', destination: 'stdout', accessLog: true })
+  t.strictSame(config.log, { level: 'info', destination: 'stdout', accessLog: true, format: 'json' })
   t.strictSame(config.limits, {
     maxHeaderSize: DEFAULTS.maxHeaderSize,
     headersTimeoutMs: DEFAULTS.headersTimeoutMs,
@@ -242,10 +242,10 @@ t.test('admin: non-loopback needs a token; the token and watchConfig are kept', 
 
 t.test('node, log and limits given', async (t) => {
   const { config } = normalize(
-    raw({ node: { name: 'n1', zone: 'z' }, log: { level: 'debug', destination: 'stderr', accessLog: false }, limits: { maxHeaderSize: 8192, maxRequestsPerSocket: 100 } }),
+    raw({ node: { name: 'n1', zone: 'z' }, log: { level: 'debug', destination: 'stderr', accessLog: false, format: 'text' }, limits: { maxHeaderSize: 8192, maxRequestsPerSocket: 100 } }),
   )
   t.strictSame(config.node, { name: 'n1', zone: 'z' })
-  t.strictSame(config.log, { level: 'debug', destination: 'stderr', accessLog: false })
+  t.strictSame(config.log, { level: 'debug', destination: 'stderr', accessLog: false, format: 'text' })
   t.equal(config.limits.maxHeaderSize, 8192)
   t.equal(config.limits.maxRequestsPerSocket, 100)
 })

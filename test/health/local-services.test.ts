@@ -7,6 +7,8 @@ import { ServiceEndpoints } from '../../src/endpoint/service-endpoints.js'
 import { LocalServiceHealth, type LocalServiceStatus } from '../../src/health/local-services.js'
 import { EndpointStateTracker } from '../../src/health/state-tracker.js'
 import { startUpstream } from '../helpers/upstream.js'
+import { startRuntime } from '../helpers/runtime.js'
+import { parseProm, total } from '../helpers/prom-parse.js'
 
 const check: HealthCheckConfig = {
   kind: 'http',
@@ -119,4 +121,36 @@ t.test('local services follow a reload: added, removed, moved, check added', asy
   const n = app.seen.length + app2.seen.length
   await sleep(60)
   t.equal(app.seen.length + app2.seen.length, n, 'removed services are no longer checked')
+})
+
+t.test('a running sidecar counts its local services\' checks in commy_health_checks_total and keeps their history', async (t) => {
+  let up = true
+  const app = await startUpstream('app', (_req, res) => void res.writeHead(up ? 200 : 503).end('ok'))
+  const other = await startUpstream('other')
+  const r = await startRuntime({
+    listeners: [{ name: 'out', listen: '127.0.0.1:0', routes: [{ match: { pathPrefix: '/' }, service: 'other' }] }],
+    services: { other: { endpoints: [{ address: other.address }] } },
+    local: { services: [{ name: 'web', address: app.address, healthCheck: { http: { path: '/health' }, interval: '30ms', unhealthyThreshold: 2, healthyThreshold: 1 } }] },
+  })
+  t.teardown(async () => {
+    await r.stop()
+    await Promise.all([app.close(), other.close()])
+  })
+  const admin = r.runtime.admin.url()!
+  const checks = async (result: string) => total(parseProm(await (await fetch(`${admin}/metrics`)).text()), 'commy_health_checks_total', { service: 'web', endpoint: app.address, result })
+  const passed = async () => (await checks('pass')) >= 2
+  for (let i = 0; i < 200 && !(await passed()); i++) await sleep(20)
+  t.ok(await passed(), 'passing checks counted')
+  up = false
+  for (let i = 0; i < 200 && (await checks('fail')) < 2; i++) await sleep(20)
+  t.ok((await checks('fail')) >= 2, 'failing checks counted')
+  await until(() => r.runtime.health.local.status('web')!.health === 'unhealthy')
+
+  const id = encodeURIComponent(`web~${app.address}`)
+  const res = await fetch(`${admin}/v1/endpoints/${id}/history`)
+  t.equal(res.status, 200)
+  const h = (await res.json()) as { buckets: { checksOk: number; checksFailed: number }[]; transitions: { from: string; to: string; reason: string }[] }
+  t.ok(h.buckets.reduce((a, b) => a + b.checksOk, 0) >= 2, 'passes in the history')
+  t.ok(h.buckets.reduce((a, b) => a + b.checksFailed, 0) >= 2, 'failures in the history')
+  t.ok(h.transitions.some((x) => x.to === 'unhealthy' && /503/.test(x.reason)), 'the transition and its reason')
 })

@@ -1,13 +1,13 @@
 /**
  * `commy demo` is a gossiping mesh: no sidecar config lists another's address, yet every sidecar
- * knows the three services (learned over encrypted gossip) and the three members.
+ * knows the three services (learned over encrypted gossip, payments from its two replicas) and the four members.
  */
 import t from 'tap'
-import { DEMO_SERVICES, startDemo } from '../../src/demo/demo.js'
+import { DEMO_NODES, DEMO_SERVICES, startDemo } from '../../src/demo/demo.js'
 import { adminCall } from '../helpers/admin-runtime.js'
 import { request } from '../helpers/upstream.js'
 
-t.test('demo: three sidecars, one encrypted gossip mesh, every service learned from its own sidecar', async (t) => {
+t.test('demo: four sidecars, one encrypted gossip mesh, every service learned from its own sidecar', async (t) => {
   const demo = await startDemo({ servicePort: 0, sidecarPort: 0, logLevel: 'silent', accessLog: false })
   t.teardown(() => demo.stop())
   for (const r of demo.runtimes) {
@@ -15,12 +15,13 @@ t.test('demo: three sidecars, one encrypted gossip mesh, every service learned f
     t.ok(r.gossip!.membership.encrypted, 'gossip encrypted')
     t.same(
       r.gossip!.members().map((m) => `${m.name}:${m.state}`).sort(),
-      DEMO_SERVICES.map((s) => `${s}-sidecar:alive`).sort(),
-      'three members, all alive',
+      DEMO_NODES.map((n) => `${n.node}-sidecar:alive`).sort(),
+      'four members, all alive',
     )
-    for (const [i, s] of DEMO_SERVICES.entries()) {
-      const eps = r.sidecar.registry.service(s)!.snapshot.all
-      t.match(eps.map((e) => ({ source: e.source, node: e.node, port: e.port })), [{ source: 'gossip', node: `${s}-sidecar`, port: demo.services[i]!.port }])
+    for (const s of DEMO_SERVICES) {
+      const eps = r.sidecar.registry.service(s)!.snapshot.all.map((e) => ({ source: e.source, node: e.node, port: e.port })).sort((a, b) => a.port - b.port)
+      const want = DEMO_NODES.flatMap((n, i) => (n.service === s ? [{ source: 'gossip', node: `${n.node}-sidecar`, port: demo.services[i]!.port }] : [])).sort((a, b) => a.port - b.port)
+      t.same(eps, want, `${s}: every replica, from its own sidecar`)
     }
   }
   const members = (await adminCall(demo.dashboards[0]!.slice(0, -1), '/v1/members')).body.members

@@ -180,7 +180,7 @@ t.test('impostor: another service\'s certificate fails the handshake, the reques
   t.equal(sc.sidecar.identityMismatches().get('users'), 1, 'counted once')
   const warn = sc.lines.filter((l) => l.msg === 'mesh endpoint presented another identity: out of picking')
   t.equal(warn.length, 1, 'logged once')
-  t.match(warn[0], { node: 'node-evil', presented: 'spiffe://commy/service/web', expected: 'spiffe://commy/service/users' })
+  t.match(warn[0], { peer: 'node-evil', presented: 'spiffe://commy/service/web', expected: 'spiffe://commy/service/users' })
   const access = sc.access.find((a) => a.attempts === 2)
   t.ok(access, 'one request took two tries')
 })
