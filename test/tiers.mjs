@@ -50,6 +50,7 @@ export const integration = [
   'test/deploy/image.test.ts', // deploy/docker: the image's entrypoint run with node
   'test/deploy/pack.test.ts', // npm pack, installed into a temporary prefix
   'test/deploy/systemd.test.ts', // systemd-analyze verify
+  'test/deploy/observability.test.ts', // promtool; a running sidecar's /metrics
 ]
 
 import { readdirSync } from 'node:fs'
