@@ -11,6 +11,7 @@ export const integration = [
   'test/integration/', // scenarios: whole commy in one process or several, real loopback traffic
   'test/cli/', // the built CLI as a child process
   // one file per entry, in src/ order
+  'test/admin/dashboard-golden.test.ts',
   'test/admin/dashboard.test.ts',
   'test/admin/probe-server.test.ts',
   'test/admin/server.test.ts',

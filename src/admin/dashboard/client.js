@@ -53,6 +53,7 @@
  * @property {number} [endpoints]
  * @property {number} [healthy]
  * @property {number | null} [successRate] 0..1 over the last minute, null without traffic
+ * @property {number | null} [trySuccessRate] of every try to its endpoints (before retries)
  * @property {number} [rps]
  * @property {number | null} [p50Ms]
  * @property {number | null} [p99Ms]
@@ -126,6 +127,10 @@
  * @property {string} [endpoint]
  * @property {string} [service]
  * @property {string} [node]
+ * @property {string} [target] maintenance: 'endpoint' | 'local'
+ * @property {string} [id] maintenance: the endpoint id or local service name
+ * @property {boolean} [on] maintenance: on or off
+ * @property {string} [by] who asked (peer address, "(token)" when one came)
  */
 
 /**
@@ -226,6 +231,7 @@
  * @property {HTMLTableRowElement} root
  * @property {HTMLElement} name
  * @property {HTMLElement} success
+ * @property {HTMLElement} tries
  * @property {HTMLElement} rps
  * @property {HTMLElement} p50
  * @property {HTMLElement} p99
@@ -796,6 +802,7 @@
     const parts = {
       name: el('a', { class: 'svc' }),
       success: el('td', { class: 'r success num' }),
+      tries: el('td', { class: 'r tries num' }),
       rps: el('td', { class: 'r rps num' }),
       p50: el('td', { class: 'r p50 num' }),
       p99: el('td', { class: 'r p99 num' }),
@@ -805,6 +812,7 @@
     const root = el('tr', { 'data-testid': 'golden-row' }, [
       el('td', null, [parts.name]),
       parts.success,
+      parts.tries,
       parts.rps,
       parts.p50,
       parts.p99,
@@ -822,6 +830,9 @@
     text(row.success, fmtPct(sr))
     setClass(row.success, `r success num ${toneOf(sr)}`)
     setData(row.root, 'success', sr === null ? '' : String(sr))
+    const tries = s.trySuccessRate
+    text(row.tries, fmtPct(tries))
+    setClass(row.tries, `r tries num ${toneOf(tries)}`)
     const rps = s.rps ?? eps.reduce((a, ep) => a + (ep.rps ?? 0), 0)
     text(row.rps, fmtNum(rps))
     text(row.p50, fmtMs(s.p50Ms))
@@ -843,6 +854,14 @@
     if (m === null || m === undefined) return 'any'
     if (typeof m === 'string') return m
     if (typeof m !== 'object') return String(m)
+    const r = /** @type {{ host?: unknown, pathPrefix?: unknown, headers?: unknown }} */ (m)
+    if ('pathPrefix' in r || 'host' in r) {
+      const out = []
+      if (typeof r.host === 'string') out.push(`host ${r.host}`)
+      if (typeof r.pathPrefix === 'string') out.push(`${r.pathPrefix}*`)
+      if (r.headers && typeof r.headers === 'object') for (const [k, v] of Object.entries(r.headers)) out.push(`${k}: ${String(v)}`)
+      return out.length ? out.join(' · ') : 'any'
+    }
     const parts = []
     for (const [k, v] of Object.entries(/** @type {Record<string, unknown>} */ (m))) {
       if (v === undefined || v === null) continue
@@ -956,15 +975,41 @@
   function shortId(id, service) {
     return id.startsWith(`${service}~`) ? `${service} ${id.slice(service.length + 1)}` : id
   }
-  /** An event the sidecar sent (named SSE frame or snapshot `events`), in the timeline's words. @param {ServerEvent} ev @param {number} fallbackAt */
+  /** When the sidecar last told of an action itself, by subject (a diff of snapshots then adds nothing). @type {Map<string, number>} */
+  const told = new Map()
+  /** @param {string} subject @param {number} at */
+  function toldRecently(subject, at) {
+    const t = told.get(subject)
+    return t !== undefined && Math.abs(at - t) < 15_000
+  }
+  /**
+   * An event the sidecar sent (a named frame of /v1/events such as drain, undrain, maintenance; or
+   * `events` in a snapshot), in the timeline's words.
+   * @param {ServerEvent} ev @param {number} fallbackAt
+   */
   function serverEvent(ev, fallbackAt) {
     const kind = String(ev.kind ?? ev.type ?? 'event')
     const at = typeof ev.at === 'number' ? ev.at : typeof ev.t === 'number' ? ev.t : fallbackAt
-    const who = ev.endpoint ? shortId(ev.endpoint, ev.service ?? '') : ev.node ?? ev.service ?? ''
-    const said = ev.message ?? ev.reason ?? ''
-    const verb = kind === 'maintenance' ? 'maintenance' : kind === 'drain' ? 'drained' : kind === 'undrain' ? 'undrained' : kind
-    const text = [who, who ? verb : '', said ? human(said) : ''].filter(Boolean).join(' · ') || kind
-    addEvent({ at, kind, text, tone: kind === 'undrain' ? 'ok' : kind === 'drain' || kind === 'maintenance' ? 'warn' : '' }, `srv|${at}|${kind}|${who}|${said}`)
+    const by = ev.by ? ` · by ${ev.by}` : ''
+    /** @type {string} */
+    let what
+    /** @type {TimelineEvent['tone']} */
+    let tone = ''
+    if (kind === 'maintenance' && ev.id) {
+      const subject = ev.target === 'local' ? `local service ${ev.id}` : shortId(ev.id, ev.id.split('~')[0] ?? '')
+      what = `${subject} ${ev.on === false ? 'out of maintenance (undrained)' : 'in maintenance (drained)'}`
+      tone = ev.on === false ? 'ok' : 'warn'
+      told.set(`maintenance|${ev.id}`, Date.now())
+    } else if (kind === 'drain' || kind === 'undrain') {
+      what = kind === 'drain' ? 'this sidecar started draining' : 'this sidecar takes traffic again'
+      tone = kind === 'drain' ? 'warn' : 'ok'
+      told.set(kind, Date.now())
+    } else {
+      const who = ev.endpoint ? shortId(ev.endpoint, ev.service ?? '') : ev.id ?? ev.node ?? ev.service ?? ''
+      const said = ev.message ?? ev.reason ?? ''
+      what = [who, said ? human(said) : ''].filter(Boolean).join(': ') || kind
+    }
+    addEvent({ at, kind, text: what + by, tone }, `srv|${at}|${kind}|${ev.id ?? ''}|${what}`)
   }
   /**
    * What changed between two snapshots, as timeline events: breakers, ejections and other endpoint
@@ -991,7 +1036,7 @@
     if (prev.node.configVersion !== snap.node.configVersion) {
       addEvent({ at, kind: 'reload', text: `config reloaded: ${prev.node.configVersion} → ${snap.node.configVersion}`, tone: 'ok' })
     }
-    if (prev.node.draining !== snap.node.draining) {
+    if (prev.node.draining !== snap.node.draining && !toldRecently(snap.node.draining ? 'drain' : 'undrain', Date.now())) {
       addEvent(
         snap.node.draining
           ? { at, kind: 'drain', text: 'this sidecar started draining', tone: 'warn' }
@@ -1010,10 +1055,11 @@
       if (was.breaker !== ep.breaker) {
         addEvent({ at, kind: 'breaker', text: `${name} breaker ${was.breaker} → ${ep.breaker}`, tone: ep.breaker === 'open' ? 'bad' : ep.breaker === 'closed' ? 'ok' : 'warn' })
       }
-      if (Boolean(was.maintenance) !== Boolean(ep.maintenance)) {
+      if (Boolean(was.maintenance) !== Boolean(ep.maintenance) && !toldRecently(`maintenance|${ep.id}`, Date.now())) {
         addEvent({ at, kind: 'maintenance', text: `${name} ${ep.maintenance ? 'in maintenance (drained)' : 'out of maintenance'}`, tone: ep.maintenance ? 'warn' : 'ok' })
       }
-      if (was.state !== ep.state) {
+      // a state the breaker or maintenance explains was told just above
+      if (was.state !== ep.state && was.breaker === ep.breaker && Boolean(was.maintenance) === Boolean(ep.maintenance)) {
         const why = ep.state === 'healthy' ? '' : `: ${human(ep.reason)}`
         const kind = ep.state === 'ejected' && !/breaker/.test(ep.reason) ? 'ejection' : 'health'
         addEvent({ at, kind, text: `${name} ${was.state} → ${ep.state}${why}`, tone: ep.state === 'healthy' ? 'ok' : 'bad' })
