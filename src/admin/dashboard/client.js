@@ -445,6 +445,7 @@
     if (ms >= 100) return `${Math.round(ms)} ms`
     if (ms >= 10) return `${ms.toFixed(1)} ms`
     if (ms >= 0.1) return `${ms.toFixed(2)} ms`
+    if (ms === 0) return '0 ms'
     return '< 0.1 ms'
   }
   /** A success rate (0..1) as a percentage; null: no traffic. @param {number | null | undefined} r */
@@ -963,7 +964,7 @@
     const now = Date.now()
     const rows = timeline.map((e) =>
       el('li', { 'data-testid': 'event-row', 'data-kind': e.kind, class: e.tone }, [
-        el('span', { class: `kind ${e.kind}` }, [e.kind]),
+        el('span', { class: 'kind' }, [e.kind]),
         el('span', { class: 'what' }, [e.text]),
         el('span', { class: 'when num', title: new Date(e.at).toISOString() }, [now - e.at < 60_000 ? clock(e.at) : `${fmtDur(now - e.at)} ago`]),
       ]),

@@ -70,7 +70,7 @@ main { padding: 18px 20px 8px; max-width: 1600px; margin: 0 auto; }
 .tile .value.ok { color: var(--green); }
 .tile.lead { border-color: var(--blue); }
 .tile.lead .value { font-size: 26px; }
-.ok { color: var(--green); } .warn { color: var(--amber); } .bad { color: var(--red); }
+td.ok, b.ok { color: var(--green); } td.warn, b.warn { color: var(--amber); } td.bad, b.bad { color: var(--red); }
 td.success.ok, td.success.warn, td.success.bad, b.ok, b.warn, b.bad { font-weight: 650; }
 .card-title .note { text-transform: none; letter-spacing: 0; font-weight: 400; margin-left: 6px; }
 table.golden a.svc { color: var(--fg); font-weight: 600; text-decoration: none; }
