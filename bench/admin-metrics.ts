@@ -2,6 +2,8 @@
  * Admin-side costs, measured against baselines in the same run:
  * - per-request metric recording: prom-client used directly (labels object per call, the
  *   baseline), prom-client with cached `.labels()` children, and commy's RouteMetrics.done();
+ *   the whole request observer (done, bytes, the golden window, every try on its endpoint) on
+ *   records of one try and of two (a retry);
  * - one /metrics scrape with many series; one dashboard snapshot (1,000 endpoints) and its size.
  * Prints one JSON summary line last. Run: `npm run build && node dist/bench/admin-metrics.js`.
  */
@@ -15,6 +17,8 @@ import { ServiceEndpoints } from '../src/endpoint/service-endpoints.js'
 import { systemClock } from '../src/clock.js'
 import type { AdminSource, HistoryBucketView, HistoryView } from '../src/admin/view.js'
 import { nsPerOp as measureNsPerOp } from './lib/harness.js'
+import { requestMetrics } from '../src/admin/request-observer.js'
+import { requestRecord, type RequestRecord } from '../src/proxy/request-record.js'
 
 const N = Number(process.env.BENCH_N ?? 1_000_000)
 const ENDPOINTS = ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080', '10.0.0.4:8080']
@@ -56,6 +60,32 @@ function commy(): (i: number) => void {
   return (i) => route.done(ENDPOINTS[i & 3], STATUSES[i & 7]!, (i & 1023) / 20_000)
 }
 
+/** The admin plugin's request observer over prebuilt records (`tries` per request: 1, or 2 = a retry). */
+function observer(tries: number): (i: number) => void {
+  const m = new Metrics({ defaultMetrics: false })
+  const observe = requestMetrics(m)
+  const records: RequestRecord[] = Array.from({ length: 64 }, (_, i) => {
+    const status = STATUSES[i & 7]!
+    return requestRecord({
+      listener: 'public',
+      method: 'GET',
+      url: '/x',
+      route: { name: 'api', service: 'payments' },
+      endpoint: ENDPOINTS[i & 3],
+      status,
+      startedAt: 0,
+      endedAt: (i & 63) / 20,
+      bytesIn: 0,
+      bytesOut: 100,
+      attempts: tries,
+      requestId: 'r',
+      code: undefined,
+      tries: Array.from({ length: tries }, (_, k) => ({ endpoint: ENDPOINTS[(i + k) & 3]!, startedAt: 0, endedAt: 1, status: k < tries - 1 ? 503 : status, code: undefined })),
+    })
+  })
+  return (i) => observe(records[i & 63]!)
+}
+
 function fakeSource(services: number, perService: number): AdminSource {
   const sets = Array.from({ length: services }, (_, s) => {
     const set = new ServiceEndpoints({ name: `svc-${s}`, panicThreshold: 0, slowStartMs: 0, latencyDecayMs: 10_000, preferLocalZone: false, localZone: undefined, now: () => 0 })
@@ -85,6 +115,8 @@ async function main(): Promise<void> {
   const baseline = nsPerOp(direct())
   const cached = nsPerOp(cachedChildren())
   const ours = nsPerOp(commy())
+  const observed = nsPerOp(observer(1))
+  const observedRetry = nsPerOp(observer(2))
   // a loop that only picks its inputs, to subtract
   let sink = 0
   const empty = nsPerOp((i) => {
@@ -118,6 +150,8 @@ async function main(): Promise<void> {
       promClientDirect: round(baseline),
       promClientCachedChildren: round(cached),
       commyRouteMetrics: round(ours),
+      commyObserverOneTry: round(observed),
+      commyObserverTwoTries: round(observedRetry),
       loopOverhead: round(empty),
     },
     ratios: {

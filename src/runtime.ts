@@ -113,6 +113,7 @@ export class Runtime {
       overload: () => sidecar.overload(),
       tls: this.tls,
       identityMismatches: () => sidecar.identityMismatches(),
+      connections: () => sidecar.connections(),
     }
     for (const p of plugins) p.attach?.(dataPlane)
   }

@@ -23,6 +23,7 @@ import { Inbound, INBOUND_LISTENER } from './proxy/inbound.js'
 import { Listener } from './proxy/listener.js'
 import { connectionCap, DescriptorEpisodes, readNofile } from './proxy/descriptors.js'
 import { Refusals, type OverloadCounters } from './proxy/overload.js'
+import { ConnectionCounts, type ConnectionCounters } from './proxy/connection-counts.js'
 import { RequestIds } from './proxy/request-id.js'
 import { observers, type RequestObserver } from './proxy/request-record.js'
 import { accessLog } from './proxy/access-log.js'
@@ -92,6 +93,7 @@ export class Sidecar implements Startable {
   /** Builds a listener (kept for reloads that add or move listeners). */
   private readonly makeListener: (l: ListenerConfig, config: SidecarConfig) => Listener
   private readonly refusals = new Refusals()
+  private readonly connectionCounts = new ConnectionCounts()
   private readonly episodes: DescriptorEpisodes
   /** Listeners replaced by a reload, still finishing their requests. */
   private readonly retired = new Set<Listener>()
@@ -199,6 +201,7 @@ export class Sidecar implements Startable {
         maxConnections,
         onRefused: (reason) => refused[reason]++,
         onDescriptorsExhausted: () => episodes.hit('accept'),
+        connections: this.connectionCounts.of(l.name),
       })
     }
     this.listeners = config.listeners.map((l) => this.makeListener(l, config))
@@ -258,6 +261,7 @@ export class Sidecar implements Startable {
       maxConnections: connectionCap(cfg.limits.maxConnections, p.nofile, cfg.listeners.length + 1),
       onRefused: (reason) => refused[reason]++,
       onDescriptorsExhausted: () => this.episodes.hit('accept'),
+      connections: this.connectionCounts.of(INBOUND_LISTENER),
     })
   }
 
@@ -278,6 +282,11 @@ export class Sidecar implements Startable {
   /** What the data plane refused or dropped so far (read at scrape time). */
   overload(): OverloadCounters {
     return { refused: this.refusals.all, accessLogDropped: this.logs.dropped(), descriptorExhaustion: this.episodes.counts(), authz: this.inbound?.gate.decisions }
+  }
+
+  /** Client connections per listener, and upstream connections per endpoint, so far (read at scrape time). */
+  connections(): ConnectionCounters {
+    return { downstream: this.connectionCounts.all, upstream: this.undici?.connectionCounts() ?? [] }
   }
 
   /** Mesh endpoints refused for their identity so far, per service (read at scrape time). */

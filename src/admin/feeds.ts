@@ -5,7 +5,8 @@
  * - gossip `counters()` (when gossip is on): membership's counter snapshot, followed at scrape time;
  * - the endpoint registry: series of endpoints that left are dropped (bounded labels);
  * - the data plane's overload counters (refused connections, dropped access lines, descriptor
- *   exhaustion), followed at scrape time.
+ *   exhaustion) and connection counters (downstream per listener, upstream per endpoint),
+ *   followed at scrape time.
  * Retries are counted from the request records (request-observer.ts), not here.
  * `subscribeFeeds` returns one function that unsubscribes them all.
  */
@@ -14,6 +15,7 @@ import type { GossipPlugin } from '../plugins/gossip.js'
 import type { HealthPlugin } from '../plugins/health.js'
 import type { ResiliencePlugin } from '../plugins/resilience.js'
 import type { OverloadCounters } from '../proxy/overload.js'
+import type { ConnectionCounters } from '../proxy/connection-counts.js'
 import type { Metrics } from './metrics.js'
 
 type Unsubscribe = () => void
@@ -26,6 +28,8 @@ export interface FeedSources {
   readonly overload?: () => OverloadCounters
   /** Mesh endpoints refused for their identity, per service (transport). */
   readonly identityMismatches?: () => ReadonlyMap<string, number>
+  /** Client connections per listener, upstream connections per endpoint (data plane). */
+  readonly connections?: () => ConnectionCounters
 }
 
 export function subscribeFeeds(metrics: Metrics, from: FeedSources): Unsubscribe {
@@ -43,6 +47,7 @@ export function subscribeFeeds(metrics: Metrics, from: FeedSources): Unsubscribe
   if (gossip) metrics.followGossip(() => gossip.counters())
   if (from.overload) metrics.followOverload(from.overload)
   if (from.identityMismatches) metrics.followIdentityMismatches(from.identityMismatches)
+  if (from.connections) metrics.followConnections(from.connections)
 
   return () => {
     while (offs.length > 0) offs.pop()!()

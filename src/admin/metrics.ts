@@ -18,9 +18,13 @@ import type { AdminSource, CertificateView, EndpointView, MemberView, NodeView }
 import type { OverloadCounters } from '../proxy/overload.js'
 import { EXHAUSTION_OPS } from '../proxy/descriptors.js'
 import { BREAKER_STATES, ENDPOINT_STATES, MEMBER_STATES } from './view.js'
-import { DEFAULT_DURATION_BUCKETS, RouteMetrics, durationCollector, requestsCollector } from './request-metrics.js'
+import { DEFAULT_DURATION_BUCKETS, RouteMetrics, bytesCollector, durationCollector, requestsCollector, type RouteKey } from './request-metrics.js'
+import { ServiceTries, triesCollector } from './golden-tries.js'
+import { ConnectionMetrics } from './golden-metrics.js'
+import type { ConnectionCounters } from '../proxy/connection-counts.js'
+import { systemClock, type Clock } from '../clock.js'
 
-export { RouteMetrics } from './request-metrics.js'
+export { RouteMetrics, type RouteKey } from './request-metrics.js'
 
 /** What the scrape-time gauges read. An AdminSource satisfies it. */
 export type MetricsStateSource = Pick<AdminSource, 'node' | 'endpoints' | 'members' | 'certificates'>
@@ -33,6 +37,8 @@ export interface MetricsOptions {
   readonly durationBuckets?: readonly number[]
   /** Distinct endpoint label values per route before the rest count as "_other". Default 512. */
   readonly maxEndpointsPerRoute?: number
+  /** Time of the request windows (now) and of the reload timestamp (wallNow). Default: the system clock. */
+  readonly clock?: Clock
 }
 
 export type Direction = 'in' | 'out'
@@ -64,6 +70,10 @@ export class Metrics {
   private readonly bounds: readonly number[]
   private readonly maxEndpoints: number
   private readonly routes = new Map<string, RouteMetrics>()
+  /** Try counters per service, shared by the routes to it. */
+  private readonly tries = new Map<string, ServiceTries>()
+  private readonly connections = new ConnectionMetrics()
+  private readonly clock: Clock
   private readonly gossipTypes = new Set<string>()
   private scrape: ScrapeState | undefined
   /** Read at every scrape; one that throws (a source that cannot be read) leaves its counters where they were. */
@@ -84,22 +94,38 @@ export class Metrics {
   private readonly descriptorExhaustion: Counter<'op'>
   private readonly identityMismatches: Counter<'service'>
   private readonly inboundRequests: Counter<'service' | 'caller' | 'decision'>
+  private readonly lastReloadSuccess: Gauge
+  private readonly lastReloadSuccessTime: Gauge
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry()
     this.source = options.source
     this.bounds = options.durationBuckets ?? DEFAULT_DURATION_BUCKETS
     this.maxEndpoints = options.maxEndpointsPerRoute ?? 512
+    this.clock = options.clock ?? systemClock
     const registers = [this.registry]
     const routes = () => this.routes.values()
+    const known = () => this.state().endpoints
 
     // ---- requests (hot path, rendered at scrape time) ----
     this.registry.registerMetric(
-      requestsCollector('commy_requests_total', 'Requests answered, by listener, route, service, last endpoint tried and status class.', routes) as never,
+      requestsCollector('commy_requests_total', 'Requests answered, by listener, route, service, last endpoint tried and status class.', routes, () => endpointsByService(known())) as never,
     )
     this.registry.registerMetric(
-      durationCollector('commy_request_duration_seconds', 'Request duration from first byte in to last byte out, in seconds.', this.bounds, routes) as never,
+      durationCollector('commy_request_duration_seconds', 'Request duration from first byte in to last byte out, in seconds, by status class (1xx..5xx, error).', this.bounds, routes) as never,
     )
+    // ---- golden metrics (golden-tries.ts, golden-metrics.ts) ----
+    this.registry.registerMetric(
+      triesCollector(
+        'commy_upstream_tries_total',
+        'Tries sent to an endpoint (retries and upgrades included), by outcome: the status class it answered with (1xx..5xx) or the COMMY_ERR_* code the try ended on.',
+        () => this.tries.values(),
+        known,
+      ) as never,
+    )
+    this.registry.registerMetric(bytesCollector('commy_request_bytes_total', 'Request body bytes sent upstream (client to endpoint), per route.', 'in', routes) as never)
+    this.registry.registerMetric(bytesCollector('commy_response_bytes_total', 'Response body bytes sent to clients (endpoint to client), per route.', 'out', routes) as never)
+    for (const c of this.connections.collectors(known)) this.registry.registerMetric(c as never)
 
     // ---- events ----
     this.retries = new Counter({ name: 'commy_retries_total', help: 'Retries sent (tries after the first).', labelNames: ['service'], registers })
@@ -180,6 +206,18 @@ export class Metrics {
     for (const op of EXHAUSTION_OPS) this.descriptorExhaustion.inc({ op }, 0)
     this.configReloads.inc({ result: 'success' }, 0)
     this.configReloads.inc({ result: 'failure' }, 0)
+    this.lastReloadSuccess = new Gauge({
+      name: 'commy_config_last_reload_success',
+      help: 'Whether the last config load or reload succeeded (1) or was refused (0, the previous config still serves).',
+      registers,
+    })
+    this.lastReloadSuccessTime = new Gauge({
+      name: 'commy_config_last_reload_success_timestamp_seconds',
+      help: 'When the config was last loaded or reloaded successfully (Unix seconds; the start counts).',
+      registers,
+    })
+    this.lastReloadSuccess.set(1)
+    this.lastReloadSuccessTime.set(Math.floor(this.clock.wallNow() / 1000))
     this.gossipAuthFailures.inc(0)
 
     // ---- state mirrors (scrape time) ----
@@ -268,15 +306,48 @@ export class Metrics {
     const key = `${listener}\0${route}\0${service}`
     let r = this.routes.get(key)
     if (!r) {
-      r = new RouteMetrics(listener, route, service, this.bounds, this.maxEndpoints)
+      r = new RouteMetrics(listener, route, service, this.bounds, this.maxEndpoints, this.clock.now(), this.triesOf(service))
       this.routes.set(key, r)
     }
     return r
   }
 
+  /** The routes of a (re)loaded config: their series exist from 0; routes no longer declared are dropped. */
+  declareRoutes(declared: readonly RouteKey[]): void {
+    const keep = new Set<string>()
+    for (const d of declared) {
+      this.route(d.listener, d.route, d.service)
+      keep.add(`${d.listener}\0${d.route}\0${d.service}`)
+    }
+    for (const [key, r] of this.routes) {
+      if (keep.has(key) || r.route === NO_ROUTE_LABEL) continue
+      r.retired = true
+      this.routes.delete(key)
+    }
+  }
+
+  /** Every route recorder (the admin's /v1/routes and services read their windows). */
+  routeMetrics(): IterableIterator<RouteMetrics> {
+    return this.routes.values()
+  }
+
+  /** The clock the request windows use. */
+  now(): number {
+    return this.clock.now()
+  }
+
+  private triesOf(service: string): ServiceTries {
+    let t = this.tries.get(service)
+    if (!t) this.tries.set(service, (t = new ServiceTries(service, this.maxEndpoints)))
+    return t
+  }
+
   /** Drops a route's series (it was removed by a reload). */
   forgetRoute(listener: string, route: string, service: string): void {
-    this.routes.delete(`${listener}\0${route}\0${service}`)
+    const key = `${listener}\0${route}\0${service}`
+    const r = this.routes.get(key)
+    if (r) r.retired = true
+    this.routes.delete(key)
   }
 
   /** `n` retries sent for one request of the service. */
@@ -331,6 +402,13 @@ export class Metrics {
   /** Called by whoever reloads (SIGHUP, file watch or POST /v1/reload), once per attempt. */
   configReload(ok: boolean): void {
     this.configReloads.inc({ result: ok ? 'success' : 'failure' })
+    this.lastReloadSuccess.set(ok ? 1 : 0)
+    if (ok) this.lastReloadSuccessTime.set(Math.floor(this.clock.wallNow() / 1000))
+  }
+
+  /** Follows the data plane's connection counters (read at every scrape). */
+  followConnections(read: () => ConnectionCounters): void {
+    this.connections.follow(read)
   }
 
   /**
@@ -412,6 +490,7 @@ export class Metrics {
   /** Removes every series labelled with this endpoint (it left the service). */
   forgetEndpoint(service: string, endpoint: string): void {
     for (const r of this.routes.values()) if (r.service === service) r.forget(endpoint)
+    this.tries.get(service)?.forget(endpoint)
     for (const to of BREAKER_STATES) this.breakerTransitions.remove({ service, endpoint, to })
     this.ejections.remove({ service, endpoint })
     this.healthChecks.remove({ service, endpoint, result: 'pass' })
@@ -430,6 +509,7 @@ export class Metrics {
       return await this.registry.metrics()
     } finally {
       this.scrape = undefined
+      this.connections.settle()
     }
   }
 
@@ -442,4 +522,18 @@ export class Metrics {
     if (!s) return { node: undefined, endpoints: [], members: [], certificates: [] }
     return { node: s.node(), endpoints: s.endpoints(), members: s.members(), certificates: s.certificates?.() ?? [] }
   }
+}
+
+/** Label of requests that matched no route (request-observer.ts's NO_ROUTE): never declared, never dropped by a reload. */
+const NO_ROUTE_LABEL = 'none'
+
+/** service -> addresses of its endpoints known now. */
+function endpointsByService(endpoints: readonly EndpointView[]): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const ep of endpoints) {
+    const list = out.get(ep.service)
+    if (list) list.push(ep.address)
+    else out.set(ep.service, [ep.address])
+  }
+  return out
 }

@@ -12,6 +12,7 @@ import type { AdminConfig, HostPort, ProbesConfig, SidecarConfig } from '../conf
 import type { DataPlaneView, Plugin, PluginDeps } from '../plugins/plugin.js'
 import { ConfigWatcher } from './config-watch.js'
 import { subscribeFeeds } from './feeds.js'
+import { declaredRoutes, goldenReader } from './golden-signals.js'
 import { Metrics } from './metrics.js'
 import { requestMetrics } from './request-observer.js'
 import { runtimeSourceParts, type AdminParts } from './runtime-source.js'
@@ -51,8 +52,10 @@ export interface AdminPluginDeps extends PluginDeps {
 export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
   const { parts, clock, logger } = deps
   let dataPlane: DataPlaneView | undefined
-  const source = createAdminSource(runtimeSourceParts(parts, () => dataPlane, clock, packageVersion()))
-  const metrics = new Metrics({ source, defaultMetrics: deps.defaultMetrics })
+  const metrics = new Metrics({ defaultMetrics: deps.defaultMetrics, clock })
+  const golden = goldenReader(metrics, parts.health.history)
+  const source = createAdminSource({ ...runtimeSourceParts(parts, () => dataPlane, clock, packageVersion()), golden })
+  metrics.setSource(source)
   const server = new AdminServer({
     ...deps.server,
     config: deps.config.admin,
@@ -88,7 +91,8 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
     watcher: () => watcher,
     attach(view: DataPlaneView) {
       dataPlane = view
-      unsubscribe = subscribeFeeds(metrics, { registry: view.endpoints, resilience: parts.resilience, health: parts.health, gossip: parts.gossip, overload: () => view.overload(), identityMismatches: view.identityMismatches && (() => view.identityMismatches!()) })
+      unsubscribe = subscribeFeeds(metrics, { registry: view.endpoints, resilience: parts.resilience, health: parts.health, gossip: parts.gossip, overload: () => view.overload(), identityMismatches: view.identityMismatches && (() => view.identityMismatches!()), connections: view.connections && (() => view.connections!()) })
+      metrics.declareRoutes(declaredRoutes(deps.config))
     },
     async start() {
       if (state !== 'new') return
@@ -111,6 +115,7 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
       await Promise.all([probes?.stop(), server.stop()])
     },
     reload(config: SidecarConfig) {
+      metrics.declareRoutes(declaredRoutes(config))
       if (!sameListen(config.probes?.listen, probesConfig?.listen)) {
         logger.warn({ listen: config.probes?.listen, serving: probesConfig?.listen }, 'probes.listen changed: restart to apply it (the probe listener keeps serving as before)')
       }

@@ -84,6 +84,7 @@ export function adminRoutes(deps: RouteDeps): AdminRoute[] {
     { method: 'GET', path: '/v1/node', access: 'read', handle: ({ res }) => sendJson(res, 200, source.node()) },
     { method: 'GET', path: '/v1/members', access: 'read', handle: ({ res }) => sendJson(res, 200, { members: source.members() }) },
     { method: 'GET', path: '/v1/services', access: 'read', handle: ({ res }) => sendJson(res, 200, { services: source.services() }) },
+    { method: 'GET', path: '/v1/routes', access: 'read', handle: ({ res }) => sendJson(res, 200, source.routes?.() ?? { listeners: [] }) },
     {
       method: 'GET',
       path: '/v1/endpoints',

@@ -7,6 +7,7 @@ import type { SidecarConfig } from '../config/types.js'
 import type { ServiceEndpoints } from '../endpoint/service-endpoints.js'
 import type { AdminSource, AlertView, CertificateView, HistoryView, MemberView, NodeView, Readiness } from './view.js'
 import { endpointView, redactConfig, serviceView } from './views.js'
+import type { GoldenReader } from './golden-signals.js'
 
 /** Numbers from the retained history for one endpoint (last complete window). */
 export interface EndpointRates {
@@ -39,6 +40,8 @@ export interface AdminSourceParts {
   readonly alerts?: () => readonly AlertView[]
   /** The mesh certificates loaded now; default none. */
   readonly certificates?: () => readonly CertificateView[]
+  /** Golden signals (success rate, rps, p50, p99 over the last minute); default: history rates only. */
+  readonly golden?: GoldenReader
 }
 
 export function createAdminSource(parts: AdminSourceParts): AdminSource {
@@ -76,13 +79,16 @@ export function createAdminSource(parts: AdminSourceParts): AdminSource {
     services() {
       const now = parts.now()
       const cfg = parts.config().services
-      return [...parts.services()].map((s) => serviceView(s.name, cfg[s.name]?.strategy ?? 'unknown', s.snapshot, now))
+      const golden = parts.golden
+      return [...parts.services()].map((s) =>
+        serviceView(s.name, cfg[s.name]?.strategy ?? 'unknown', s.snapshot, now, golden?.service(s.name, s.snapshot.all.map((ep) => ep.id))),
+      )
     },
     endpoints() {
       const now = parts.now()
       const out = []
       for (const s of parts.services()) {
-        for (const ep of s.snapshot.all) out.push(endpointView(ep, now, parts.history?.rates?.(ep.id)))
+        for (const ep of s.snapshot.all) out.push(endpointView(ep, now, parts.golden?.endpoint(ep.id) ?? parts.history?.rates?.(ep.id)))
       }
       return out
     },
@@ -98,6 +104,7 @@ export function createAdminSource(parts: AdminSourceParts): AdminSource {
     },
     alerts: () => parts.alerts?.() ?? [],
     certificates: () => parts.certificates?.() ?? [],
+    routes: parts.golden && (() => parts.golden!.routes(parts.config())),
     config() {
       const c = parts.config()
       let r = redacted.get(c)

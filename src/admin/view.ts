@@ -7,6 +7,9 @@
 import type { BreakerKind, EndpointState } from '../endpoint/endpoint.js'
 import type { EndpointHistory, HistoryBucket } from '../health/history.js'
 import type { TransitionRecord } from '../health/series.js'
+import type { RoutesView } from './golden-signals.js'
+
+export type { ListenerRoutesView, RouteView, RoutesView } from './golden-signals.js'
 
 export type { BreakerKind, EndpointState }
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
@@ -70,8 +73,13 @@ export interface ServiceView {
   readonly eligible: number
   /** True when too few are healthy and all are used. */
   readonly panic: boolean
-  /** Requests per second over the last complete history window, when history is wired. */
+  /** Golden signals over the last minute (sliding), of client requests to the service (after retries). */
+  readonly successRate?: number | null
+  /** Success rate of every try to its endpoints over the last minute (before retries). */
+  readonly trySuccessRate?: number | null
+  /** Requests per second over the last minute. */
   readonly rps?: number
+  readonly p50Ms?: number | null
   readonly p99Ms?: number | null
 }
 
@@ -99,8 +107,10 @@ export interface EndpointView {
   /** Totals since the endpoint appeared. */
   readonly requests: number
   readonly failures: number
-  /** From history, when wired: requests/s and p99 over the last complete bucket. */
+  /** Golden signals of its tries over the last minute (sliding; null with no try); without them, rps/p99 of the last complete history bucket. */
+  readonly successRate?: number | null
   readonly rps?: number
+  readonly p50Ms?: number | null
   readonly p99Ms?: number | null
 }
 
@@ -148,6 +158,8 @@ export interface AdminSource {
   config(): unknown
   /** The mesh certificates loaded now; none without `tls` (or when not wired). */
   certificates?(): readonly CertificateView[]
+  /** Listeners and their routes with golden signals (`GET /v1/routes`); undefined when not wired. */
+  routes?(): RoutesView
 }
 
 /** Steering callbacks. Both must be safe to call more than once. */

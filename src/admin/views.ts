@@ -10,7 +10,7 @@ import type { EndpointView, ServiceView } from './view.js'
 
 
 /** The admin view of one endpoint; `now` is the clock the endpoint's timers use (Clock.now()). */
-export function endpointView(ep: Endpoint, now: number, extra?: { rps?: number; p99Ms?: number | null }): EndpointView {
+export function endpointView(ep: Endpoint, now: number, extra?: Extra): EndpointView {
   const e = ep.eligibility(now)
   const ewma = ep.latency.get(now)
   const view: EndpointView = {
@@ -32,8 +32,21 @@ export function endpointView(ep: Endpoint, now: number, extra?: { rps?: number; 
     requests: ep.requests,
     failures: ep.failures,
   }
-  if (extra?.rps !== undefined) return { ...view, rps: extra.rps, p99Ms: extra.p99Ms ?? null }
-  return view
+  return withExtra(view, extra)
+}
+
+/** Golden signals (or history rates) added to a view. */
+type Extra = { successRate?: number | null; trySuccessRate?: number | null; rps?: number; p50Ms?: number | null; p99Ms?: number | null }
+
+function withExtra<V extends object>(view: V, extra: Extra | undefined): V & Extra {
+  if (extra?.rps === undefined) return view
+  const out: V & Extra = { ...view }
+  if (extra.successRate !== undefined) out.successRate = extra.successRate
+  if (extra.trySuccessRate !== undefined) out.trySuccessRate = extra.trySuccessRate
+  out.rps = extra.rps
+  if (extra.p50Ms !== undefined) out.p50Ms = extra.p50Ms
+  out.p99Ms = extra.p99Ms ?? null
+  return out
 }
 
 /** The admin view of one service from its endpoint snapshot. */
@@ -42,7 +55,7 @@ export function serviceView(
   strategy: string,
   snap: EndpointSnapshot,
   now: number,
-  extra?: { rps?: number; p99Ms?: number | null },
+  extra?: Extra,
 ): ServiceView {
   let healthy = 0
   for (const ep of snap.all) if (ep.eligibility(now).eligible) healthy++
@@ -54,8 +67,7 @@ export function serviceView(
     eligible: snap.eligible.length,
     panic: snap.panic,
   }
-  if (extra?.rps !== undefined) return { ...view, rps: extra.rps, p99Ms: extra.p99Ms ?? null }
-  return view
+  return withExtra(view, extra)
 }
 
 /**

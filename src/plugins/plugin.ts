@@ -14,6 +14,7 @@ import type { DiscoverySource } from '../discovery/discovery.js'
 import type { RequestObserver } from '../proxy/request-record.js'
 import type { EndpointsView } from '../discovery/registry.js'
 import type { OverloadCounters } from '../proxy/overload.js'
+import type { ConnectionCounters } from '../proxy/connection-counts.js'
 import type { CertificateSource } from '../tls/material.js'
 
 /** What every plugin factory receives. */
@@ -56,4 +57,6 @@ export interface DataPlaneView {
   readonly tls?: CertificateSource
   /** Mesh endpoints refused for their identity so far, per service. */
   identityMismatches?(): ReadonlyMap<string, number>
+  /** Client connections per listener and upstream connections per endpoint so far. */
+  connections?(): ConnectionCounters
 }

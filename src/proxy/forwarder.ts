@@ -175,7 +175,8 @@ export class Forwarder implements CallHost {
     socket.on('error', noop)
     const started = this.clock.now()
     const requestId = incomingRequestId(req.rawHeaders) ?? this.requestIds.next()
-    const record = (status: number, target: RouteTarget | undefined, endpoint: Endpoint | undefined, code: string | undefined) =>
+    const record = (status: number, target: RouteTarget | undefined, endpoint: Endpoint | undefined, code: string | undefined) => {
+      const ended = this.clock.now()
       this.observe?.(
         requestRecord({
           listener: this.listener,
@@ -185,14 +186,17 @@ export class Forwarder implements CallHost {
           endpoint: endpoint?.address,
           status,
           startedAt: started,
-          endedAt: this.clock.now(),
+          endedAt: ended,
           bytesIn: (socket as Socket).bytesRead ?? 0,
           bytesOut: (socket as Socket).bytesWritten ?? 0,
           attempts: endpoint === undefined ? 0 : 1,
           requestId,
           code,
+          // the one try of an upgrade: switched (101) or the error it ended on
+          tries: endpoint === undefined ? undefined : [{ endpoint: endpoint.address, startedAt: started, endedAt: ended, status: code === undefined ? status : undefined, code }],
         }),
       )
+    }
     const resolved: UpgradeTarget | CommyError =
       this.draining ? new DrainingError()
       : this.upgrades === undefined ? new UpgradeUnsupportedError()

@@ -35,6 +35,7 @@ import type { UpgradeTransport } from '../transport/upgrade.js'
 import { Forwarder } from './forwarder.js'
 import { InboundGate } from './inbound-gate.js'
 import { Listener, type RefusalReason } from './listener.js'
+import type { ConnectionCount } from './connection-counts.js'
 import type { RequestIds } from './request-id.js'
 import type { RequestObserver } from './request-record.js'
 import { createRetry } from './retry.js'
@@ -61,6 +62,8 @@ export interface InboundOptions {
   readonly maxConnections: number
   readonly onRefused?: (reason: RefusalReason) => void
   readonly onDescriptorsExhausted?: () => void
+  /** Counts client connections (connection-counts.ts). */
+  readonly connections?: ConnectionCount
   /** Pools to the local apps (default: an UndiciTransport of its own). */
   readonly transport?: Transport
 }
@@ -113,6 +116,7 @@ export class Inbound implements Startable {
       maxConnections: options.maxConnections,
       onRefused: options.onRefused,
       onDescriptorsExhausted: options.onDescriptorsExhausted,
+      connections: options.connections,
       tls: {
         options: {
           requestCert: true,

@@ -27,6 +27,7 @@ import type { Startable } from '../lifecycle.js'
 import { BadRequestError, DESCRIPTOR_CODES, HeadersTooLargeError, MethodNotAllowedError, RequestTimeoutError, type CommyError } from '../errors.js'
 import { sendRawError } from './error-response.js'
 import type { Forwarder } from './forwarder.js'
+import type { ConnectionCount } from './connection-counts.js'
 
 export type RefusalReason = 'limit' | 'descriptors' | 'tls' | 'identity'
 export const REFUSAL_REASONS: readonly RefusalReason[] = ['limit', 'descriptors', 'tls', 'identity']
@@ -54,6 +55,8 @@ export interface ListenerOptions {
   readonly onDescriptorsExhausted?: () => void
   /** Serve HTTPS (the inbound mTLS listener); none: plain HTTP. */
   readonly tls?: ListenerTls
+  /** Counts client connections opened and closed (connection-counts.ts). */
+  readonly connections?: ConnectionCount
 }
 
 export class Listener implements Startable {
@@ -99,6 +102,7 @@ export class Listener implements Startable {
     this.server.maxConnections = options.maxConnections ?? L.maxConnections
     const onRefused = options.onRefused
     if (onRefused) this.server.on('drop', () => onRefused('limit'))
+    if (options.connections) this.server.on('connection', options.connections.accepted)
     if (tls !== undefined) {
       this.server.on('secureConnection', (socket: TLSSocket) => {
         if (tls.accept(socket)) return

@@ -33,6 +33,8 @@ export interface RequestRecord {
   readonly grpcStatus?: number | undefined
   /** Every try, in order (empty when no endpoint was tried). */
   readonly tries: readonly TryRecord[]
+  /** Clock ms when the request finished (observers need no clock read of their own). */
+  readonly endedAt?: number
 }
 
 /** One try of a request: which endpoint, when, and how it ended. */
@@ -105,6 +107,7 @@ export function requestRecord(f: FinishedRequest): RequestRecord {
     httpVersion: f.httpVersion,
     grpcStatus: f.grpcStatus,
     tries: f.tries ?? NO_TRIES,
+    endedAt: f.endedAt,
   }
 }
 

@@ -41,6 +41,31 @@ export interface UndiciTransportOptions {
   readonly identity?: IdentityWitness
 }
 
+/** Connections to one endpoint (all its pools), opened and closed since its first pool. */
+export interface UpstreamConnectionCount {
+  readonly service: string
+  /** `host:port` */
+  readonly endpoint: string
+  readonly opened: number
+  readonly closed: number
+}
+
+/** Counted from the pools' connect/disconnect events: once per connection, never per request. */
+class PoolConnections implements UpstreamConnectionCount {
+  opened = 0
+  closed = 0
+  constructor(
+    readonly service: string,
+    readonly endpoint: string,
+  ) {}
+  readonly onConnect = (): void => {
+    this.opened++
+  }
+  readonly onDisconnect = (): void => {
+    this.closed++
+  }
+}
+
 /** The key of the node's identity among an endpoint's mesh pools. */
 const NODE_IDENTITY = ''
 
@@ -48,6 +73,8 @@ export class UndiciTransport implements Transport {
   private readonly pools = new Map<Endpoint, Pool>()
   /** Mesh endpoints: one pool per identity presented ('' = the node's, else a listener's name). */
   private readonly meshPools = new Map<Endpoint, Map<string, Pool>>()
+  /** Connection counts per endpoint (gone with its pools). */
+  private readonly connections = new Map<Endpoint, PoolConnections>()
   private readonly upstreamOf: (service: string) => UpstreamSettings
   private readonly options: UndiciTransportOptions
   private closed = false
@@ -75,6 +102,20 @@ export class UndiciTransport implements Transport {
     return n
   }
 
+  /** Connections per endpoint so far (read at scrape time). */
+  connectionCounts(): UpstreamConnectionCount[] {
+    return [...this.connections.values()]
+  }
+
+  /** Counts the connections of a new pool of `ep`. */
+  private counted(ep: Endpoint, pool: Pool): Pool {
+    let c = this.connections.get(ep)
+    if (c === undefined) this.connections.set(ep, (c = new PoolConnections(ep.service, ep.address)))
+    pool.on('connect', c.onConnect)
+    pool.on('disconnect', c.onDisconnect)
+    return pool
+  }
+
   /** A static endpoint (plaintext, or HTTPS with its service's `tls`). */
   private open(ep: Endpoint): Pool {
     const u = this.upstreamOf(ep.service)
@@ -83,7 +124,7 @@ export class UndiciTransport implements Transport {
       tls === undefined
         ? newPool(ep.origin, u, undefined)
         : newPool(`https://${ep.address}`, u, upstreamConnector(tls, ep.host, ep.address, u.connectTimeoutMs))
-    if (!this.closed) this.pools.set(ep, pool)
+    if (!this.closed) this.pools.set(ep, this.counted(ep, pool))
     return pool
   }
 
@@ -110,7 +151,7 @@ export class UndiciTransport implements Transport {
     pool = newPool(`https://${ep.address}`, u, connect)
     if (!this.closed) {
       if (byIdentity === undefined) this.meshPools.set(ep, (byIdentity = new Map<string, Pool>()))
-      byIdentity.set(key, pool)
+      byIdentity.set(key, this.counted(ep, pool))
     }
     return pool
   }
@@ -150,6 +191,7 @@ export class UndiciTransport implements Transport {
     const mesh = this.meshPools.get(ep)
     if (mesh !== undefined) out.push(...mesh.values())
     this.meshPools.delete(ep)
+    this.connections.delete(ep)
     return out
   }
 
@@ -158,6 +200,7 @@ export class UndiciTransport implements Transport {
     for (const m of this.meshPools.values()) out.push(...m.values())
     this.pools.clear()
     this.meshPools.clear()
+    this.connections.clear()
     return out
   }
 }

@@ -33,6 +33,7 @@ t.test('requestRecord: the query is dropped, the duration rounded, GET when no m
     code: undefined,
     explain: undefined,
     tries: [],
+    endedAt: 13.3456,
   })
   const refused = requestRecord({ ...r, method: 'POST', url: '/x', route: undefined, endpoint: undefined, status: 404, startedAt: 0, endedAt: 0, code: 'COMMY_ERR_NO_ROUTE' })
   t.equal(refused.route, undefined)
