@@ -14,6 +14,7 @@ import type { Metrics } from './metrics.js'
 import { EventStream } from './events.js'
 import { SnapshotBuilder, type SnapshotOptions } from './snapshot.js'
 import { adminRoutes, type AdminRoute } from './routes.js'
+import { AdminActionRecorder } from './maintenance.js'
 import { authorize, isExposed, type AccessPolicy } from './security.js'
 import { dashboardAssets } from './dashboard/assets.js'
 import { InternalError } from '../errors.js'
@@ -62,6 +63,7 @@ export class AdminServer implements Startable {
       maxClients: options.maxEventStreams ?? 32,
       onError: (err) => this.log.error({ err }, 'admin: building the dashboard snapshot failed'),
     })
+    const record = new AdminActionRecorder(options.metrics.registry, (e) => this.events.publish(e.kind, e), this.log, () => clock.wallNow())
     this.routes = adminRoutes({
       source: options.source,
       actions: options.actions,
@@ -71,6 +73,7 @@ export class AdminServer implements Startable {
       assets: dashboardAssets(),
       clock,
       onDrainError: (err) => this.log.error({ err }, 'admin: drain failed'),
+      record,
     })
   }
 
