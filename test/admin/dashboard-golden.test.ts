@@ -199,3 +199,36 @@ t.test('golden signals, routes, timeline, charts and maintenance in chromium', {
   t.same(errors, [], 'no script errors')
   t.same(foreign, [], 'nothing loaded from anywhere else')
 })
+
+t.test('endpoint maintenance asks for the admin token as the other write actions do', { skip: missing ? `${CHROMIUM} is missing; skipped` : false }, async (t) => {
+  const fake = new GoldenFake()
+  const token = 'dashboard-golden-token-0123456789'
+  const server = new AdminServer({
+    config: { listen: { host: '127.0.0.1', port: 0 }, token, watchConfig: false },
+    source: fake,
+    actions: fake,
+    metrics: new Metrics({ source: fake, defaultMetrics: false }),
+    eventIntervalMs: 250,
+  })
+  await server.start()
+  t.teardown(() => server.stop())
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 })
+  t.teardown(() => browser.close())
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  page.on('dialog', (d) => void d.accept())
+  page.setDefaultTimeout(10_000)
+  await page.goto(`${server.url}/`)
+  await page.waitForSelector('[data-testid=live-status][data-mode=sse]')
+  await page.click(`[data-endpoint-id="${PAY1}"]`)
+  await page.click('[data-testid=endpoint-drain]')
+  await page.waitForSelector('#auth:not([hidden])')
+  t.equal(fake.endpoint(PAY1).maintenance, false, 'refused without the token')
+  await page.fill('#auth-token', token)
+  await page.click('#auth-form button[type=submit]')
+  await page.click('[data-testid=endpoint-drain]')
+  await page.waitForSelector(`[data-testid=endpoint-row][data-endpoint-id="${PAY1}"][data-maintenance=true]`)
+  t.equal(fake.endpoint(PAY1).maintenance, true, 'sent with the bearer token')
+  t.same(errors, [])
+})

@@ -1332,6 +1332,9 @@
       authNeeded = true
       stopPolling()
     }
+    // an open endpoint detail is a modal dialog in the top layer: the form goes inside it to be reachable
+    const host = ui.detail.open ? ui.detail : document.body
+    if (ui.auth.parentElement !== host) host.append(ui.auth)
     ui.auth.hidden = false
     ui.authToken.focus()
   }
@@ -1518,6 +1521,7 @@
   })
   ui.detail.addEventListener('close', () => {
     detailId = null
+    if (ui.auth.parentElement === ui.detail) document.body.append(ui.auth)
   })
 
   setMode('connecting')
