@@ -39,6 +39,16 @@ class GoldenFake extends FakeSidecar {
   }
 }
 
+/** One browser for both tests (a launch is the slowest step on a loaded machine). */
+let launched: Promise<Browser> | undefined
+function browserOnce(): Promise<Browser> {
+  if (!launched) {
+    launched = chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 })
+    t.teardown(async () => (await launched!).close())
+  }
+  return launched
+}
+
 const PAY1 = 'payments~10.0.0.1:8080'
 const PAY2 = 'payments~10.0.0.2:8080'
 const PAY3 = 'payments~10.0.0.3:8080'
@@ -81,9 +91,9 @@ t.test('golden signals, routes, timeline, charts and maintenance in chromium', {
   })
   await server.start()
   t.teardown(() => server.stop())
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 })
-  t.teardown(() => browser.close())
+  const browser = await browserOnce()
   const page: Page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' })
+  t.teardown(() => page.close())
   const errors: string[] = []
   const foreign: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
@@ -212,9 +222,9 @@ t.test('endpoint maintenance asks for the admin token as the other write actions
   })
   await server.start()
   t.teardown(() => server.stop())
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 })
-  t.teardown(() => browser.close())
+  const browser = await browserOnce()
   const page = await browser.newPage()
+  t.teardown(() => page.close())
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
   page.on('dialog', (d) => void d.accept())
