@@ -219,7 +219,7 @@ async function main(args: readonly string[]): Promise<void> {
     case 'validate':
       return validate(rest[0])
     case 'schema':
-      process.stdout.write(`${JSON.stringify((await import('./config/schema.js')).SidecarSchema, null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify((await import('./config/schema-doc.js')).schemaDocument(), null, 2)}\n`)
       return
     case 'keygen':
       process.stdout.write(`${randomBytes(32).toString('base64')}\n`)

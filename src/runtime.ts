@@ -5,7 +5,7 @@
  *
  * Start: admin (so /readyz answers 503 while starting) -> sidecar -> health -> resilience ->
  * gossip (join). Drain: readiness fails, gossip leaves (peers stop sending), in-flight requests
- * finish, listeners close. Stop: reverse of start.
+ * finish, listeners close; undrain reverses it. Stop: reverse of start.
  */
 import type { SidecarConfig } from './config/types.js'
 import { systemClock, type Clock, type Random } from './clock.js'
@@ -22,6 +22,7 @@ import type { AdminParts, ReloadResult } from './admin/runtime-source.js'
 import type { DataPlaneView, Plugin } from './plugins/plugin.js'
 import { TlsStore } from './tls/store.js'
 import { ConfigError } from './errors.js'
+import { Maintenance } from './endpoint/maintenance.js'
 
 export interface RuntimeOptions {
   readonly config: SidecarConfig
@@ -74,10 +75,11 @@ export class Runtime {
       throw err
     }
 
+    const maintenance = new Maintenance()
     this.resilience = createResiliencePlugin(deps('resilience'))
     this.health = createHealthPlugin({ ...deps('health'), resilience: this.resilience })
     this.gossip = config.gossip
-      ? createGossipPlugin({ ...deps('gossip'), gossip: config.gossip, health: this.health, resilience: this.resilience, adminAddress: () => this.admin.address(), inboundAddress: () => (this.sidecar as Sidecar | undefined)?.inboundAddress() })
+      ? createGossipPlugin({ ...deps('gossip'), gossip: config.gossip, health: this.health, resilience: this.resilience, adminAddress: () => this.admin.address(), inboundAddress: () => (this.sidecar as Sidecar | undefined)?.inboundAddress(), maintenance })
       : undefined
     const parts: AdminParts = {
       resilience: this.resilience,
@@ -87,8 +89,10 @@ export class Runtime {
       readiness: () => this.readiness(),
       reload: () => this.reload(),
       drain: () => this.drain(),
+      undrain: () => this.undrain(),
       draining: () => this.state === 'draining' || this.state === 'stopped',
       logLevels: this.logLevels,
+      maintenance,
     }
     this.admin = createAdminPlugin({ ...deps('admin'), parts })
 
@@ -108,6 +112,7 @@ export class Runtime {
       endpointStats: this.resilience.endpointStats,
       explainFacts: this.resilience.explainFacts,
       credentials: this.tls,
+      maintenance,
     })
     const sidecar = this.sidecar
     const dataPlane: DataPlaneView = {
@@ -202,9 +207,27 @@ export class Runtime {
       this.state = 'draining'
       const leaving = this.gossip?.leave().catch((err) => this.logger.warn({ err }, 'gossip leave failed'))
       const limits = this.sidecar.config.limits
-      await Promise.all([leaving, this.sidecar.drain(limits.drainTimeoutMs, limits.drainGraceMs)])
+      await Promise.all([leaving, this.sidecar.drainListeners(limits.drainTimeoutMs, limits.drainGraceMs)])
     })()
     return this.draining
+  }
+
+  /**
+   * Reverses drain() (after waiting for one in progress): the listeners accept again at the same
+   * addresses, /readyz answers 200 (once gossip has re-joined, when configured), and the node is
+   * alive again in the gossip cluster with its local services announced. False when not draining
+   * (or already stopped).
+   */
+  async undrain(): Promise<boolean> {
+    if (this.state !== 'draining' || this.draining === undefined) return false
+    await this.draining
+    if (this.state !== 'draining') return false // stopped meanwhile
+    await this.sidecar.undrain()
+    this.draining = undefined
+    this.state = 'running'
+    await this.gossip?.rejoin().catch((err) => this.logger.warn({ err }, 'gossip rejoin failed'))
+    this.logger.info({ listeners: this.sidecar.addresses() }, 'undrained: serving again')
+    return true
   }
 
   /** Stops everything in reverse order. Idempotent. */

@@ -34,6 +34,7 @@ import { UndiciTransport } from './transport/undici.js'
 import { HttpProxyUpgrades, type UpgradeTransport } from './transport/upgrade.js'
 import { meshModeOf, OutboundTls } from './transport/outbound-tls.js'
 import type { MeshCredentials } from './tls/credentials.js'
+import { Maintenance } from './endpoint/maintenance.js'
 
 export interface SidecarOptions {
   readonly config: SidecarConfig
@@ -64,6 +65,8 @@ export interface SidecarOptions {
   readonly nofile?: number | null
   /** The mesh's TLS material (tls/credentials.ts); undefined = no mesh TLS. Mesh endpoints are dialled over mTLS with it; needed with `inbound`. */
   readonly credentials?: MeshCredentials
+  /** Operator maintenance (endpoint/maintenance.ts); default: a fresh one (nothing in maintenance). */
+  readonly maintenance?: Maintenance
 }
 
 export class Sidecar implements Startable {
@@ -77,6 +80,8 @@ export class Sidecar implements Startable {
   readonly staticDiscovery: StaticDiscovery
   /** The mesh's TLS material (undefined without `tls`): the inbound listener and mesh transport read it per connection. */
   readonly credentials: MeshCredentials | undefined
+  /** Endpoints and local services an operator took out of rotation (the admin API's drain/undrain). */
+  readonly maintenance: Maintenance
   /** Wall-clock ms of start(). */
   startedAt = 0
   private readonly order = new StartOrder()
@@ -123,6 +128,7 @@ export class Sidecar implements Startable {
       meshMode: meshModeOf(config),
       onUnknownService: (service, source) => logger.debug({ service, source }, 'endpoints announced for a service that is not configured'),
     })
+    this.maintenance = followMaintenance(options.maintenance ?? new Maintenance(), this.registry)
     const outboundTls = (this.outboundTls = new OutboundTls({
       config,
       clock,
@@ -420,18 +426,32 @@ export class Sidecar implements Startable {
    * Resolves whether all finished.
    */
   async drain(timeoutMs: number = this.config.limits.drainTimeoutMs, graceMs = 0): Promise<boolean> {
-    if (this.state !== 'running') {
-      await this.stop()
-      return true
-    }
+    const completed = this.state === 'running' ? await this.drainListeners(timeoutMs, graceMs) : true
+    await this.stop()
+    return completed
+  }
+
+  /**
+   * The listeners' part of drain() (the rest keeps running, so `undrain()` can reverse it; the
+   * Runtime's drain). Resolves whether all requests in flight finished.
+   */
+  async drainListeners(timeoutMs: number = this.config.limits.drainTimeoutMs, graceMs = 0): Promise<boolean> {
+    if (this.state !== 'running') return true
     this.state = 'draining'
     const inFlight = this.inFlight
     this.logger.info({ inFlight, timeoutMs, graceMs }, 'draining')
     const results = await Promise.all([...this.listeners, ...(this.inbound ? [this.inbound] : [])].map((l) => l.drain(timeoutMs, graceMs)))
     const completed = results.every(Boolean)
     this.logger.info({ completed, left: this.inFlight }, completed ? 'drained' : 'drain timeout: closing remaining connections')
-    await this.stop()
     return completed
+  }
+
+  /** After drainListeners() (not stop()): every listener accepts again at its address; a no-op otherwise. */
+  async undrain(): Promise<void> {
+    if (this.state !== 'draining' || this.stopping !== undefined) return
+    await Promise.all([...this.listeners.map((l) => l.resume()), this.inbound?.listener.resume()])
+    this.state = 'running'
+    this.logger.info({ listeners: this.addresses() }, 'undrained: listeners accept again')
   }
 
   /** Stops at once (connections closed, pools destroyed unless drained). Idempotent. */
@@ -449,4 +469,19 @@ export class Sidecar implements Startable {
     })()
     return this.stopping
   }
+}
+
+/** Endpoints follow the operator's maintenance: on appearing (by id, so it survives reloads and re-announcements) and on each change. */
+function followMaintenance(maintenance: Maintenance, registry: EndpointRegistry): Maintenance {
+  registry.on({ added: (ep) => void (ep.maintenance = maintenance.endpoint(ep.id)) })
+  maintenance.on({
+    changed: (c) => {
+      if (c.target !== 'endpoint') return
+      const ep = registry.endpoints().find((e) => e.id === c.id)
+      if (ep === undefined) return
+      ep.maintenance = c.on
+      registry.service(ep.service)?.refresh()
+    },
+  })
+  return maintenance
 }

@@ -11,6 +11,7 @@ export const integration = [
   'test/integration/', // scenarios: whole commy in one process or several, real loopback traffic
   'test/cli/', // the built CLI as a child process
   // one file per entry, in src/ order
+  'test/admin/dashboard-golden.test.ts',
   'test/admin/dashboard.test.ts',
   'test/admin/log-level.test.ts',
   'test/admin/probe-server.test.ts',
@@ -52,6 +53,7 @@ export const integration = [
   'test/deploy/image.test.ts', // deploy/docker: the image's entrypoint run with node
   'test/deploy/pack.test.ts', // npm pack, installed into a temporary prefix
   'test/deploy/systemd.test.ts', // systemd-analyze verify
+  'test/deploy/observability.test.ts', // promtool; a running sidecar's /metrics
 ]
 
 import { readdirSync } from 'node:fs'

@@ -2,6 +2,8 @@
  * Server-sent events for the dashboard: every `intervalMs` one snapshot is built and serialised,
  * then written to every open stream. The ticker runs only while someone listens. A client that
  * stops reading (buffer over `maxBufferedBytes`) is dropped rather than buffered without bound.
+ * `publish(kind, data)` sends a named event (`event: <kind>`) at once, e.g. the operator's actions
+ * for the dashboard's timeline; the last `keepEvents` are replayed to a stream that opens later.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Clock } from '../clock.js'
@@ -11,6 +13,8 @@ export interface EventStreamOptions {
   readonly intervalMs?: number
   readonly maxClients?: number
   readonly maxBufferedBytes?: number
+  /** Named events kept for streams opened later. Default 50. */
+  readonly keepEvents?: number
   /** Called when building a snapshot throws (the tick is skipped). */
   readonly onError?: (err: unknown) => void
 }
@@ -25,6 +29,9 @@ export class EventStream {
   private readonly clients = new Set<ServerResponse>()
   private seq = 0
   private stopped = false
+  /** The last named events, oldest first, as frames. */
+  private readonly recent: string[] = []
+  private readonly keepEvents: number
 
   constructor(build: () => unknown, clock: Clock, options: EventStreamOptions = {}) {
     this.build = build
@@ -32,6 +39,7 @@ export class EventStream {
     this.maxClients = options.maxClients ?? 32
     this.maxBuffered = options.maxBufferedBytes ?? 1 << 20
     this.onError = options.onError ?? (() => {})
+    this.keepEvents = options.keepEvents ?? 50
     this.ticker = new Ticker({ clock, interval: this.intervalMs, run: () => this.tick() })
   }
 
@@ -56,10 +64,20 @@ export class EventStream {
     }
     req.on('close', remove)
     res.on('close', remove)
+    for (const f of this.recent) res.write(f)
     const frame = this.frame()
     if (frame !== undefined) res.write(frame)
     this.ticker.start()
     return true
+  }
+
+  /** Sends a named event to every open stream now, and keeps it for streams opened later. */
+  publish(kind: string, data: unknown): void {
+    if (this.stopped) return
+    const frame = `event: ${kind}\ndata: ${JSON.stringify(data)}\n\n`
+    this.recent.push(frame)
+    if (this.recent.length > this.keepEvents) this.recent.shift()
+    for (const res of this.clients) res.write(frame)
   }
 
   /** Ends every stream and the timer; harmless twice. */

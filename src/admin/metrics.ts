@@ -54,6 +54,10 @@ export interface GossipCounterView {
   readonly dropped?: Readonly<Record<DropKind, Readonly<Partial<Record<DropReason, number>>>>>
 }
 
+/** The runtime controls of the admin API, as `commy_admin_actions_total{action}` counts them (all exported at 0). */
+export const ADMIN_ACTIONS = Object.freeze(['log-level', 'drain', 'undrain', 'maintenance_on', 'maintenance_off'] as const)
+export type AdminActionName = (typeof ADMIN_ACTIONS)[number]
+
 const BREAKER_VALUE: Readonly<Record<BreakerKind, number>> = { closed: 0, 'half-open': 1, open: 2 }
 const MAX_GOSSIP_TYPES = 32
 
@@ -178,11 +182,11 @@ export class Metrics {
     })
     this.adminActions = new Counter({
       name: 'commy_admin_actions_total',
-      help: 'Runtime controls used on the admin API, by action (log-level, …).',
+      help: 'Runtime controls used on the admin API, by action (log-level, drain, undrain, maintenance_on, maintenance_off).',
       labelNames: ['action'],
       registers,
     })
-    this.adminActions.inc({ action: 'log-level' }, 0)
+    for (const action of ADMIN_ACTIONS) this.adminActions.inc({ action }, 0)
     this.connectionsRefused = new Counter({
       name: 'commy_connections_refused_total',
       help: 'Client connections closed at once on accept, by listener and reason (limit: limits.maxConnections reached; descriptors: out of file descriptors; tls: TLS handshake failed (no or untrusted client certificate, plaintext); identity: client certificate without a mesh identity of this trust domain).',
@@ -410,7 +414,7 @@ export class Metrics {
   }
 
   /** A runtime control used on the admin API (`log-level`, …). */
-  adminAction(action: string): void {
+  adminAction(action: AdminActionName): void {
     this.adminActions.inc({ action })
   }
 

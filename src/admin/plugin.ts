@@ -11,6 +11,7 @@
 import type { AdminConfig, HostPort, ProbesConfig, SidecarConfig } from '../config/types.js'
 import type { DataPlaneView, Plugin, PluginDeps } from '../plugins/plugin.js'
 import { ConfigWatcher } from './config-watch.js'
+import { maintenanceAction } from './maintenance.js'
 import { subscribeFeeds } from './feeds.js'
 import { declaredRoutes, goldenReader } from './golden-signals.js'
 import { Metrics } from './metrics.js'
@@ -60,7 +61,12 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
     ...deps.server,
     config: deps.config.admin,
     source,
-    actions: { reload: () => parts.reload(), drain: () => parts.drain() },
+    actions: {
+      reload: () => parts.reload(),
+      drain: () => parts.drain(),
+      undrain: () => parts.undrain(),
+      maintenance: maintenanceAction(parts.maintenance, () => dataPlane?.endpoints.endpoints() ?? [], parts.config),
+    },
     metrics,
     clock,
     log: logger,

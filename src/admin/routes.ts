@@ -14,6 +14,7 @@ import type { StateSnapshot } from './snapshot.js'
 import type { Asset } from './dashboard/assets.js'
 import { AdminBadRequestError, AdminBusyError, AdminNotFoundError, AdminReloadRefusedError, AdminUnavailableError, NotReadyError } from './errors.js'
 import { sendBody, sendError, sendJson } from './responses.js'
+import { maintenanceRoutes, type AdminActionRecorder } from './maintenance.js'
 
 export interface RouteContext {
   readonly req: IncomingMessage
@@ -40,6 +41,8 @@ export interface RouteDeps {
   readonly assets: ReadonlyMap<string, Asset>
   readonly clock: Clock
   readonly onDrainError?: (err: unknown) => void
+  /** Logs, counts and publishes the runtime controls (maintenance.ts). */
+  readonly record: AdminActionRecorder
 }
 
 /** What the platform's paths read. */
@@ -135,8 +138,9 @@ export function adminRoutes(deps: RouteDeps): AdminRoute[] {
       method: 'POST',
       path: '/v1/drain',
       access: 'write',
-      handle: async ({ res, url }) => {
+      handle: async ({ req, res, url }) => {
         if (!draining) {
+          deps.record.drain(req, 'drain')
           draining = actions.drain()
           draining.catch((err) => deps.onDrainError?.(err))
         }
@@ -148,6 +152,18 @@ export function adminRoutes(deps: RouteDeps): AdminRoute[] {
         sendJson(res, 202, { draining: true })
       },
     },
+    {
+      method: 'POST',
+      path: '/v1/undrain',
+      access: 'write',
+      handle: async ({ req, res }) => {
+        const changed = await actions.undrain()
+        draining = undefined
+        if (changed) deps.record.drain(req, 'undrain')
+        sendJson(res, 200, { draining: false, changed })
+      },
+    },
+    ...maintenanceRoutes(actions, deps.record),
   ]
   for (const [path, asset] of deps.assets) {
     routes.push({ method: 'GET', path, access: 'read', handle: ({ req, res }) => sendAsset(req, res, asset) })

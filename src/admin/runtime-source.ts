@@ -13,6 +13,7 @@ import type { ResiliencePlugin } from '../plugins/resilience.js'
 import type { AdminSourceParts } from './source.js'
 import type { MemberView } from './view.js'
 import type { LogLevels } from '../log-levels.js'
+import type { Maintenance } from '../endpoint/maintenance.js'
 
 export function memberView(m: MemberInfo): MemberView {
   return {
@@ -43,9 +44,13 @@ export interface AdminParts {
   readonly readiness: () => { ready: boolean; reason?: string }
   readonly reload: () => Promise<ReloadResult>
   readonly drain: () => Promise<void>
+  /** Reverses a drain; false when not draining. */
+  readonly undrain: () => Promise<boolean>
   readonly draining: () => boolean
   /** Run-time log levels (PUT /v1/log-level). */
   readonly logLevels?: LogLevels
+  /** The operator's maintenance (applied by the data plane and the gossip plugin). */
+  readonly maintenance: Maintenance
 }
 
 /** `dataPlane` is the view the plugin was attached to (undefined before). */

@@ -5,6 +5,7 @@
  * alerts) to these; tests use a fake. Every time shown here is wall-clock epoch milliseconds.
  */
 import type { BreakerKind, EndpointState } from '../endpoint/endpoint.js'
+import type { MaintenanceTarget } from '../endpoint/maintenance.js'
 import type { EndpointHistory, HistoryBucket } from '../health/history.js'
 import type { TransitionRecord } from '../health/series.js'
 import type { RoutesView } from './golden-signals.js'
@@ -92,6 +93,8 @@ export interface EndpointView {
   /** Why it is in that state ('ok' when healthy). */
   readonly reason: string
   readonly eligible: boolean
+  /** Taken out of rotation by an operator, here or by the node that announces it (state `draining`). */
+  readonly maintenance: boolean
   readonly breaker: BreakerKind
   readonly inFlight: number
   /** Peak-EWMA latency in ms; null before the first response. */
@@ -162,10 +165,26 @@ export interface AdminSource {
   routes?(): RoutesView
 }
 
-/** Steering callbacks. Both must be safe to call more than once. */
+/** What a maintenance action did: the endpoint or service, and whether anything changed. */
+export interface MaintenanceResult {
+  readonly target: MaintenanceTarget
+  /** Endpoint id or local service name. */
+  readonly id: string
+  readonly maintenance: boolean
+  /** False when it already was so. */
+  readonly changed: boolean
+  /** The local service whose announcement carries the flag (gossiped to every sidecar), if any. */
+  readonly local?: string
+}
+
+/** Steering callbacks. Each must be safe to call more than once. */
 export interface AdminActions {
   /** Validates and applies the config file again; a refused config leaves the old one serving. */
   reload(): Promise<ReloadResult>
   /** /readyz fails, peers learn the node leaves, in-flight finishes, listeners close. */
   drain(): Promise<void>
+  /** Reverses a drain (waiting for one in progress): listeners accept, /readyz 200, gossip re-joins. False when not draining. */
+  undrain(): Promise<boolean>
+  /** Maintenance on or off for an endpoint (by id) or a local service (by name); undefined when there is no such one. */
+  maintenance(target: MaintenanceTarget, id: string, on: boolean): MaintenanceResult | undefined
 }

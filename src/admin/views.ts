@@ -20,6 +20,7 @@ export function endpointView(ep: Endpoint, now: number, extra?: Extra): Endpoint
     state: e.state,
     reason: e.reason,
     eligible: e.eligible,
+    maintenance: ep.inMaintenance,
     breaker: ep.breaker.kind,
     inFlight: ep.inFlight,
     ewmaLatencyMs: ewma === undefined ? null : round3(ewma),

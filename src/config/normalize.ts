@@ -33,7 +33,6 @@ export interface PathIssue {
 /** Defaults, in one place (the README's config reference lists the same values). */
 export const DEFAULTS = Object.freeze({
   adminListen: '127.0.0.1:15000',
-  logFormat: 'json',
   maxHeaderSize: 16384,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 300_000,
@@ -54,7 +53,7 @@ export const DEFAULTS = Object.freeze({
   backoffMaxMs: 250,
   maxBufferedBody: 64 * 1024,
   breaker: { errorThresholdPercentage: 50, volumeThreshold: 20, resetTimeoutMs: 10_000, rollingCountTimeoutMs: 10_000, rollingCountBuckets: 10 },
-  healthCheck: { intervalMs: 5_000, timeoutMs: 1_000, jitter: 10, unhealthyThreshold: 3, healthyThreshold: 2 },
+  healthCheck: { intervalMs: 5_000, timeoutMs: 1_000, jitter: 10, unhealthyThreshold: 3, healthyThreshold: 2, path: '/health', method: 'GET', expectStatus: '200-399', remote: false },
   outlier: { consecutiveErrors: 5, baseEjectionTimeMs: 30_000, maxEjectionTimeMs: 300_000, maxEjectionPercent: 50 },
   panicThreshold: 50,
   latencyDecayMs: 10_000,
@@ -67,6 +66,28 @@ export const DEFAULTS = Object.freeze({
   certExpiringMs: 7 * 86_400_000,
   joinTimeoutMs: 30_000,
   tlsMode: 'strict' as const,
+  tlsWatch: true,
+  // one home for every default (`commy schema` documents them: config/schema-doc.ts)
+  watchConfig: false,
+  log: { level: 'info' as const, destination: 'stdout', accessLog: true, format: 'json' as const },
+  maxRequestsPerSocket: 0,
+  strategy: 'round-robin',
+  endpointWeight: 1,
+  hashBalanceFactor: 0,
+  preferLocalZone: false,
+  breakerEnabled: true,
+  outlierEnabled: true,
+  slowStartMs: 0,
+  concurrency: { maxInFlight: 0, maxQueued: 0, queueTimeoutMs: 1_000 },
+  explain: false,
+  alertRule: { forMs: 0, minRequests: 10 },
+  webhook: { timeoutMs: 2_000, retries: 3 },
+  gossip: { cluster: 'commy', profile: 'lan' as const, indirectChecks: 3, suspicionMaxTimeoutMult: 6, gossipNodes: 3, tombstoneTimeoutMs: 60_000, lifeguard: true, healthQuorum: 2 },
+  /** What `gossip.profile` sets: `lan` (the default) and `local` (one machine, tests). */
+  gossipProfiles: {
+    lan: { probeIntervalMs: 1000, probeTimeoutMs: 500, suspicionMult: 4, retransmitMult: 4, gossipIntervalMs: 200, pushPullIntervalMs: 30_000 },
+    local: { probeIntervalMs: 200, probeTimeoutMs: 100, suspicionMult: 3, retransmitMult: 2, gossipIntervalMs: 100, pushPullIntervalMs: 5_000 },
+  },
 })
 
 export function splitHostPort(address: string): HostPort {
@@ -109,16 +130,16 @@ export function normalizeConfig(
   const healthCheck = (hc: RawHealthCheck | undefined, path: (string | number)[]): HealthCheckConfig | undefined => {
     if (!hc) return undefined
     if (hc.http && hc.tcp) issues.push({ path, message: 'a health check is either http or tcp, not both' })
-    const status = hc.http?.expectStatus ?? '200-399'
-    const [lo, hi] = status.split('-').map(Number) as [number, number | undefined]
     const D = DEFAULTS.healthCheck
+    const status = hc.http?.expectStatus ?? D.expectStatus
+    const [lo, hi] = status.split('-').map(Number) as [number, number | undefined]
     const intervalMs = ms(hc.interval, D.intervalMs, [...path, 'interval'])
     const timeoutMs = ms(hc.timeout, D.timeoutMs, [...path, 'timeout'])
     if (intervalMs <= 0) issues.push({ path: [...path, 'interval'], message: 'interval must be greater than 0' })
     return Object.freeze({
       kind: hc.tcp ? 'tcp' : 'http',
-      path: hc.http?.path ?? '/health',
-      method: hc.http?.method ?? 'GET',
+      path: hc.http?.path ?? D.path,
+      method: hc.http?.method ?? D.method,
       expectStatus: Object.freeze<[number, number]>([lo, hi ?? lo]),
       expectBody: hc.http?.expectBody,
       headers: Object.freeze({ ...(hc.http?.headers ?? {}) }),
@@ -127,7 +148,7 @@ export function normalizeConfig(
       jitter: hc.jitter ?? D.jitter,
       unhealthyThreshold: hc.unhealthyThreshold ?? D.unhealthyThreshold,
       healthyThreshold: hc.healthyThreshold ?? D.healthyThreshold,
-      remote: hc.remote ?? false,
+      remote: hc.remote ?? D.remote,
     })
   }
 
@@ -137,13 +158,13 @@ export function normalizeConfig(
   if (!isLoopback(adminListen.host) && !raw.admin?.token) {
     issues.push({ path: ['admin', 'listen'], message: `binding the admin port to non-loopback ${adminListen.host} requires admin.token` })
   }
-  const admin = Object.freeze({ listen: adminListen, token: raw.admin?.token, watchConfig: raw.admin?.watchConfig ?? false })
+  const admin = Object.freeze({ listen: adminListen, token: raw.admin?.token, watchConfig: raw.admin?.watchConfig ?? DEFAULTS.watchConfig })
 
   const log = Object.freeze({
-    level: (raw.log?.level ?? 'info') as SidecarConfig['log']['level'],
-    destination: raw.log?.destination ?? 'stdout',
-    accessLog: raw.log?.accessLog ?? true,
-    format: raw.log?.format ?? DEFAULTS.logFormat,
+    level: (raw.log?.level ?? DEFAULTS.log.level) as SidecarConfig['log']['level'],
+    destination: raw.log?.destination ?? DEFAULTS.log.destination,
+    accessLog: raw.log?.accessLog ?? DEFAULTS.log.accessLog,
+    format: raw.log?.format ?? DEFAULTS.log.format,
   })
 
   const L = raw.limits ?? {}
@@ -152,7 +173,7 @@ export function normalizeConfig(
     headersTimeoutMs: ms(L.headersTimeout, DEFAULTS.headersTimeoutMs, ['limits', 'headersTimeout']),
     requestTimeoutMs: ms(L.requestTimeout, DEFAULTS.requestTimeoutMs, ['limits', 'requestTimeout']),
     keepAliveTimeoutMs: ms(L.keepAliveTimeout, DEFAULTS.keepAliveTimeoutMs, ['limits', 'keepAliveTimeout']),
-    maxRequestsPerSocket: L.maxRequestsPerSocket ?? 0,
+    maxRequestsPerSocket: L.maxRequestsPerSocket ?? DEFAULTS.maxRequestsPerSocket,
     drainTimeoutMs: ms(L.drainTimeout, DEFAULTS.drainTimeoutMs, ['limits', 'drainTimeout']),
     drainGraceMs: ms(L.drainGrace, DEFAULTS.drainGraceMs, ['limits', 'drainGrace']),
     maxHeaderCount: L.maxHeaderCount ?? DEFAULTS.maxHeaderCount,
@@ -171,14 +192,14 @@ export function normalizeConfig(
   function normalizeService(name: string, s: RawService, path: (string | number)[]): ServiceConfig {
     const endpoints: EndpointConfig[] = (s.endpoints ?? []).map((e, i) => {
       const hp = port(e.address, [...path, 'endpoints', i, 'address'])
-      return Object.freeze({ address: e.address, host: hp.host, port: hp.port, weight: e.weight ?? 1, zone: e.zone, tags: Object.freeze([...(e.tags ?? [])]) })
+      return Object.freeze({ address: e.address, host: hp.host, port: hp.port, weight: e.weight ?? DEFAULTS.endpointWeight, zone: e.zone, tags: Object.freeze([...(e.tags ?? [])]) })
     })
     const seen = new Set<string>()
     endpoints.forEach((e, i) => {
       if (seen.has(e.address)) issues.push({ path: [...path, 'endpoints', i, 'address'], message: `duplicate endpoint ${e.address}` })
       seen.add(e.address)
     })
-    const strategy = s.strategy ?? 'round-robin'
+    const strategy = s.strategy ?? DEFAULTS.strategy
     strategyOk(s.strategy, [...path, 'strategy'])
     strategyOk(s.hashFallback, [...path, 'hashFallback'])
     if (s.hashKey && strategy !== 'consistent-hash' && !hashedByRoute.has(name)) {
@@ -192,14 +213,14 @@ export function normalizeConfig(
       name,
       strategy,
       hashKey: s.hashKey ?? (strategy === 'consistent-hash' ? 'client-ip' : undefined),
-      hashFallback: s.hashFallback ?? 'round-robin',
-      hashBalanceFactor: s.hashBalanceFactor ?? 0,
+      hashFallback: s.hashFallback ?? DEFAULTS.strategy,
+      hashBalanceFactor: s.hashBalanceFactor ?? DEFAULTS.hashBalanceFactor,
       latencyDecayMs: ms(s.latencyDecay, DEFAULTS.latencyDecayMs, [...path, 'latencyDecay']),
       endpoints: Object.freeze(endpoints),
       tags: Object.freeze([...(s.tags ?? [])]),
-      preferLocalZone: s.preferLocalZone ?? false,
+      preferLocalZone: s.preferLocalZone ?? DEFAULTS.preferLocalZone,
       breaker: Object.freeze({
-        enabled: breakerRaw.enabled ?? true,
+        enabled: breakerRaw.enabled ?? DEFAULTS.breakerEnabled,
         errorThresholdPercentage: breakerRaw.errorThresholdPercentage ?? B.errorThresholdPercentage,
         volumeThreshold: breakerRaw.volumeThreshold ?? B.volumeThreshold,
         resetTimeoutMs: ms(breakerRaw.resetTimeout, B.resetTimeoutMs, [...path, 'breaker', 'resetTimeout']),
@@ -208,18 +229,18 @@ export function normalizeConfig(
       }),
       healthCheck: healthCheck(s.healthCheck, [...path, 'healthCheck']),
       outlierDetection: Object.freeze({
-        enabled: s.outlierDetection?.enabled ?? true,
+        enabled: s.outlierDetection?.enabled ?? DEFAULTS.outlierEnabled,
         consecutiveErrors: s.outlierDetection?.consecutiveErrors ?? O.consecutiveErrors,
         baseEjectionTimeMs: ms(s.outlierDetection?.baseEjectionTime, O.baseEjectionTimeMs, [...path, 'outlierDetection', 'baseEjectionTime']),
         maxEjectionTimeMs: ms(s.outlierDetection?.maxEjectionTime, O.maxEjectionTimeMs, [...path, 'outlierDetection', 'maxEjectionTime']),
         maxEjectionPercent: s.outlierDetection?.maxEjectionPercent ?? O.maxEjectionPercent,
       }),
       panicThreshold: s.panicThreshold ?? DEFAULTS.panicThreshold,
-      slowStartMs: ms(s.slowStart, 0, [...path, 'slowStart']),
+      slowStartMs: ms(s.slowStart, DEFAULTS.slowStartMs, [...path, 'slowStart']),
       concurrency: Object.freeze({
-        maxInFlight: s.concurrency?.maxInFlight ?? 0,
-        maxQueued: s.concurrency?.maxQueued ?? 0,
-        queueTimeoutMs: ms(s.concurrency?.queueTimeout, 1_000, [...path, 'concurrency', 'queueTimeout']),
+        maxInFlight: s.concurrency?.maxInFlight ?? DEFAULTS.concurrency.maxInFlight,
+        maxQueued: s.concurrency?.maxQueued ?? DEFAULTS.concurrency.maxQueued,
+        queueTimeoutMs: ms(s.concurrency?.queueTimeout, DEFAULTS.concurrency.queueTimeoutMs, [...path, 'concurrency', 'queueTimeout']),
       }),
       retryBudget: Object.freeze({
         ratio: s.retryBudget?.ratio ?? DEFAULTS.retryBudget.ratio,
@@ -280,7 +301,7 @@ export function normalizeConfig(
       retries,
       strategy: r.strategy,
       tags: Object.freeze([...(r.tags ?? [])]),
-      explain: r.explain ?? false,
+      explain: r.explain ?? DEFAULTS.explain,
     })
   }
 
@@ -311,7 +332,8 @@ export function normalizeConfig(
         issues.push({ path, message: 'a gossip key is base64 of 16, 24 or 32 bytes (make one with `commy keygen`)' })
       } else keys.push(buf)
     })
-    const local = g.profile === 'local'
+    const P = DEFAULTS.gossipProfiles[g.profile ?? DEFAULTS.gossip.profile]
+    const G = DEFAULTS.gossip
     const listen = port(g.listen, ['gossip', 'listen'])
     const GS = GOSSIP_STREAM_DEFAULTS
     const streamHeaderTimeoutMs = ms(g.streamHeaderTimeout, GS.streamHeaderTimeoutMs, ['gossip', 'streamHeaderTimeout'])
@@ -324,21 +346,21 @@ export function normalizeConfig(
       seeds: Object.freeze([...(g.seeds ?? [])]),
       joinTimeoutMs: ms(g.joinTimeout, DEFAULTS.joinTimeoutMs, ['gossip', 'joinTimeout']),
       keys: Object.freeze(keys),
-      cluster: g.cluster ?? 'commy',
-      profile: g.profile ?? 'lan',
-      probeIntervalMs: ms(g.probeInterval, local ? 200 : 1000, ['gossip', 'probeInterval']),
-      probeTimeoutMs: ms(g.probeTimeout, local ? 100 : 500, ['gossip', 'probeTimeout']),
-      indirectChecks: g.indirectChecks ?? 3,
-      suspicionMult: g.suspicionMult ?? (local ? 3 : 4),
-      suspicionMaxTimeoutMult: g.suspicionMaxTimeoutMult ?? 6,
-      retransmitMult: g.retransmitMult ?? (local ? 2 : 4),
-      gossipIntervalMs: ms(g.gossipInterval, local ? 100 : 200, ['gossip', 'gossipInterval']),
-      gossipNodes: g.gossipNodes ?? 3,
-      pushPullIntervalMs: ms(g.pushPullInterval, local ? 5_000 : 30_000, ['gossip', 'pushPullInterval']),
-      tombstoneTimeoutMs: ms(g.tombstoneTimeout, 60_000, ['gossip', 'tombstoneTimeout']),
+      cluster: g.cluster ?? G.cluster,
+      profile: g.profile ?? G.profile,
+      probeIntervalMs: ms(g.probeInterval, P.probeIntervalMs, ['gossip', 'probeInterval']),
+      probeTimeoutMs: ms(g.probeTimeout, P.probeTimeoutMs, ['gossip', 'probeTimeout']),
+      indirectChecks: g.indirectChecks ?? G.indirectChecks,
+      suspicionMult: g.suspicionMult ?? P.suspicionMult,
+      suspicionMaxTimeoutMult: g.suspicionMaxTimeoutMult ?? G.suspicionMaxTimeoutMult,
+      retransmitMult: g.retransmitMult ?? P.retransmitMult,
+      gossipIntervalMs: ms(g.gossipInterval, P.gossipIntervalMs, ['gossip', 'gossipInterval']),
+      gossipNodes: g.gossipNodes ?? G.gossipNodes,
+      pushPullIntervalMs: ms(g.pushPullInterval, P.pushPullIntervalMs, ['gossip', 'pushPullInterval']),
+      tombstoneTimeoutMs: ms(g.tombstoneTimeout, G.tombstoneTimeoutMs, ['gossip', 'tombstoneTimeout']),
       mtu: g.mtu ?? GS.mtu,
-      lifeguard: g.lifeguard ?? true,
-      healthQuorum: g.healthQuorum ?? 2,
+      lifeguard: g.lifeguard ?? G.lifeguard,
+      healthQuorum: g.healthQuorum ?? G.healthQuorum,
       maxMembers: g.maxMembers ?? GS.maxMembers,
       maxInboundStreams: g.maxInboundStreams ?? GS.maxInboundStreams,
       maxStreamsPerSource: g.maxStreamsPerSource ?? GS.maxStreamsPerSource,
@@ -354,7 +376,7 @@ export function normalizeConfig(
       address: s.address,
       host: hp.host,
       port: hp.port,
-      weight: s.weight ?? 1,
+      weight: s.weight ?? DEFAULTS.endpointWeight,
       tags: Object.freeze([...(s.tags ?? [])]),
       healthCheck: healthCheck(s.healthCheck, ['local', 'services', i, 'healthCheck']),
       allow: s.allow ? Object.freeze([...s.allow]) : undefined,
@@ -363,7 +385,7 @@ export function normalizeConfig(
   })
 
   const tls: MeshTlsConfig | undefined = raw.tls
-    ? Object.freeze({ ca: raw.tls.ca, cert: raw.tls.cert, key: raw.tls.key, mode: raw.tls.mode ?? DEFAULTS.tlsMode, watch: raw.tls.watch ?? true })
+    ? Object.freeze({ ca: raw.tls.ca, cert: raw.tls.cert, key: raw.tls.key, mode: raw.tls.mode ?? DEFAULTS.tlsMode, watch: raw.tls.watch ?? DEFAULTS.tlsWatch })
     : undefined
   let inbound: InboundConfig | undefined
   if (raw.inbound) {
@@ -410,17 +432,17 @@ export function normalizeConfig(
       name: r.name,
       when: r.when as AlertRuleConfig['when'],
       above,
-      forMs: ms(r.for, 0, [...path, 'for']),
+      forMs: ms(r.for, DEFAULTS.alertRule.forMs, [...path, 'for']),
       service: r.service,
       severity: r.severity ?? (r.when === 'no-healthy-endpoint' ? 'critical' : 'warning'),
-      minRequests: r.minRequests ?? 10,
+      minRequests: r.minRequests ?? DEFAULTS.alertRule.minRequests,
     })
   })
   const webhooks = (raw.alerts?.webhooks ?? []).map((w, i) =>
     Object.freeze({
       url: w.url,
-      timeoutMs: ms(w.timeout, 2_000, ['alerts', 'webhooks', i, 'timeout']),
-      retries: w.retries ?? 3,
+      timeoutMs: ms(w.timeout, DEFAULTS.webhook.timeoutMs, ['alerts', 'webhooks', i, 'timeout']),
+      retries: w.retries ?? DEFAULTS.webhook.retries,
       headers: Object.freeze({ ...(w.headers ?? {}) }),
     }),
   )

@@ -9,7 +9,7 @@
 import type { HostPort, LocalServiceConfig } from '../config/types.js'
 import { Listeners } from '../listeners.js'
 import type { EndpointInfo } from '../endpoint/endpoint.js'
-import type { NodeMeta, ServiceHealth } from '../membership/member.js'
+import type { NodeMeta, ServiceAnnouncement, ServiceHealth } from '../membership/member.js'
 import type { MemberInfo, MembershipEvents } from '../membership/swim.js'
 import type { DiscoveryListener, DiscoverySource, DiscoveryUpdate } from './discovery.js'
 
@@ -36,7 +36,8 @@ function contribution(m: MemberInfo): Contribution {
   for (const s of m.meta.services) {
     const list = out.get(s.name) ?? []
     const info: EndpointInfo = { host: s.host, port: s.port, weight: s.weight, zone: m.zone, tags: s.tags, node: m.name, reportedHealth: s.health }
-    list.push(s.mtls === true ? { ...info, mtls: true } : info)
+    const withTls = s.mtls === true ? { ...info, mtls: true } : info
+    list.push(s.maintenance === true ? { ...withTls, maintenance: true } : withTls)
     out.set(s.name, list)
   }
   return out
@@ -135,18 +136,22 @@ export class GossipDiscovery implements DiscoverySource {
  * each one's health from its local check (`unknown` when it has none or no verdict yet).
  * With an mTLS inbound listener (`inbound`), every service is announced at `inbound` with
  * `mtls: true`: the app's own address stays private to the node.
- * Pass the result to Membership.setLocalMeta whenever a local health verdict changes.
+ * A service in maintenance (`maintenance(name)`, endpoint/maintenance.ts) carries `maintenance: true`.
+ * Pass the result to Membership.setLocalMeta whenever a local health verdict or maintenance changes.
  */
 export function localAnnouncements(
   services: readonly LocalServiceConfig[],
   health: (service: string) => ServiceHealth = () => 'unknown',
   inbound?: HostPort,
+  maintenance: (service: string) => boolean = () => false,
 ): NodeMeta {
   return {
-    services: services.map((s) =>
-      inbound === undefined ?
-        { name: s.name, host: s.host, port: s.port, weight: s.weight, tags: s.tags, health: health(s.name) }
-      : { name: s.name, host: inbound.host, port: inbound.port, weight: s.weight, tags: s.tags, health: health(s.name), mtls: true },
-    ),
+    services: services.map((s) => {
+      const a: ServiceAnnouncement =
+        inbound === undefined ?
+          { name: s.name, host: s.host, port: s.port, weight: s.weight, tags: s.tags, health: health(s.name) }
+        : { name: s.name, host: inbound.host, port: inbound.port, weight: s.weight, tags: s.tags, health: health(s.name), mtls: true }
+      return maintenance(s.name) ? { ...a, maintenance: true } : a
+    }),
   }
 }

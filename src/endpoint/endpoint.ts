@@ -37,6 +37,8 @@ export interface EndpointInfo {
   readonly reportedHealth?: ActiveHealth
   /** Announced at a node's mTLS inbound listener: dial it with TLS and check its identity. */
   readonly mtls?: boolean
+  /** The announcing node put it in maintenance (gossip): not picked by anyone. */
+  readonly maintenance?: boolean
 }
 
 export interface Eligibility {
@@ -104,6 +106,10 @@ export class Endpoint {
   warmingSince = Number.NEGATIVE_INFINITY
   /** Slow-start window of the service (ms); 0 = none. */
   slowStartMs = 0
+  /** In maintenance by this sidecar's operator (endpoint/maintenance.ts): not picked, never by panic routing. */
+  maintenance = false
+  /** In maintenance by the node that announces it (gossip): not picked, never by panic routing. */
+  reportedMaintenance = false
 
   // ---- mesh security inputs: never overridden by panic routing ----
   /**
@@ -151,9 +157,16 @@ export class Endpoint {
     return undefined
   }
 
-  /** One answer combining mesh security, active health, breaker, ejection and drain, with the reason. */
+  /** In maintenance, here or by its own node: out of rotation, panic routing included. */
+  get inMaintenance(): boolean {
+    return this.maintenance || this.reportedMaintenance
+  }
+
+  /** One answer combining maintenance, mesh security, active health, breaker, ejection and drain, with the reason. */
   eligibility(now: number): Eligibility {
     if (this.weight <= 0) return { eligible: false, state: 'draining', reason: 'weight 0 (draining)' }
+    if (this.maintenance) return { eligible: false, state: 'draining', reason: 'maintenance' }
+    if (this.reportedMaintenance) return { eligible: false, state: 'draining', reason: `maintenance (announced by node ${this.node ?? '?'})` }
     const refused = this.refusal(now)
     if (refused !== undefined) return { eligible: false, state: 'ejected', reason: refused }
     if (this.activeHealth === 'unhealthy') return { eligible: false, state: 'unhealthy', reason: this.activeReason || 'health check failing' }

@@ -136,6 +136,7 @@ export class ServiceEndpoints {
     // before the policy: a re-announcement may move the endpoint behind (or out of) an mTLS inbound
     ep.mtls = info.mtls ?? false
     ep.policyRefusal = meshPolicy(this.options.meshMode ?? 'none', ep)
+    ep.reportedMaintenance = [...srcs.values()].some((i) => i.maintenance === true)
     const reported = [...srcs.values()].find((i) => i.reportedHealth !== undefined)?.reportedHealth
     if (reported !== undefined && ep.source !== 'static') {
       ep.activeHealth = reported
@@ -164,7 +165,7 @@ export class ServiceEndpoints {
     let panic = false
     if (serving > 0 && (healthy.length / serving) * 100 < this.options.panicThreshold) {
       panic = true
-      healthy = all.filter((ep) => ep.weight > 0 && ep.refusal(now) === undefined)
+      healthy = all.filter((ep) => ep.weight > 0 && !ep.inMaintenance && ep.refusal(now) === undefined)
     }
     const anyZone = healthy
     if (this.options.preferLocalZone && this.options.localZone !== undefined && !panic) {

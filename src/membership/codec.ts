@@ -12,7 +12,9 @@
  * old and new nodes read each other's frames as long as no node announces mTLS; an old node
  * drops a frame that does (bad health value: counted as malformed), which fails closed: it never
  * learns an mTLS endpoint it would call in plaintext. Upgrade every node before turning on
- * `inbound`.
+ * `inbound`. Bit 6 = `maintenance` (the node's operator took the service out of rotation, Consul's
+ * maintenance mode), under the same rule: absent, the frame is the previous one byte for byte; an
+ * old node drops a frame that carries it (it never reads it as another health value).
  *
  * Every decoder treats its input as hostile: each read is bounds-checked, counts are capped before
  * anything is allocated, enums are validated, and `decodePacket` / `decodePushPull` return a
@@ -104,7 +106,8 @@ export type PushPullResult = { readonly ok: true; readonly value: PushPull } | {
 
 /** Flag bits of a service's health byte (the low bits are the HEALTHS index). */
 const MTLS_FLAG = 0x80
-const HEALTH_MASK = 0x7f
+const MAINTENANCE_FLAG = 0x40
+const HEALTH_MASK = 0x3f
 
 const STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left']
 const HEALTHS: readonly ServiceHealth[] = ['unknown', 'healthy', 'unhealthy']
@@ -177,7 +180,7 @@ function writeMeta(w: Writer, meta: NodeMeta): void {
     w.str(s.host)
     w.u16(s.port)
     w.u16(s.weight)
-    w.u8(HEALTHS.indexOf(s.health) | (s.mtls === true ? MTLS_FLAG : 0))
+    w.u8(HEALTHS.indexOf(s.health) | (s.mtls === true ? MTLS_FLAG : 0) | (s.maintenance === true ? MAINTENANCE_FLAG : 0))
     w.u8(s.tags.length)
     for (const t of s.tags) w.str(t)
   }
@@ -357,7 +360,8 @@ function readMeta(r: Reader): NodeMeta {
     if (nt > LIMITS.tagsPerService) throw new GossipDecodeError(`too many tags (${nt})`)
     const tags: string[] = []
     for (let j = 0; j < nt; j++) tags.push(r.str())
-    services.push(flags & MTLS_FLAG ? { name, host, port, weight, health, tags, mtls: true } : { name, host, port, weight, health, tags })
+    const s: ServiceAnnouncement = flags & MTLS_FLAG ? { name, host, port, weight, health, tags, mtls: true } : { name, host, port, weight, health, tags }
+    services.push(flags & MAINTENANCE_FLAG ? { ...s, maintenance: true } : s)
   }
   return { services }
 }

@@ -27,6 +27,8 @@ export interface ServiceAnnouncement {
    * a service without it is the previous one, byte for byte).
    */
   readonly mtls?: boolean
+  /** Its node's operator put it in maintenance: nobody picks it. Absent = in rotation (previous wire format). */
+  readonly maintenance?: boolean
 }
 
 /** A node's metadata. Versioned by the node's incarnation: each change bumps it. */
@@ -109,6 +111,7 @@ export function sameMeta(a: NodeMeta, b: NodeMeta): boolean {
     const x = a.services[i]!
     const y = b.services[i]!
     if (x.name !== y.name || x.host !== y.host || x.port !== y.port || x.weight !== y.weight || x.health !== y.health) return false
+    if (x.mtls !== y.mtls || x.maintenance !== y.maintenance) return false
     if (x.tags.length !== y.tags.length || x.tags.some((t, j) => t !== y.tags[j])) return false
   }
   return true

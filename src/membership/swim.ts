@@ -32,7 +32,7 @@ import { Wire } from './wire.js'
 
 export type { GossipLogger, MemberInfo, MembershipEvents, MembershipOptions }
 
-type Phase = 'idle' | 'running' | 'leaving' | 'stopped'
+type Phase = 'idle' | 'running' | 'leaving' | 'left' | 'stopped'
 
 export class Membership implements Startable {
   readonly counters: GossipCounters
@@ -131,6 +131,35 @@ export class Membership implements Startable {
   stop(): Promise<void> {
     this.stopping ??= this.doStop(true)
     return this.stopping
+  }
+
+  /**
+   * Leaves gracefully (peers learn within about a second) but keeps the transport bound, so that
+   * `rejoin()` can come back: a drain that may be reversed. While left, the protocol loops are
+   * stopped and incoming packets and push-pulls are ignored; `stop()` still closes everything.
+   */
+  async pause(): Promise<void> {
+    await this.starting?.catch(() => {})
+    if (this.phase !== 'running') return
+    await this.leave()
+    if ((this.phase as Phase) !== 'leaving') return // stopped meanwhile
+    this.phase = 'left'
+    this.disarm()
+  }
+
+  /**
+   * After `pause()`: alive again at a higher incarnation (which wins over our `left` everywhere,
+   * as a restarted node's does), with the metadata set meanwhile; the loops restart and the seeds
+   * are asked again. Resolves after the first join attempt. Does nothing unless paused.
+   */
+  async rejoin(): Promise<void> {
+    const me = this.table.get(this.name)
+    if (this.phase !== 'left' || me === undefined) return
+    this.phase = 'running'
+    this.commitSelf({ ...me, state: 'alive', meta: this.meta, incarnation: me.incarnation + 1, changedAt: this.clock.now() }, 'rejoined after a pause')
+    this.arm()
+    this.log.info({ incarnation: me.incarnation + 1 }, 'rejoining the cluster')
+    await this.joinRetry.start()
   }
 
   /** Stops at once without telling anyone (peers will detect the silence). Idempotent. */
@@ -253,12 +282,7 @@ export class Membership implements Startable {
     this.broadcast(`m:${this.name}`, aliveClaim(me))
     this.phase = 'running'
     this.announce(undefined, me, 'started')
-    this.prober.start(this.random() * this.cfg.probeIntervalMs)
-    const syncMs = (): number => pushPullIntervalMs(this.cfg.pushPullIntervalMs, this.table.live) * (0.75 + 0.5 * this.random())
-    this.every('gossip', () => this.cfg.gossipIntervalMs, () => this.gossip())
-    if (this.cfg.pushPullIntervalMs > 0) this.every('push-pull', syncMs, () => this.antiEntropy())
-    this.every('reap', () => Math.max(1000, Math.min(this.cfg.tombstoneTimeoutMs / 4, 30_000)), () => this.reap())
-    this.every('health', () => 10 * this.cfg.probeIntervalMs, () => this.refreshHealth())
+    this.arm()
     this.log.info({ address: formatAddress(at), encrypted: this.envelope.encrypted, cluster: this.cfg.cluster, seeds: this.cfg.seeds }, 'gossip started')
     this.joinState = { kind: 'joining', since: this.clock.now() }
     this.joinTimer = this.clock.setTimer(() => this.settle({ kind: 'timeout' }), this.cfg.joinTimeoutMs)
@@ -267,6 +291,27 @@ export class Membership implements Startable {
       this.log.warn({ cluster: this.cfg.cluster }, `gossip is NOT encrypted or authenticated: ${why}; set gossip.key (commy keygen)`)
     }
     await this.joinRetry.start()
+  }
+
+  /** Starts the prober and the protocol's periodic loops (gossip, push-pull, reaping, health refresh). */
+  private arm(): void {
+    this.prober.start(this.random() * this.cfg.probeIntervalMs)
+    const syncMs = (): number => pushPullIntervalMs(this.cfg.pushPullIntervalMs, this.table.live) * (0.75 + 0.5 * this.random())
+    this.every('gossip', () => this.cfg.gossipIntervalMs, () => this.gossip())
+    if (this.cfg.pushPullIntervalMs > 0) this.every('push-pull', syncMs, () => this.antiEntropy())
+    this.every('reap', () => Math.max(1000, Math.min(this.cfg.tombstoneTimeoutMs / 4, 30_000)), () => this.reap())
+    this.every('health', () => 10 * this.cfg.probeIntervalMs, () => this.refreshHealth())
+  }
+
+  /** Stops what arm() and joining started (the transport stays bound). */
+  private disarm(): void {
+    this.joinRetry.stop()
+    this.joinTimer?.cancel()
+    this.prober.stop()
+    for (const loop of this.loops) loop.stop()
+    this.loops = []
+    this.suspicions.clear()
+    this.acks.clear()
   }
 
   /** Arms a protocol loop: a random first phase, a fresh interval each round, a failing round counted and logged. */
@@ -284,13 +329,7 @@ export class Membership implements Startable {
     await this.starting?.catch(() => {})
     if (graceful && this.phase === 'running') await this.leave()
     this.phase = 'stopped'
-    this.joinRetry.stop()
-    this.joinTimer?.cancel()
-    this.prober.stop()
-    for (const loop of this.loops) loop.stop()
-    this.loops = []
-    this.suspicions.clear()
-    this.acks.clear()
+    this.disarm()
     this.queue.clear()
     await this.transport.close()
   }

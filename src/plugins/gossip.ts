@@ -34,12 +34,15 @@ import { UdpTransport } from '../membership/udp-transport.js'
 import type { DataPlaneView, Plugin, PluginDeps } from './plugin.js'
 import type { EjectionEndedEvent, EjectionEvent, LagEvent } from '../resilience/events.js'
 import { GossipDiscovery, localAnnouncements } from '../discovery/gossip.js'
+import type { Maintenance } from '../endpoint/maintenance.js'
 
 export interface GossipPlugin extends Plugin {
   /** Ready once joined, or serving as a cluster of one (see membership/join-state.ts). */
   readiness(): { ready: boolean; reason?: string }
-  /** Stop announcing local services and leave the cluster (drain). */
+  /** Stop announcing local services and leave the cluster (drain); the transport stays bound for rejoin(). */
   leave(): Promise<void>
+  /** After leave(): announce the local services again and rejoin the cluster (undrain). */
+  rejoin(): Promise<void>
   /** Every member known, this node and tombstones included (admin API). */
   members(): readonly MemberInfo[]
   /** Membership's counters: messages, bytes, drops by reason, probes, suspicions (admin API, metrics). */
@@ -71,6 +74,8 @@ export interface GossipPluginDeps extends PluginDeps {
   readonly transport?: GossipTransport
   /** DNS for seed names (default: the system's resolver). */
   readonly resolver?: SeedResolver
+  /** Local services in maintenance are announced with the flag (re-announced when it changes). */
+  readonly maintenance?: Pick<Maintenance, 'local' | 'on'>
 }
 
 /**
@@ -130,7 +135,8 @@ export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
     if (cfg.inbound.advertise !== undefined) return cfg.inbound.advertise
     return { host: gossip.advertise.host, port: deps.inboundAddress?.()?.port ?? cfg.inbound.listen.port }
   }
-  const announcement = (): NodeMeta => (state === 'left' ? EMPTY_META : localAnnouncements(localServices(), statusOf, inboundAt()))
+  const inMaintenance = (service: string) => deps.maintenance?.local(service) ?? false
+  const announcement = (): NodeMeta => (state === 'left' ? EMPTY_META : localAnnouncements(localServices(), statusOf, inboundAt(), inMaintenance))
   const adminAddress = (): string | undefined => {
     const a = deps.adminAddress?.() ?? (config.admin.listen.port !== 0 ? config.admin.listen : undefined)
     if (a === undefined) return undefined
@@ -180,11 +186,18 @@ export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
   }
 
   const leave = async (): Promise<void> => {
-    if (state === 'running') {
-      state = 'left'
-      announce('leaving')
-    }
-    await stop()
+    if (state !== 'running') return
+    state = 'left'
+    announce('leaving')
+    await membership.pause()
+  }
+
+  const rejoin = async (): Promise<void> => {
+    if (state !== 'left') return
+    state = 'running'
+    announce('rejoining') // kept by membership for the alive claim of rejoin()
+    await membership.rejoin()
+    logger.info({ services: localServices().map((s) => s.name) }, 'gossip: rejoined, local services announced again')
   }
 
   const stop = (): Promise<void> => {
@@ -220,6 +233,16 @@ export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
         }),
         membership.on('mesh-health', applyFactor),
       )
+      const maintenance = deps.maintenance
+      if (maintenance !== undefined) {
+        offs.push(
+          maintenance.on({
+            changed: (c) => {
+              if (c.target === 'local' && state === 'running') announce(`maintenance ${c.on ? 'on' : 'off'}: ${c.id}`)
+            },
+          }),
+        )
+      }
       if (deps.resilience !== undefined) {
         offs.push(
           deps.resilience.on({
@@ -238,6 +261,7 @@ export function createGossipPlugin(deps: GossipPluginDeps): GossipPlugin {
     },
     stop,
     leave,
+    rejoin,
     reload(next) {
       const prev = config
       config = next

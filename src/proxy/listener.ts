@@ -194,6 +194,31 @@ export class Listener implements Startable {
   }
 
   /**
+   * After drain() (not stop()): accepts again at the bound address, and responses keep their
+   * connections. Rejects when the address cannot be bound again.
+   */
+  async resume(): Promise<void> {
+    if (this.stopped) throw new Error(`listener ${this.name} is stopped`)
+    this.forwarder.draining = false
+    if (this.server.listening) return
+    const { host, port } = this.bound ?? this.options.config.listen
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => {
+        this.server.off('listening', onListening)
+        reject(err)
+      }
+      const onListening = () => {
+        this.server.off('error', onError)
+        resolve()
+      }
+      this.server.once('error', onError)
+      this.server.once('listening', onListening)
+      this.server.listen({ host, port })
+    })
+    this.options.logger.info({ listener: this.name, address: `${formatHost(host)}:${port}` }, 'listening again')
+  }
+
+  /**
    * Descriptors are short (on) or available again (off). While on, responses close their
    * connection; turning it on closes the idle keep-alive client connections at once.
    */

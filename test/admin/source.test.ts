@@ -125,7 +125,7 @@ t.test('admin server over the real registry: endpoints, redacted config, token',
   const server = new AdminServer({
     config: config.admin,
     source,
-    actions: { reload: async () => ({ ok: true, version: config.version }), drain: async () => {} },
+    actions: { reload: async () => ({ ok: true, version: config.version }), drain: async () => {}, undrain: async () => false, maintenance: () => undefined },
     metrics,
   })
   await server.start()

@@ -20,6 +20,7 @@ t.test('endpointView follows the endpoint through its states', async (t) => {
     state: 'healthy',
     reason: 'ok',
     eligible: true,
+    maintenance: false,
     breaker: 'closed',
     inFlight: 0,
     ewmaLatencyMs: null,

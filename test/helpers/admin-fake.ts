@@ -13,6 +13,7 @@ import type {
   EndpointView,
   HistoryBucketView,
   HistoryView,
+  MaintenanceResult,
   MemberView,
   NodeView,
   Readiness,
@@ -20,6 +21,7 @@ import type {
   ServiceView,
   TransitionView,
 } from '../../src/admin/view.js'
+import type { MaintenanceTarget } from '../../src/endpoint/maintenance.js'
 import { breakerIn } from './breaker.js'
 
 export interface FakeOptions {
@@ -38,6 +40,7 @@ export class FakeSidecar implements AdminSource, AdminActions {
   reloadResults: ReloadResult[] = []
   reloadCalls = 0
   drainCalls = 0
+  undrainCalls = 0
   drainDelayMs = 0
   transitions = new Map<string, TransitionView[]>()
   private readonly wallNow: () => number
@@ -172,5 +175,21 @@ export class FakeSidecar implements AdminSource, AdminActions {
     this.nodeView = { ...this.nodeView, draining: true }
     this.ready = { ready: false, reason: 'draining' }
     if (this.drainDelayMs > 0) await new Promise((r) => setTimeout(r, this.drainDelayMs))
+  }
+  async undrain(): Promise<boolean> {
+    this.undrainCalls++
+    const was = this.nodeView.draining
+    this.nodeView = { ...this.nodeView, draining: false }
+    this.ready = { ready: true }
+    return was
+  }
+  /** Endpoints by id (the fake has no local services). */
+  maintenance(target: MaintenanceTarget, id: string, on: boolean): MaintenanceResult | undefined {
+    const ep = target === 'endpoint' ? this.allEndpoints().find((e) => e.id === id) : undefined
+    if (ep === undefined) return undefined
+    const changed = ep.maintenance !== on
+    ep.maintenance = on
+    this.services_.get(ep.service)?.set.refresh()
+    return { target, id, maintenance: on, changed }
   }
 }

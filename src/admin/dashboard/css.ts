@@ -61,12 +61,22 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, "SF Mono", Menlo, Conso
 .live[data-mode="offline"] i { background: var(--red); }
 
 main { padding: 18px 20px 8px; max-width: 1600px; margin: 0 auto; }
-.tiles { display: grid; grid-template-columns: repeat(7, minmax(0, 1fr)); gap: 12px; margin-bottom: 18px; }
+.tiles { display: grid; grid-template-columns: repeat(8, minmax(0, 1fr)); gap: 12px; margin-bottom: 18px; }
 .tile { background: var(--panel); border: 1px solid var(--border); border-radius: 10px; padding: 10px 14px; box-shadow: var(--shadow); }
 .tile .label { display: block; color: var(--muted); font-size: 12px; }
 .tile .value { display: block; font-size: 22px; font-weight: 650; margin-top: 2px; }
 .tile .value.bad { color: var(--red); }
 .tile .value.warn { color: var(--amber); }
+.tile .value.ok { color: var(--green); }
+.tile.lead { border-color: var(--blue); }
+.tile.lead .value { font-size: 26px; }
+td.ok, b.ok { color: var(--green); } td.warn, b.warn { color: var(--amber); } td.bad, b.bad { color: var(--red); }
+td.success.ok, td.success.warn, td.success.bad, b.ok, b.warn, b.bad { font-weight: 650; }
+.card-title .note { text-transform: none; letter-spacing: 0; font-weight: 400; margin-left: 6px; }
+table.golden a.svc { color: var(--fg); font-weight: 600; text-decoration: none; }
+table.golden a.svc:hover { text-decoration: underline; }
+table.golden .health-bar { flex-basis: 90px; }
+table.routes code.match { font-size: 12px; }
 .columns { display: grid; grid-template-columns: minmax(0, 1fr) 370px; gap: 18px; align-items: start; }
 @media (max-width: 1180px) { .columns { grid-template-columns: 1fr; } .tiles { grid-template-columns: repeat(4, minmax(0, 1fr)); } }
 .section-title { font-size: 13px; text-transform: uppercase; letter-spacing: .6px; color: var(--muted); margin: 0 0 10px; font-weight: 600; }
@@ -113,6 +123,7 @@ svg.spark line.base { stroke: var(--border); stroke-width: 1; }
 .state.ejected { color: var(--orange); background: var(--orange-bg); }
 .state.suspect { color: var(--amber); background: var(--amber-bg); }
 .state.draining, .state.left { color: var(--slate); background: var(--slate-bg); }
+.state.maintenance { color: var(--blue); background: var(--blue-bg); }
 .breaker { display: inline-block; font-size: 12px; font-weight: 600; padding: 1px 8px; border-radius: 5px; border: 1px solid var(--border); color: var(--muted); }
 .breaker.half-open { color: var(--amber); border-color: var(--amber); background: var(--amber-bg); }
 .breaker.open { color: #fff; background: var(--red); border-color: var(--red); }
@@ -131,6 +142,14 @@ svg.spark line.base { stroke: var(--border); stroke-width: 1; }
 .alerts .detail-line { grid-column: 2 / 4; color: var(--muted); font-size: 12.5px; }
 .alerts li.resolved .what { color: var(--muted); font-weight: 500; }
 
+.events { list-style: none; margin: 0; padding: 0 6px 8px; max-height: 420px; overflow-y: auto; }
+.events li { display: grid; grid-template-columns: 92px 1fr auto; gap: 8px; padding: 6px 8px; align-items: baseline; border-left: 3px solid transparent; }
+.events li + li { border-top: 1px solid var(--border); }
+.events li.bad { border-left-color: var(--red); } .events li.warn { border-left-color: var(--amber); } .events li.ok { border-left-color: var(--green); }
+.events .kind { font-size: 11px; font-weight: 700; text-transform: uppercase; letter-spacing: .3px; color: var(--muted); }
+.events .what { overflow-wrap: anywhere; font-size: 12.5px; }
+.events .when { color: var(--muted); font-size: 11.5px; white-space: nowrap; }
+
 .auth { position: fixed; inset: 0; background: rgba(0,0,0,.45); display: grid; place-items: center; z-index: 20; }
 .auth form { width: 360px; padding: 18px; display: grid; gap: 10px; }
 .auth h2 { margin: 0; font-size: 16px; }
@@ -143,6 +162,16 @@ dialog.detail::backdrop { background: rgba(0,0,0,.5); }
 .detail-charts { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 14px; }
 .detail-charts figure { margin: 0; background: var(--panel-2); border: 1px solid var(--border); border-radius: 8px; padding: 10px; }
 .detail-charts figcaption { font-size: 12px; color: var(--muted); margin-bottom: 6px; }
+.detail-state { display: flex; align-items: center; gap: 12px; margin: 4px 0 12px; flex-wrap: wrap; }
+svg.chart { display: block; width: 100%; height: auto; overflow: visible; }
+svg.chart text { fill: var(--muted); font-size: 10.5px; font-variant-numeric: tabular-nums; }
+svg.chart text.now { fill: var(--fg); font-weight: 600; }
+svg.chart line.grid { stroke: var(--border); stroke-dasharray: 2 3; }
+svg.chart line.base { stroke: var(--muted); }
+svg.chart path.line { fill: none; stroke-width: 1.6; stroke-linejoin: round; }
+svg.chart.rps path.line { stroke: var(--blue); } svg.chart.rps circle.dot { fill: var(--blue); }
+svg.chart.ok path.line { stroke: var(--green); } svg.chart.ok circle.dot { fill: var(--green); }
+svg.chart.p99 path.line { stroke: var(--amber); } svg.chart.p99 circle.dot { fill: var(--amber); }
 dialog h3 { font-size: 13px; text-transform: uppercase; letter-spacing: .6px; color: var(--muted); margin: 16px 0 6px; }
 
 .toast { position: fixed; right: 20px; bottom: 20px; background: var(--panel); border: 1px solid var(--border); border-radius: 8px;
