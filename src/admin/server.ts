@@ -14,7 +14,8 @@ import type { Metrics } from './metrics.js'
 import { EventStream } from './events.js'
 import { SnapshotBuilder, type SnapshotOptions } from './snapshot.js'
 import { adminRoutes, type AdminRoute } from './routes.js'
-import { AdminActionRecorder } from './maintenance.js'
+import { AdminActionRecorder } from './maintenance-log.js'
+import { maintenanceRoutes } from './maintenance.js'
 import { authorize, isExposed, type AccessPolicy } from './security.js'
 import { dashboardAssets } from './dashboard/assets.js'
 import { InternalError } from '../errors.js'
@@ -64,17 +65,20 @@ export class AdminServer implements Startable {
       onError: (err) => this.log.error({ err }, 'admin: building the dashboard snapshot failed'),
     })
     const record = new AdminActionRecorder(options.metrics.registry, (e) => this.events.publish(e.kind, e), this.log, () => clock.wallNow())
-    this.routes = adminRoutes({
-      source: options.source,
-      actions: options.actions,
-      metrics: options.metrics,
-      events: this.events,
-      snapshot: () => snapshots.build(),
-      assets: dashboardAssets(),
-      clock,
-      onDrainError: (err) => this.log.error({ err }, 'admin: drain failed'),
-      record,
-    })
+    this.routes = [
+      ...adminRoutes({
+        source: options.source,
+        actions: options.actions,
+        metrics: options.metrics,
+        events: this.events,
+        snapshot: () => snapshots.build(),
+        assets: dashboardAssets(),
+        clock,
+        onDrainError: (err) => this.log.error({ err }, 'admin: drain failed'),
+        record,
+      }),
+      ...maintenanceRoutes(options.actions, record),
+    ]
   }
 
   /** The bound address (after start). */
