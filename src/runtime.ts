@@ -53,6 +53,8 @@ export class Runtime {
   private state: 'new' | 'starting' | 'running' | 'draining' | 'stopped' = 'new'
   private draining: Promise<void> | undefined
   private stopping: Promise<void> | undefined
+  /** An undrain in progress (concurrent calls share it). */
+  private undraining: Promise<boolean> | undefined
   private readonly ownsLogs: boolean
 
   constructor(options: RuntimeOptions) {
@@ -218,7 +220,12 @@ export class Runtime {
    * alive again in the gossip cluster with its local services announced. False when not draining
    * (or already stopped).
    */
-  async undrain(): Promise<boolean> {
+  undrain(): Promise<boolean> {
+    this.undraining ??= this.reopen().finally(() => (this.undraining = undefined))
+    return this.undraining
+  }
+
+  private async reopen(): Promise<boolean> {
     if (this.state !== 'draining' || this.draining === undefined) return false
     await this.draining
     if (this.state !== 'draining') return false // stopped meanwhile

@@ -5,61 +5,19 @@
  *   POST /v1/local/{name}/drain | undrain     one of this node's local services, gossiped
  *   POST /v1/drain, POST /v1/undrain           the whole sidecar (routes.ts; recorded here too)
  *
- * Every action is write access (the token rules of security.ts), logged once at info with who and
- * what, counted in `commy_admin_actions_total{action}`, and published on the event stream
- * (events.ts) for the dashboard's timeline. The state itself lives in endpoint/maintenance.ts; the
- * Runtime applies it (AdminActions).
+ * Every action is write access (the token rules of security.ts), logged, counted and published by
+ * maintenance-log.ts. The state itself lives in endpoint/maintenance.ts; the data plane and the
+ * gossip plugin apply it.
  */
 import type { IncomingMessage } from 'node:http'
 import type { SidecarConfig } from '../config/types.js'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import type { Maintenance, MaintenanceTarget } from '../endpoint/maintenance.js'
 import type { AdminRoute } from './routes.js'
-import type { AdminActionName } from './metrics.js'
-import type { AdminActions, MaintenanceResult } from './view.js'
+import type { AdminActions } from './view.js'
 import { AdminNotFoundError } from './errors.js'
 import { sendJson } from './responses.js'
-
-
-/** What the event stream carries for an action (SSE `event:` is `kind`). */
-export type AdminActionEvent =
-  | { readonly kind: 'drain' | 'undrain'; readonly t: number; readonly by: string }
-  | { readonly kind: 'maintenance'; readonly t: number; readonly by: string; readonly target: MaintenanceTarget; readonly id: string; readonly on: boolean }
-
-export interface ActionLog {
-  info(obj: object, msg?: string): void
-}
-
-/** Logs, counts and publishes each action once. */
-export class AdminActionRecorder {
-  constructor(
-    /** Counts an action (`Metrics.adminAction`). */
-    private readonly counted: (action: Exclude<AdminActionName, 'log-level'>) => void,
-    private readonly publish: (e: AdminActionEvent) => void,
-    private readonly log: ActionLog,
-    private readonly wallNow: () => number,
-  ) {}
-
-  drain(req: IncomingMessage, kind: 'drain' | 'undrain'): void {
-    const by = caller(req)
-    this.counted(kind)
-    this.log.info({ action: kind, by }, kind === 'drain' ? 'admin: sidecar drain' : 'admin: sidecar undrain: serving again')
-    this.publish({ kind, t: this.wallNow(), by })
-  }
-
-  maintenance(req: IncomingMessage, r: MaintenanceResult): void {
-    const by = caller(req)
-    this.counted(r.maintenance ? 'maintenance_on' : 'maintenance_off')
-    this.log.info({ action: r.maintenance ? 'maintenance_on' : 'maintenance_off', target: r.target, id: r.id, changed: r.changed, gossiped: r.local !== undefined, by }, `admin: ${r.target} ${r.id} maintenance ${r.maintenance ? 'on' : 'off'}`)
-    if (r.changed) this.publish({ kind: 'maintenance', t: this.wallNow(), by, target: r.target, id: r.id, on: r.maintenance })
-  }
-}
-
-/** Who asked: the peer address, and whether a token came with it (never the token). */
-function caller(req: IncomingMessage): string {
-  const a = req.socket.remoteAddress ?? 'unknown'
-  return req.headers.authorization !== undefined ? `${a} (token)` : a
-}
+import type { AdminActionRecorder } from './maintenance-log.js'
 
 export function maintenanceRoutes(actions: AdminActions, record: AdminActionRecorder): AdminRoute[] {
   const maintain = (target: MaintenanceTarget) => (req: IncomingMessage, id: string, verb: string) => {

@@ -14,7 +14,7 @@ import type { StateSnapshot } from './snapshot.js'
 import type { Asset } from './dashboard/assets.js'
 import { AdminBadRequestError, AdminBusyError, AdminNotFoundError, AdminReloadRefusedError, AdminUnavailableError, NotReadyError } from './errors.js'
 import { sendBody, sendError, sendJson } from './responses.js'
-import { maintenanceRoutes, type AdminActionRecorder } from './maintenance.js'
+import type { AdminActionRecorder } from './maintenance-log.js'
 
 export interface RouteContext {
   readonly req: IncomingMessage
@@ -41,7 +41,7 @@ export interface RouteDeps {
   readonly assets: ReadonlyMap<string, Asset>
   readonly clock: Clock
   readonly onDrainError?: (err: unknown) => void
-  /** Logs, counts and publishes the runtime controls (maintenance.ts). */
+  /** Logs, counts and publishes the runtime controls (maintenance-log.ts). */
   readonly record: AdminActionRecorder
 }
 
@@ -163,7 +163,6 @@ export function adminRoutes(deps: RouteDeps): AdminRoute[] {
         sendJson(res, 200, { draining: false, changed })
       },
     },
-    ...maintenanceRoutes(actions, deps.record),
   ]
   for (const [path, asset] of deps.assets) {
     routes.push({ method: 'GET', path, access: 'read', handle: ({ req, res }) => sendAsset(req, res, asset) })

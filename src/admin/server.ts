@@ -15,7 +15,8 @@ import { EventStream } from './events.js'
 import { SnapshotBuilder, type SnapshotOptions } from './snapshot.js'
 import { adminRoutes, type AdminRoute } from './routes.js'
 import { logLevelRoutes } from './log-level.js'
-import { AdminActionRecorder } from './maintenance.js'
+import { AdminActionRecorder } from './maintenance-log.js'
+import { maintenanceRoutes } from './maintenance.js'
 import { authorize, isExposed, type AccessPolicy } from './security.js'
 import { dashboardAssets } from './dashboard/assets.js'
 import { InternalError } from '../errors.js'
@@ -68,17 +69,20 @@ export class AdminServer implements Startable {
       onError: (err) => this.log.error({ err }, 'admin: building the dashboard snapshot failed'),
     })
     const record = new AdminActionRecorder((action) => options.metrics.adminAction(action), (e) => this.events.publish(e.kind, e), this.log, () => clock.wallNow())
-    this.routes = adminRoutes({
-      source: options.source,
-      actions: options.actions,
-      metrics: options.metrics,
-      events: this.events,
-      snapshot: () => snapshots.build(),
-      assets: dashboardAssets(),
-      clock,
-      onDrainError: (err) => this.log.error({ err }, 'admin: drain failed'),
-      record,
-    })
+    this.routes = [
+      ...adminRoutes({
+        source: options.source,
+        actions: options.actions,
+        metrics: options.metrics,
+        events: this.events,
+        snapshot: () => snapshots.build(),
+        assets: dashboardAssets(),
+        clock,
+        onDrainError: (err) => this.log.error({ err }, 'admin: drain failed'),
+        record,
+      }),
+      ...maintenanceRoutes(options.actions, record),
+    ]
     if (options.logLevels) this.routes = [...this.routes, ...logLevelRoutes({ levels: options.logLevels, counted: (action) => options.metrics.adminAction(action), log: this.log })]
   }
 

@@ -90,7 +90,10 @@ function describeSchemaError(err: ValueError, segs: readonly (string | number)[]
   if (err.type === ValueErrorType.ObjectRequiredProperty || err.value === undefined) return `required key "${key}" is missing`
   // a value at a secret's path is never echoed: config errors end up in logs and terminals
   const got = isSecretPath(segs) ? REDACTED : truncate(JSON.stringify(err.value))
-  const description = (err.schema as { description?: unknown }).description
+  // the value's form: schema.ts's errorHint, else the description of a string or a union (whose
+  // form it tells); TypeBox's own message names the form of a number, object or array
+  const { description: meaning, errorHint, type } = err.schema as { description?: unknown; errorHint?: unknown; type?: unknown }
+  const description = errorHint ?? (type === undefined || type === 'string' ? meaning : undefined)
   const desc = typeof description === 'string' && description !== '' ? ` (expected ${description})` : ''
   // a union (durations, enums, addresses) lists every branch: say what was wanted, not how each failed
   if (err.type === ValueErrorType.Union) return `invalid value ${got}${desc}`

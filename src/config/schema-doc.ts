@@ -53,6 +53,7 @@ export const DOCUMENTED_DEFAULTS: Readonly<Record<string, unknown>> = Object.fre
   'log.level': D.log.level,
   'log.destination': D.log.destination,
   'log.accessLog': D.log.accessLog,
+  'log.format': D.log.format,
   'limits.maxHeaderSize': D.maxHeaderSize,
   'limits.headersTimeout': d(D.headersTimeoutMs),
   'limits.requestTimeout': d(D.requestTimeoutMs),

@@ -32,7 +32,7 @@ const cases: Record<string, [text: string, message: string]> = {
     base('        service: a\n        timeout: 2 seconds'),
     'f.yaml:7:9: listeners[0].routes[0].timeout: invalid value "2 seconds" (expected a duration such as 500ms, 2s, 1m, 1h)',
   ],
-  'union (enum)': [base('        service: a', undefined, 'log: { level: loud }\n'), 'f.yaml:9:8: log.level: invalid value "loud"'],
+  'union (enum)': [base('        service: a', undefined, 'log: { level: loud }\n'), 'f.yaml:9:8: log.level: invalid value "loud" (expected fatal | error | warn | info | debug | trace | silent)'],
   'with a description': [
     base('        service: a', undefined, 'admin: { token: short }\n'),
     'f.yaml:9:10: admin.token: expected string length greater or equal to 16 (expected bearer token; required when listen is not loopback), got [redacted]',

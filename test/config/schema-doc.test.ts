@@ -10,7 +10,7 @@ import { DOCUMENTED_DEFAULTS, DOCUMENTED_EXAMPLES, durationText, keyPaths, schem
 import { parseDuration } from '../../src/config/duration.js'
 
 /** Descriptions of shared types: a key that only has one of these says nothing of its own. */
-const GENERIC = new Set([Duration.description, Address.description, 'tags (capabilities)', 'a name: letters, digits, _ . -', 'path of a PEM file'])
+const GENERIC = new Set([Duration.description, Address.description, 'a name: letters, digits, _ . -'])
 
 /** A file that has every section a documented default lives in (one of each list item). */
 function base(): Record<string, unknown> {

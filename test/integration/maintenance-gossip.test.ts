@@ -4,7 +4,8 @@
  * /v1/local/echo/drain on B: the flag rides in B's announcement, A stops sending to B's app within
  * a bound (and does not route to it in panic mode either: 503, no other endpoint), while a request
  * already in flight at B's app finishes. Undone through the endpoint id B announces
- * (`/v1/endpoints/{id}/undrain`, the other form): A sends to B's app again.
+ * (`/v1/endpoints/{id}/undrain`, the other form): A sends to B's app again. Then the whole of B:
+ * POST /v1/drain (B leaves) and POST /v1/undrain (B rejoins and announces echo again).
  */
 import t from 'tap'
 import { eventually, startApp, type MeshApp } from '../helpers/mesh.js'
@@ -87,4 +88,17 @@ t.test("a local service's maintenance is gossiped: the peer stops sending, in-fl
   t.match(bMetrics, /commy_admin_actions_total\{action="maintenance_on"\} 1/)
   t.match(bMetrics, /commy_admin_actions_total\{action="maintenance_off"\} 1/)
   t.ok(B.lines.some((l) => l.msg === 'admin: local echo maintenance on' && l.by === '127.0.0.1'), 'logged on B with who')
+
+  // the whole sidecar: drain B (it leaves the cluster), then undrain (it rejoins, announces echo again)
+  const stateAtA = async () => (await A.members()).find((m) => m.name === 'b')?.state
+  const drained = await post(B, '/v1/drain?wait=1')
+  t.same(drained.body, { draining: true, drained: true })
+  await eventually(async () => (await stateAtA()) === 'left' && (await echoAtA()).length === 0, BOUND_MS, 'A sees B leave')
+  t.pass('A holds B left and has no echo endpoint')
+  const undrained = await post(B, '/v1/undrain')
+  t.same(undrained.body, { draining: false, changed: true })
+  const undrainedAt = Date.now()
+  const rejoined = await eventually(async () => (await stateAtA()) === 'alive' && traffic!.replies.some((r) => r.t > undrainedAt && r.app === 'b-echo'), BOUND_MS, 'A routes to B again')
+  t.pass(`A held B alive and sent to its app again ${rejoined} ms after the undrain`)
+  t.equal((await fetch(`http://127.0.0.1:${B.adminPort}/readyz`)).status, 200, "B's /readyz is 200 again")
 })
