@@ -14,7 +14,7 @@ import type { GossipPlugin } from '../plugins/gossip.js'
 import type { HealthPlugin } from '../plugins/health.js'
 import type { ResiliencePlugin } from '../plugins/resilience.js'
 import type { OverloadCounters } from '../proxy/overload.js'
-import type { Metrics } from './metrics.js'
+import type { Metrics, TraceSpanCounts } from './metrics.js'
 
 type Unsubscribe = () => void
 
@@ -26,6 +26,8 @@ export interface FeedSources {
   readonly overload?: () => OverloadCounters
   /** Mesh endpoints refused for their identity, per service (transport). */
   readonly identityMismatches?: () => ReadonlyMap<string, number>
+  /** The tracer's span counts (tracing on). */
+  readonly traceSpans?: () => TraceSpanCounts
 }
 
 export function subscribeFeeds(metrics: Metrics, from: FeedSources): Unsubscribe {
@@ -43,6 +45,7 @@ export function subscribeFeeds(metrics: Metrics, from: FeedSources): Unsubscribe
   if (gossip) metrics.followGossip(() => gossip.counters())
   if (from.overload) metrics.followOverload(from.overload)
   if (from.identityMismatches) metrics.followIdentityMismatches(from.identityMismatches)
+  if (from.traceSpans) metrics.followTraceSpans(from.traceSpans)
 
   return () => {
     while (offs.length > 0) offs.pop()!()

@@ -88,7 +88,7 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
     watcher: () => watcher,
     attach(view: DataPlaneView) {
       dataPlane = view
-      unsubscribe = subscribeFeeds(metrics, { registry: view.endpoints, resilience: parts.resilience, health: parts.health, gossip: parts.gossip, overload: () => view.overload(), identityMismatches: view.identityMismatches && (() => view.identityMismatches!()) })
+      unsubscribe = subscribeFeeds(metrics, { registry: view.endpoints, resilience: parts.resilience, health: parts.health, gossip: parts.gossip, overload: () => view.overload(), identityMismatches: view.identityMismatches && (() => view.identityMismatches!()), traceSpans: parts.traceSpans })
     },
     async start() {
       if (state !== 'new') return

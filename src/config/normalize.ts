@@ -14,6 +14,7 @@ import type {
   KeyPairFiles,
   MeshTlsConfig,
   ProbesConfig,
+  TracingConfig,
   RetryCondition,
   RetryPolicyConfig,
   RouteConfig,
@@ -66,6 +67,7 @@ export const DEFAULTS = Object.freeze({
   certExpiringMs: 7 * 86_400_000,
   joinTimeoutMs: 30_000,
   tlsMode: 'strict' as const,
+  tracing: { sampling: 1, serviceName: 'commy', timeoutMs: 10_000 },
 })
 
 export function splitHostPort(address: string): HostPort {
@@ -423,6 +425,15 @@ export function normalizeConfig(
     }),
   )
 
+  const tr = raw.tracing
+  const tracing: TracingConfig | undefined = tr
+    ? {
+        otlp: { endpoint: tr.otlp.endpoint, headers: { ...(tr.otlp.headers ?? {}) }, timeoutMs: ms(tr.otlp.timeout, DEFAULTS.tracing.timeoutMs, ['tracing', 'otlp', 'timeout']) },
+        sampling: tr.sampling ?? DEFAULTS.tracing.sampling,
+        serviceName: tr.serviceName ?? DEFAULTS.tracing.serviceName,
+      }
+    : undefined
+
   return deepFreeze({
     file,
     version,
@@ -439,6 +450,7 @@ export function normalizeConfig(
     local: Object.freeze({ services: Object.freeze(localServices) }),
     health,
     alerts: Object.freeze({ rules: Object.freeze(rules), webhooks: Object.freeze(webhooks), keep: raw.alerts?.keep ?? DEFAULTS.alertsKeep }),
+    tracing,
   })
 }
 
