@@ -5,7 +5,7 @@
  * is logged once per episode (when it starts failing, and when it recovers), never thrown.
  * `stop()` exports what is queued, waits for it up to `stopWaitMs`, then shuts the exporter down.
  */
-import type { ExportResult } from '@opentelemetry/core'
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core'
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base'
 import type { Startable } from '../lifecycle.js'
 import type { Logger } from 'pino'
@@ -80,7 +80,7 @@ export class SpanQueue implements Startable {
     }
     this.timer = setTimeout(() => {
       this.timer = null
-      this.exportBatch()
+      void this.exportBatch()
     }, ms)
     this.timer.unref()
   }
@@ -98,7 +98,7 @@ export class SpanQueue implements Startable {
           resolve()
         })
       } catch (err) {
-        this.settled(batch.length, { code: 1, error: err instanceof Error ? err : new Error(String(err)) })
+        this.settled(batch.length, { code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) })
         resolve()
       }
     })
@@ -110,7 +110,7 @@ export class SpanQueue implements Startable {
   }
 
   private settled(n: number, result: ExportResult): void {
-    if (result.code === 0 /* SUCCESS */) {
+    if (result.code === ExportResultCode.SUCCESS) {
       this.exported += n
       if (this.failing) {
         this.failing = false
@@ -138,9 +138,9 @@ export class SpanQueue implements Startable {
       await this.options.exporter.shutdown()
     }
     let wait: NodeJS.Timeout | undefined
+    // not unref'd: stop() resolves even when nothing else keeps the process alive (cleared when the drain ends)
     const timeout = new Promise<void>((resolve) => {
       wait = setTimeout(resolve, this.options.stopWaitMs ?? 5000)
-      wait.unref()
     })
     try {
       await Promise.race([drain().catch(() => {}), timeout])
