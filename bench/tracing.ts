@@ -6,8 +6,12 @@
  * (taskset when present). Scenarios run interleaved BENCH_REPEATS times; each reports its best run.
  * Prints a table, the ratios to `off`, and one JSON summary line last.
  *
+ * Before that, in this process: the tracer's own CPU per request (ns), with no network and no
+ * noise from other processes — begin + one try + end, unsampled and sampled (spans built and
+ * queued; the exporter discards them), against the same headers and record with tracing off.
+ *
  * Run: `npm run build && node dist/bench/tracing.js`. Env: BENCH_REPEATS (2), BENCH_DURATION s (8),
- * BENCH_WARMUP s (2), BENCH_CONNECTIONS (50).
+ * BENCH_WARMUP s (2), BENCH_CONNECTIONS (50), BENCH_MACRO (1; 0: the in-process figures only).
  */
 import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -15,7 +19,11 @@ import http from 'node:http'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { canPin, commyPort, listening, measure, round, runLoad, runMain, start, stop, type MeasuredRun } from './lib/harness.js'
+import pino from 'pino'
+import { canPin, commyPort, listening, measure, nsPerOp, round, runLoad, runMain, start, stop, type MeasuredRun } from './lib/harness.js'
+import { systemClock } from '../src/clock.js'
+import { requestRecord } from '../src/proxy/request-record.js'
+import { Tracer } from '../src/tracing/tracer.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -25,6 +33,7 @@ const DURATION = Number(env.BENCH_DURATION ?? 8)
 const WARMUP = Number(env.BENCH_WARMUP ?? 2)
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50)
 const REPEATS = Math.max(1, Number(env.BENCH_REPEATS ?? 2))
+const MACRO = env.BENCH_MACRO !== '0'
 const SCENARIOS = ['off', 'unsampled', 'sampled'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
@@ -115,8 +124,61 @@ async function scenario(s: Scenario, upstreamPort: number, collectorPort: number
   }
 }
 
+/** ns per request of the tracer's work: begin, one try, end (the exporter discards). */
+async function micro(): Promise<Record<string, number>> {
+  const record = requestRecord({
+    listener: 'outbound', method: 'GET', url: '/', route: { name: 'r', service: 'upstream' }, endpoint: '127.0.0.1:9', status: 200, startedAt: 0, endedAt: 1,
+    bytesIn: 0, bytesOut: 100, attempts: 1, requestId: 'id', code: undefined, host: 'upstream', client: '127.0.0.1', userAgent: 'bench', httpVersion: '1.1',
+    tries: [{ endpoint: '127.0.0.1:9', startedAt: 0, endedAt: 1, status: 200, code: undefined }],
+  })
+  const headers = () => ['host', 'upstream', 'user-agent', 'bench', 'x-forwarded-for', '127.0.0.1', 'x-request-id', 'id']
+  const make = (sampling: number) =>
+    new Tracer({
+      config: { otlp: { endpoint: 'http://127.0.0.1:9/v1/traces', headers: {}, timeoutMs: 1000 }, sampling, serviceName: 'commy' },
+      node: 'bench', clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }),
+      exporter: () => ({ export: (_s, done) => done({ code: 0 }), shutdown: async () => {} }),
+      queue: { maxQueue: 1 << 20, maxBatch: 1 << 20, delayMs: 1 },
+    })
+  const off = nsPerOp(() => void headers(), 200_000, 20_000)
+  const out: Record<string, number> = { off: round(off, 0) }
+  for (const [name, sampling] of [['unsampled', 0], ['sampled', 1]] as const) {
+    const tracer = make(sampling)
+    // rounds of 2000 requests, the event loop turning between them so the queue exports (the
+    // fake exporter discards) as it would under load: spans do not pile up in memory
+    const round1 = () => {
+      for (let i = 0; i < 2000; i++) {
+        const tr = tracer.begin(headers(), 0)
+        tr.beforeTry(1)
+        tr.end(record)
+      }
+    }
+    const turn = () => new Promise((r) => setTimeout(r, 2))
+    for (let i = 0; i < 10; i++) {
+      round1()
+      await turn()
+    }
+    let busy = 0n
+    for (let i = 0; i < 50; i++) {
+      const t0 = process.hrtime.bigint()
+      round1()
+      busy += process.hrtime.bigint() - t0
+      await turn()
+    }
+    await tracer.stop()
+    if (tracer.counts().dropped > 0) throw new Error('micro bench: spans dropped')
+    out[name] = round(Number(busy) / 100_000 - off, 0)
+  }
+  return out
+}
+
 async function orchestrate(): Promise<void> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build`)
+  const tracerNs = await micro()
+  process.stderr.write(`tracer CPU per request (in process): unsampled ${tracerNs.unsampled} ns, sampled ${tracerNs.sampled} ns (spans built and queued)\n`)
+  if (!MACRO) {
+    process.stdout.write(`${JSON.stringify({ bench: 'tracing', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', tracerNsPerRequest: tracerNs })}\n`)
+    return
+  }
   const dir = mkdtempSync(join(tmpdir(), 'commy-bench-tracing-'))
   const upstream = start([SELF, 'upstream'], 0)
   const collector = start([SELF, 'collector'], 0)
@@ -157,10 +219,11 @@ async function orchestrate(): Promise<void> {
     ),
     '',
     ...Object.entries(ratios).map(([k, v]) => `${k.padEnd(32)} ${v}x`),
+    `tracer's own CPU per request: unsampled ${tracerNs.unsampled} ns, sampled ${tracerNs.sampled} ns (off: none)`,
     '',
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
-  const summary = { bench: 'tracing', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, pinned: canPin, connections: CONNECTIONS, durationS: DURATION, repeats: REPEATS, results, ratios }
+  const summary = { bench: 'tracing', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, pinned: canPin, connections: CONNECTIONS, durationS: DURATION, repeats: REPEATS, tracerNsPerRequest: { unsampled: tracerNs.unsampled, sampled: tracerNs.sampled }, results, ratios }
   process.stdout.write(`${JSON.stringify(summary)}\n`)
 }
 

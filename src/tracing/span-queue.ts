@@ -58,6 +58,16 @@ export class SpanQueue implements Startable {
     return { exported: this.exported, dropped: this.dropped, failed: this.failed }
   }
 
+  /** No room for `n` more spans (or stopped): the caller need not build them, only `drop(n)`. */
+  full(n: number): boolean {
+    return this.stopped || this.queue.length + n > this.maxQueue
+  }
+
+  /** Spans that were not even built: counted as dropped. */
+  drop(n: number): void {
+    this.dropped += n
+  }
+
   /** Queues a request's spans (those that do not fit are dropped and counted). */
   add(spans: readonly ReadableSpan[]): void {
     if (this.stopped) {

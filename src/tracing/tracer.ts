@@ -95,6 +95,11 @@ export class Tracer implements Tracing, Startable {
 
   /** A sampled request ended: its spans go to the export queue. */
   finished(ids: TraceIds, record: RequestRecord): void {
+    const n = 1 + Math.min(record.tries.length, ids.trySpanIds.length)
+    if (this.queue.full(n)) {
+      this.queue.drop(n) // overloaded: do not build what cannot be sent
+      return
+    }
     const clock = this.options.clock
     const wallOffsetMs = clock.wallNow() - clock.now()
     const marks = this.marks
