@@ -3,14 +3,15 @@
  * `sampling: 0` (unsampled: a traceparent added per request, no spans), and on with `sampling: 1`
  * (a server and a client span per request, exported over OTLP/HTTP JSON to a collector process
  * that counts what it receives). Upstream, collector and load generator on cpu0, commy on cpu1
- * (taskset when present). Scenarios run interleaved BENCH_REPEATS times; each reports its best run.
+ * (taskset when present). Scenarios run interleaved BENCH_REPEATS times, the order rotating; each
+ * reports its best run.
  * Prints a table, the ratios to `off`, and one JSON summary line last.
  *
  * Before that, in this process: the tracer's own CPU per request (ns), with no network and no
  * noise from other processes — begin + one try + end, unsampled and sampled (spans built and
  * queued; the exporter discards them), against the same headers and record with tracing off.
  *
- * Run: `npm run build && node dist/bench/tracing.js`. Env: BENCH_REPEATS (2), BENCH_DURATION s (8),
+ * Run: `npm run build && node dist/bench/tracing.js`. Env: BENCH_REPEATS (3), BENCH_DURATION s (8),
  * BENCH_WARMUP s (2), BENCH_CONNECTIONS (50), BENCH_MACRO (1; 0: the in-process figures only).
  */
 import type { ChildProcess } from 'node:child_process'
@@ -32,7 +33,7 @@ const env = process.env
 const DURATION = Number(env.BENCH_DURATION ?? 8)
 const WARMUP = Number(env.BENCH_WARMUP ?? 2)
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50)
-const REPEATS = Math.max(1, Number(env.BENCH_REPEATS ?? 2))
+const REPEATS = Math.max(1, Number(env.BENCH_REPEATS ?? 3))
 const MACRO = env.BENCH_MACRO !== '0'
 const SCENARIOS = ['off', 'unsampled', 'sampled'] as const
 type Scenario = (typeof SCENARIOS)[number]
@@ -188,7 +189,8 @@ async function orchestrate(): Promise<void> {
     process.stderr.write(`bench tracing: ${SCENARIOS.join(', ')} — ${CONNECTIONS} connections, ${WARMUP}s warm-up + ${DURATION}s each${canPin ? ', commy pinned to cpu1' : ''}\n`)
     const runs = new Map<Scenario, Result[]>()
     for (let rep = 0; rep < REPEATS; rep++) {
-      for (const s of SCENARIOS) {
+      // the order rotates with each repeat: a machine getting busier does not always hit the same scenario
+      for (const s of SCENARIOS.map((_, i) => SCENARIOS[(i + rep) % SCENARIOS.length]!)) {
         const r = await scenario(s, upstreamPort, collectorPort, dir)
         runs.set(s, [...(runs.get(s) ?? []), r])
         process.stderr.write(`  [${rep + 1}/${REPEATS}] ${s.padEnd(10)} ${String(r.rps).padStart(7)} req/s  p99 ${r.p99Ms} ms  CPU ${r.proxyCpuPct ?? '-'}%  ${r.proxyCpuUsPerRequest ?? '-'} µs/req  spans ${r.spans}\n`)
