@@ -1,18 +1,20 @@
 /**
- * What tracing costs on the request path, through commy, in one run: tracing off, on with
- * `sampling: 0` (unsampled: a traceparent added per request, no spans), and on with `sampling: 1`
- * (a server and a client span per request, exported over OTLP/HTTP JSON to a collector process
- * that counts what it receives). Upstream, collector and load generator on cpu0, commy on cpu1
- * (taskset when present). Scenarios run interleaved BENCH_REPEATS times, the order rotating; each
- * reports its best run.
- * Prints a table, the ratios to `off`, and one JSON summary line last.
- *
- * Before that, in this process: the tracer's own CPU per request (ns), with no network and no
- * noise from other processes — begin + one try + end, unsampled and sampled (spans built and
- * queued; the exporter discards them), against the same headers and record with tracing off.
+ * What tracing costs on the request path, in one run, for three settings: tracing off, on with
+ * `sampling: 0` (unsampled: a traceparent added per request, no spans), on with `sampling: 1` (a
+ * server and a client span per request, exported over OTLP/HTTP JSON to a collector that counts
+ * them). Three measurements, each steadier than the next is realistic:
+ * 1. in this process, the tracer alone: begin + one try + end per request, ns (no network);
+ * 2. in this process, a whole Runtime (client, commy, upstream and collector share it), the
+ *    settings interleaved, 8,000 requests each: req/s and CPU per request of the process;
+ * 3. side by side: one commy process per setting on cpu1 (taskset when present), all running at
+ *    once and sent bursts of 2,000 requests in turn, so a machine whose load changes weighs on
+ *    every setting alike; CPU per request from /proc. With BENCH_BASELINE another build runs
+ *    beside them with tracing off: the before/after of the tracing-off path.
+ * With BENCH_MACRO=1, also the settings one after another with autocannon (as `npm run bench`),
+ * best of BENCH_REPEATS in rotating order. One JSON summary line last.
  *
  * Run: `npm run build && node dist/bench/tracing.js`. Env: BENCH_REPEATS (3), BENCH_DURATION s (8),
- * BENCH_WARMUP s (2), BENCH_CONNECTIONS (50), BENCH_MACRO (1; 0: the in-process figures only).
+ * BENCH_WARMUP s (2), BENCH_CONNECTIONS (50), BENCH_BASELINE, BENCH_MACRO (0).
  */
 import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -21,10 +23,13 @@ import { cpus, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
-import { canPin, commyPort, listening, measure, nsPerOp, round, runLoad, runMain, start, stop, type MeasuredRun } from './lib/harness.js'
+import { Pool } from 'undici'
+import { canPin, commyPort, cpuSeconds, listening, measure, nsPerOp, round, runLoad, runMain, start, stop, type MeasuredRun } from './lib/harness.js'
 import { systemClock } from '../src/clock.js'
 import { requestRecord } from '../src/proxy/request-record.js'
 import { Tracer } from '../src/tracing/tracer.js'
+import { parseConfig } from '../src/config/load.js'
+import { Runtime } from '../src/runtime.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -34,7 +39,8 @@ const DURATION = Number(env.BENCH_DURATION ?? 8)
 const WARMUP = Number(env.BENCH_WARMUP ?? 2)
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50)
 const REPEATS = Math.max(1, Number(env.BENCH_REPEATS ?? 3))
-const MACRO = env.BENCH_MACRO !== '0'
+const MACRO = env.BENCH_MACRO === '1'
+const BASELINE = env.BENCH_BASELINE
 const SCENARIOS = ['off', 'unsampled', 'sampled'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
@@ -172,12 +178,140 @@ async function micro(): Promise<Record<string, number>> {
   return out
 }
 
+/** One in-process run: a Runtime with `tracing`, 8,000 GETs over 20 keep-alive connections. */
+async function inProcessRun(upstreamPort: number, tracing: Record<string, unknown> | undefined): Promise<{ rps: number; cpuUsPerRequest: number }> {
+  const doc = {
+    admin: { listen: '127.0.0.1:0' },
+    log: { accessLog: false },
+    listeners: [{ name: 'l', listen: '127.0.0.1:0', routes: [{ match: {}, service: 's' }] }],
+    services: { s: { endpoints: [{ address: `127.0.0.1:${upstreamPort}` }] } },
+    ...(tracing ? { tracing } : {}),
+  }
+  const logs = { logger: pino({ level: 'silent' }), access: undefined, dropped: () => 0, close: async () => {} }
+  const rt = new Runtime({ config: parseConfig(JSON.stringify(doc), 'bench.yaml'), logs })
+  await rt.start()
+  const pool = new Pool(`http://127.0.0.1:${rt.sidecar.address().port}`, { connections: 20 })
+  const N = 8000
+  let next = 0
+  const worker = async () => {
+    while (next++ < N) await (await pool.request({ path: '/', method: 'GET' })).body.text()
+  }
+  await Promise.all(Array.from({ length: 20 }, worker)) // warm-up
+  next = 0
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: 20 }, worker))
+  const wall = performance.now() - t0
+  const c = process.cpuUsage(c0)
+  await pool.close()
+  await rt.stop()
+  return { rps: round((N / wall) * 1000, 0), cpuUsPerRequest: round((c.user + c.system) / N, 1) }
+}
+
+async function inProcess(): Promise<Record<Scenario, { rps: number; cpuUsPerRequest: number }[]>> {
+  const serve = (handler: http.RequestListener) =>
+    new Promise<http.Server>((resolve) => {
+      const server = http.createServer(handler)
+      server.listen(0, '127.0.0.1', () => resolve(server))
+    })
+  const up = await serve((req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-length': 2 }).end('ok')
+  })
+  const collector = await serve((req, res) => {
+    req.resume()
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
+  })
+  const port = (s: http.Server) => (s.address() as { port: number }).port
+  const endpoint = `http://127.0.0.1:${port(collector)}/v1/traces`
+  const out: Record<Scenario, { rps: number; cpuUsPerRequest: number }[]> = { off: [], unsampled: [], sampled: [] }
+  try {
+    for (let rep = 0; rep < REPEATS + 1; rep++) {
+      for (const s of SCENARIOS.map((_, i) => SCENARIOS[(i + rep) % SCENARIOS.length]!)) {
+        out[s].push(await inProcessRun(port(up), s === 'off' ? undefined : { otlp: { endpoint }, sampling: s === 'sampled' ? 1 : 0 }))
+      }
+    }
+  } finally {
+    up.close()
+    collector.close()
+  }
+  return out
+}
+
+interface SideResult {
+  readonly scenario: string
+  readonly rps: number
+  readonly cpuUsPerRequest: number
+}
+
+/**
+ * The three settings (and BENCH_BASELINE's build, tracing off, when given) as commy processes
+ * running at the same time on cpu1, each sent bursts of 2,000 requests in turn (the order
+ * alternating) over 50 keep-alive connections from this process: a machine whose load changes
+ * over time weighs on every setting alike. CPU per request from /proc for each commy.
+ */
+async function sideBySide(dir: string, upstreamPort: number, collectorPort: number): Promise<SideResult[]> {
+  const settings: { name: string; main: string; scenario: Scenario }[] = [
+    ...(BASELINE ? [{ name: 'baseline-off', main: BASELINE, scenario: 'off' as const }] : []),
+    ...SCENARIOS.map((s) => ({ name: s, main: MAIN, scenario: s })),
+  ]
+  const procs: { name: string; child: ChildProcess; pool: Pool; n: number; ms: number; cpu: number }[] = []
+  try {
+    for (const st of settings) {
+      const log = join(dir, `${st.name}.log`)
+      const file = join(dir, `${st.name}.yaml`)
+      writeFileSync(file, config(st.scenario, upstreamPort, collectorPort, dir).replace(join(dir, 'commy.log'), log))
+      const child = start([st.main, '--config', file], 1)
+      const port = await commyPort(log, child)
+      procs.push({ name: st.name, child, pool: new Pool(`http://127.0.0.1:${port}/`, { connections: CONNECTIONS }), n: 0, ms: 0, cpu: 0 })
+    }
+    const burst = async (p: (typeof procs)[number], n: number, counted: boolean) => {
+      let next = 0
+      const c0 = cpuSeconds(p.child.pid) ?? 0
+      const t0 = performance.now()
+      await Promise.all(
+        Array.from({ length: CONNECTIONS }, async () => {
+          while (next++ < n) await (await p.pool.request({ path: '/', method: 'GET' })).body.text()
+        }),
+      )
+      if (!counted) return
+      p.ms += performance.now() - t0
+      p.cpu += (cpuSeconds(p.child.pid) ?? 0) - c0
+      p.n += n
+    }
+    for (const p of procs) await burst(p, 4000, false) // warm-up
+    for (let r = 0; r < REPEATS * 4; r++) for (const p of r % 2 === 0 ? procs : [...procs].reverse()) await burst(p, 2000, true)
+  } finally {
+    for (const p of procs) {
+      await p.pool.close()
+      await stop(p.child)
+    }
+  }
+  return procs.map((p) => ({ scenario: p.name, rps: round((p.n / p.ms) * 1000, 0), cpuUsPerRequest: round((p.cpu * 1e6) / p.n, 1) }))
+}
+
 async function orchestrate(): Promise<void> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build`)
   const tracerNs = await micro()
   process.stderr.write(`tracer CPU per request (in process): unsampled ${tracerNs.unsampled} ns, sampled ${tracerNs.sampled} ns (spans built and queued)\n`)
+  const inproc = await inProcess()
+  for (const sc of SCENARIOS) process.stderr.write(`in process, ${sc.padEnd(10)} ${inproc[sc].map((r) => `${r.rps} req/s ${r.cpuUsPerRequest} µs`).join(' | ')}\n`)
+  let side: SideResult[]
+  {
+    const sdir = mkdtempSync(join(tmpdir(), 'commy-bench-tracing-side-'))
+    const upstream = start([SELF, 'upstream'], 0)
+    const collector = start([SELF, 'collector'], 0)
+    try {
+      const [upstreamPort, collectorPort] = await Promise.all([listeningPort(upstream), listeningPort(collector)])
+      side = await sideBySide(sdir, upstreamPort, collectorPort)
+    } finally {
+      await Promise.all([stop(upstream), stop(collector)])
+      rmSync(sdir, { recursive: true, force: true })
+    }
+    for (const r of side) process.stderr.write(`side by side, ${r.scenario.padEnd(12)} ${r.rps} req/s  ${r.cpuUsPerRequest} µs CPU/req\n`)
+  }
   if (!MACRO) {
-    process.stdout.write(`${JSON.stringify({ bench: 'tracing', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', tracerNsPerRequest: tracerNs })}\n`)
+    process.stdout.write(`${JSON.stringify({ bench: 'tracing', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', tracerNsPerRequest: tracerNs, inProcess: inproc, sideBySide: side })}\n`)
     return
   }
   const dir = mkdtempSync(join(tmpdir(), 'commy-bench-tracing-'))
@@ -225,7 +359,7 @@ async function orchestrate(): Promise<void> {
     '',
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
-  const summary = { bench: 'tracing', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, pinned: canPin, connections: CONNECTIONS, durationS: DURATION, repeats: REPEATS, tracerNsPerRequest: { unsampled: tracerNs.unsampled, sampled: tracerNs.sampled }, results, ratios }
+  const summary = { bench: 'tracing', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, pinned: canPin, connections: CONNECTIONS, durationS: DURATION, repeats: REPEATS, tracerNsPerRequest: { unsampled: tracerNs.unsampled, sampled: tracerNs.sampled }, inProcess: inproc, sideBySide: side, results, ratios }
   process.stdout.write(`${JSON.stringify(summary)}\n`)
 }
 
