@@ -13,6 +13,7 @@
  *                 discovery/                      (registry: discovery + health verdicts)
  *      data plane proxy/ -> sidecar.ts            (the request path and its composition root)
  *      plugins    plugins/ -> admin/              (wire mechanisms into the Runtime; admin only reads)
+ *                 tracing/                        (spans from finished requests; the proxy knows only proxy/trace.ts)
  *      process    runtime.ts demo/ deploy/ main.ts index.ts  (deploy/: commy inject, Kubernetes manifests)
  * 3. src/ never imports a devDependency.
  * The why is in ARCHITECTURE.md ("Dependency rules").
@@ -42,6 +43,7 @@ const layers = [
   ['sidecar\\.ts$', `(proxy/|discovery/|health/|transport/|balancer/|pipeline/|${leaves})`],
   ['plugins/', `(proxy/|discovery/|health/|resilience/|transport/|balancer/|pipeline/|${leaves})`],
   ['admin/', `(plugins/|proxy/|discovery/|health/|resilience/|balancer/|pipeline/|${leaves})`],
+  ['tracing/', `(proxy/|resilience/|pipeline/|${leaves})`],
   ['(runtime|index|main)\\.ts$|demo/|deploy/', '.'],
 ]
 

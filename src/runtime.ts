@@ -23,6 +23,8 @@ import type { DataPlaneView, Plugin } from './plugins/plugin.js'
 import { TlsStore } from './tls/store.js'
 import { ConfigError } from './errors.js'
 import { Maintenance } from './endpoint/maintenance.js'
+import { Tracer } from './tracing/tracer.js'
+import { packageVersion } from './admin/version.js'
 
 export interface RuntimeOptions {
   readonly config: SidecarConfig
@@ -44,6 +46,8 @@ export class Runtime {
   readonly admin: AdminPlugin
   /** The mesh's TLS material, when `tls` is set (watched, rotated; reloads check it first). */
   readonly tls: TlsStore | undefined
+  /** OpenTelemetry tracing, when `tracing` is set (switching it on or off needs a restart). */
+  readonly tracer: Tracer | undefined
   readonly logs: Logs
   /** Run-time log levels (PUT /v1/log-level, `log.level` on reload). */
   readonly logLevels: LogLevels
@@ -79,6 +83,8 @@ export class Runtime {
 
     const maintenance = new Maintenance()
     this.resilience = createResiliencePlugin(deps('resilience'))
+    const tracer = (this.tracer = config.tracing && new Tracer({ config: config.tracing, node: config.node.name, version: packageVersion(), clock, random, logger: logger.child({ component: 'tracing' }) }))
+    if (tracer) this.resilience.on(tracer.marks.events)
     this.health = createHealthPlugin({ ...deps('health'), resilience: this.resilience })
     this.gossip = config.gossip
       ? createGossipPlugin({ ...deps('gossip'), gossip: config.gossip, health: this.health, resilience: this.resilience, adminAddress: () => this.admin.address(), inboundAddress: () => (this.sidecar as Sidecar | undefined)?.inboundAddress(), maintenance })
@@ -95,6 +101,7 @@ export class Runtime {
       draining: () => this.state === 'draining' || this.state === 'stopped',
       logLevels: this.logLevels,
       maintenance,
+      traceSpans: tracer && (() => tracer.counts()),
     }
     this.admin = createAdminPlugin({ ...deps('admin'), parts })
 
@@ -115,6 +122,7 @@ export class Runtime {
       explainFacts: this.resilience.explainFacts,
       credentials: this.tls,
       maintenance,
+      tracing: tracer,
     })
     const sidecar = this.sidecar
     const dataPlane: DataPlaneView = {
@@ -155,7 +163,7 @@ export class Runtime {
     const sidecar = this.sidecar
     const sidecarPart = { start: () => sidecar.start(), stop: () => sidecar.stop() }
     try {
-      await this.order.start([this.admin, ...(this.tls ? [this.tls] : []), sidecarPart, this.health, this.resilience, ...(this.gossip ? [this.gossip] : [])])
+      await this.order.start([this.admin, ...(this.tls ? [this.tls] : []), ...(this.tracer ? [this.tracer] : []), sidecarPart, this.health, this.resilience, ...(this.gossip ? [this.gossip] : [])])
     } catch (err) {
       this.state = 'stopped'
       if (this.ownsLogs) await this.logs.close()
@@ -194,6 +202,8 @@ export class Runtime {
   async apply(next: SidecarConfig): Promise<void> {
     await this.sidecar.reload(next)
     for (const p of this.plugins) p.reload?.(next)
+    if (this.tracer) this.tracer.reload(next.tracing)
+    else if (next.tracing) this.logger.warn('tracing added to the config: it starts after a restart')
   }
 
   /**

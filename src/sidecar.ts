@@ -29,6 +29,7 @@ import { observers, type RequestObserver } from './proxy/request-record.js'
 import { accessLog } from './proxy/access-log.js'
 import { Balancers, buildRouteTable, type RouteTarget } from './proxy/targets.js'
 import type { RouteTable } from './proxy/routes.js'
+import type { Tracing } from './proxy/trace.js'
 import type { Transport } from './transport/transport.js'
 import { UndiciTransport } from './transport/undici.js'
 import { HttpProxyUpgrades, type UpgradeTransport } from './transport/upgrade.js'
@@ -67,6 +68,8 @@ export interface SidecarOptions {
   readonly credentials?: MeshCredentials
   /** Operator maintenance (endpoint/maintenance.ts); default: a fresh one (nothing in maintenance). */
   readonly maintenance?: Maintenance
+  /** Traces the listeners' requests (tracing/tracer.ts with `tracing`); undefined = off. */
+  readonly tracing?: Tracing
 }
 
 export class Sidecar implements Startable {
@@ -195,7 +198,7 @@ export class Sidecar implements Startable {
       const routes = this.routeTable(l, cfg)
       const onInternalError = (err: InternalError, requestId: string) =>
         proxyLog.error({ err, listener: l.name, requestId }, 'internal error: answered 500 COMMY_ERR_INTERNAL')
-      const forwarder = new Forwarder({ listener: l.name, routes, limits: cfg.limits, requestIds, clock, observe, upgrades: this.upgrades, onInternalError, tries })
+      const forwarder = new Forwarder({ listener: l.name, routes, limits: cfg.limits, requestIds, clock, observe, upgrades: this.upgrades, onInternalError, tries, tracing: options.tracing })
       const maxConnections = connectionCap(cfg.limits.maxConnections, nofile, cfg.listeners.length + (cfg.inbound ? 1 : 0))
       listenerLog.info({ listener: l.name, maxConnections, configured: cfg.limits.maxConnections, nofile: nofile ?? null }, 'connection limit')
       const refused = this.refusals.of(l.name)

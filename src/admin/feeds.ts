@@ -16,7 +16,7 @@ import type { HealthPlugin } from '../plugins/health.js'
 import type { ResiliencePlugin } from '../plugins/resilience.js'
 import type { OverloadCounters } from '../proxy/overload.js'
 import type { ConnectionCounters } from '../proxy/connection-counts.js'
-import type { Metrics } from './metrics.js'
+import type { Metrics, TraceSpanCounts } from './metrics.js'
 
 type Unsubscribe = () => void
 
@@ -30,6 +30,8 @@ export interface FeedSources {
   readonly identityMismatches?: () => ReadonlyMap<string, number>
   /** Client connections per listener, upstream connections per endpoint (data plane). */
   readonly connections?: () => ConnectionCounters
+  /** The tracer's span counts (tracing on). */
+  readonly traceSpans?: () => TraceSpanCounts
 }
 
 export function subscribeFeeds(metrics: Metrics, from: FeedSources): Unsubscribe {
@@ -48,6 +50,7 @@ export function subscribeFeeds(metrics: Metrics, from: FeedSources): Unsubscribe
   if (from.overload) metrics.followOverload(from.overload)
   if (from.identityMismatches) metrics.followIdentityMismatches(from.identityMismatches)
   if (from.connections) metrics.followConnections(from.connections)
+  if (from.traceSpans) metrics.followTraceSpans(from.traceSpans)
 
   return () => {
     while (offs.length > 0) offs.pop()!()

@@ -26,6 +26,15 @@ import { systemClock, type Clock } from '../clock.js'
 
 export { RouteMetrics, type RouteKey } from './request-metrics.js'
 
+/** The tracer's span counts since start (tracing/span-queue.ts `SpanCounts`). */
+export interface TraceSpanCounts {
+  readonly exported: number
+  /** The export queue was full. */
+  readonly dropped: number
+  /** In exports that failed. */
+  readonly failed: number
+}
+
 /** What the scrape-time gauges read. An AdminSource satisfies it. */
 export type MetricsStateSource = Pick<AdminSource, 'node' | 'endpoints' | 'members' | 'certificates'>
 
@@ -103,6 +112,8 @@ export class Metrics {
   private readonly inboundRequests: Counter<'service' | 'caller' | 'decision'>
   private readonly lastReloadSuccess: Gauge
   private readonly lastReloadSuccessTime: Gauge
+  private readonly traceSpansExported: Counter
+  private readonly traceSpansDropped: Counter<'reason'>
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry()
@@ -216,6 +227,19 @@ export class Metrics {
       labelNames: ['service'],
       registers,
     })
+    this.traceSpansExported = new Counter({
+      name: 'commy_trace_spans_exported_total',
+      help: 'Spans accepted by the OTLP collector (tracing on).',
+      registers,
+    })
+    this.traceSpansDropped = new Counter({
+      name: 'commy_trace_spans_dropped_total',
+      help: 'Spans lost, by reason: queue_full (the export queue was full), export_failed (the collector refused or could not be reached).',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.traceSpansExported.inc(0)
+    for (const reason of ['queue_full', 'export_failed']) this.traceSpansDropped.inc({ reason }, 0)
     this.accessLogDropped.inc(0)
     for (const op of EXHAUSTION_OPS) this.descriptorExhaustion.inc({ op }, 0)
     this.configReloads.inc({ result: 'success' }, 0)
@@ -491,6 +515,18 @@ export class Metrics {
         grow(`authz\0${key}\0allowed`, c.allowed, (d) => this.inboundRequests.inc({ service, caller, decision: 'allowed' }, d))
         grow(`authz\0${key}\0denied`, c.denied, (d) => this.inboundRequests.inc({ service, caller, decision: 'denied' }, d))
       }
+    })
+  }
+
+  /** Follows the tracer's span counts (tracing/span-queue.ts), read at every scrape. */
+  followTraceSpans(read: () => TraceSpanCounts): void {
+    const last = { exported: 0, dropped: 0, failed: 0 }
+    this.beforeScrape.add(() => {
+      const now = read()
+      if (now.exported > last.exported) this.traceSpansExported.inc(now.exported - last.exported)
+      if (now.dropped > last.dropped) this.traceSpansDropped.inc({ reason: 'queue_full' }, now.dropped - last.dropped)
+      if (now.failed > last.failed) this.traceSpansDropped.inc({ reason: 'export_failed' }, now.failed - last.failed)
+      Object.assign(last, now)
     })
   }
 

@@ -98,7 +98,7 @@ export function createAdminPlugin(deps: AdminPluginDeps): AdminPlugin {
     watcher: () => watcher,
     attach(view: DataPlaneView) {
       dataPlane = view
-      unsubscribe = subscribeFeeds(metrics, { registry: view.endpoints, resilience: parts.resilience, health: parts.health, gossip: parts.gossip, overload: () => view.overload(), identityMismatches: view.identityMismatches && (() => view.identityMismatches!()), connections: view.connections && (() => view.connections!()) })
+      unsubscribe = subscribeFeeds(metrics, { registry: view.endpoints, resilience: parts.resilience, health: parts.health, gossip: parts.gossip, overload: () => view.overload(), identityMismatches: view.identityMismatches && (() => view.identityMismatches!()), connections: view.connections && (() => view.connections!()), traceSpans: parts.traceSpans })
       metrics.declareRoutes(declaredRoutes(deps.config))
     },
     async start() {

@@ -10,6 +10,7 @@ import type { GossipPlugin } from '../plugins/gossip.js'
 import type { HealthPlugin } from '../plugins/health.js'
 import type { DataPlaneView } from '../plugins/plugin.js'
 import type { ResiliencePlugin } from '../plugins/resilience.js'
+import type { TraceSpanCounts } from './metrics.js'
 import type { AdminSourceParts } from './source.js'
 import type { MemberView } from './view.js'
 import type { LogLevels } from '../log-levels.js'
@@ -51,6 +52,8 @@ export interface AdminParts {
   readonly logLevels?: LogLevels
   /** The operator's maintenance (applied by the data plane and the gossip plugin). */
   readonly maintenance: Maintenance
+  /** The tracer's span counts (undefined: tracing off). */
+  readonly traceSpans?: () => TraceSpanCounts
 }
 
 /** `dataPlane` is the view the plugin was attached to (undefined before). */

@@ -87,6 +87,8 @@ export function redactConfig(config: SidecarConfig): Record<string, unknown> {
   }
   for (const svc of Object.values(plain.services ?? {})) redactHeaders(svc.healthCheck?.headers)
   for (const svc of plain.local?.services ?? []) redactHeaders(svc.healthCheck?.headers)
+  const otlp = plain.tracing?.otlp
+  if (otlp) for (const k of Object.keys(otlp.headers)) otlp.headers[k] = REDACTED
   return plain
 }
 
@@ -97,6 +99,7 @@ interface PlainSecrets {
   alerts?: { webhooks?: { url: string; headers: Record<string, string> }[] }
   services?: Record<string, { healthCheck?: { headers?: Record<string, string> } }>
   local?: { services?: { healthCheck?: { headers?: Record<string, string> } }[] }
+  tracing?: { otlp: { headers: Record<string, string> } }
 }
 
 function redactHeaders(headers: Record<string, string> | undefined): void {

@@ -14,6 +14,7 @@ import type {
   KeyPairFiles,
   MeshTlsConfig,
   ProbesConfig,
+  TracingConfig,
   RetryCondition,
   RetryPolicyConfig,
   RouteConfig,
@@ -88,6 +89,7 @@ export const DEFAULTS = Object.freeze({
     lan: { probeIntervalMs: 1000, probeTimeoutMs: 500, suspicionMult: 4, retransmitMult: 4, gossipIntervalMs: 200, pushPullIntervalMs: 30_000 },
     local: { probeIntervalMs: 200, probeTimeoutMs: 100, suspicionMult: 3, retransmitMult: 2, gossipIntervalMs: 100, pushPullIntervalMs: 5_000 },
   },
+  tracing: { sampling: 1, serviceName: 'commy', timeoutMs: 10_000 },
 })
 
 export function splitHostPort(address: string): HostPort {
@@ -447,6 +449,15 @@ export function normalizeConfig(
     }),
   )
 
+  const tr = raw.tracing
+  const tracing: TracingConfig | undefined = tr
+    ? {
+        otlp: { endpoint: tr.otlp.endpoint, headers: { ...(tr.otlp.headers ?? {}) }, timeoutMs: ms(tr.otlp.timeout, DEFAULTS.tracing.timeoutMs, ['tracing', 'otlp', 'timeout']) },
+        sampling: tr.sampling ?? DEFAULTS.tracing.sampling,
+        serviceName: tr.serviceName ?? DEFAULTS.tracing.serviceName,
+      }
+    : undefined
+
   return deepFreeze({
     file,
     version,
@@ -463,6 +474,7 @@ export function normalizeConfig(
     local: Object.freeze({ services: Object.freeze(localServices) }),
     health,
     alerts: Object.freeze({ rules: Object.freeze(rules), webhooks: Object.freeze(webhooks), keep: raw.alerts?.keep ?? DEFAULTS.alertsKeep }),
+    tracing,
   })
 }
 

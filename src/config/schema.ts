@@ -321,6 +321,22 @@ export const ProbesSchema = Strict(
   { description: 'a read-only listener for the platform: /healthz, /readyz, /metrics (may bind the pod IP or 0.0.0.0)' },
 )
 
+export const TracingSchema = Strict(
+  {
+    otlp: Strict(
+      {
+        endpoint: Type.String({ pattern: '^https?://', description: 'OTLP/HTTP traces URL of a collector, e.g. http://127.0.0.1:4318/v1/traces' }),
+        headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'headers sent with every export, e.g. an API key (redacted in /v1/config)' })),
+        timeout: Type.Optional(Type.Union(Duration.anyOf, { description: 'how long one export may take (default 10s)' })),
+      },
+      { description: 'where spans are exported (OTLP over HTTP, JSON)' },
+    ),
+    sampling: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of new traces recorded, 0..1 (default 1); a request with a traceparent follows its sampled flag' })),
+    serviceName: Type.Optional(Type.String({ minLength: 1, description: 'service.name of the spans (default commy; service.instance.id is the node name)' })),
+  },
+  { description: 'OpenTelemetry traces: a server span per request, a client span per try (absent: off)' },
+)
+
 export const HealthSchema = Strict({
   history: Type.Optional(
     Strict(
@@ -382,6 +398,7 @@ export const SidecarSchema = Strict(
     ),
     health: Type.Optional(HealthSchema),
     alerts: Type.Optional(AlertsSchema),
+    tracing: Type.Optional(TracingSchema),
   },
   { $id: 'https://commy.dev/schema/sidecar.schema.json', title: 'commy sidecar.yaml' },
 )

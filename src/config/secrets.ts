@@ -1,6 +1,6 @@
 /**
  * Where a sidecar.yaml carries secrets, in one place: the admin token, gossip keys, webhook URLs
- * (Slack-style URLs carry the secret in the path) and headers, and health-check headers whose name
+ * (Slack-style URLs carry the secret in the path) and headers, the OTLP exporter's headers, and health-check headers whose name
  * looks like a credential. The config loader never echoes a value at these paths in an error, and
  * the admin API's `/v1/config` redacts them (admin/views.ts `redactConfig`).
  */
@@ -19,6 +19,7 @@ export function isSecretPath(path: readonly Seg[]): boolean {
   if (a === 'admin') return b === 'token'
   if (a === 'gossip') return b === 'key' || b === 'keys'
   if (a === 'alerts' && b === 'webhooks') return d === 'url' || d === 'headers'
+  if (a === 'tracing' && b === 'otlp') return path[2] === 'headers'
   // services.<name>.healthCheck.headers.<header>, local.services.<i>.healthCheck.headers.<header>
   if ((a === 'services' || (a === 'local' && b === 'services')) && path.includes('healthCheck')) {
     const i = path.indexOf('headers')

@@ -300,4 +300,18 @@ export interface SidecarConfig {
   readonly local: { readonly services: readonly LocalServiceConfig[] }
   readonly health: HealthConfig
   readonly alerts: AlertsConfig
+  /** OpenTelemetry tracing; undefined = off. */
+  readonly tracing: TracingConfig | undefined
+}
+
+export interface TracingConfig {
+  readonly otlp: {
+    /** OTLP/HTTP traces URL (`…/v1/traces`). */
+    readonly endpoint: string
+    readonly headers: Readonly<Record<string, string>>
+    readonly timeoutMs: number
+  }
+  /** Share of new traces recorded (0..1); an incoming traceparent's sampled flag wins. */
+  readonly sampling: number
+  readonly serviceName: string
 }

@@ -31,6 +31,7 @@ import { pickEndpoint, type HashKeySource, type RouteTarget } from './targets.js
 import { explainRouting, explainText } from './explain.js'
 import type { PickExplanation } from '../balancer/balancer.js'
 import type { TryRecord } from './request-record.js'
+import type { RequestTrace } from './trace.js'
 
 /** The limits a call holds a request body to. */
 export type BodyLimits = Pick<LimitsConfig, 'requestBufferSize' | 'requestBodyIdleTimeoutMs' | 'minRequestBodyRate'>
@@ -86,6 +87,8 @@ export class Call implements BodySink, HashKeySource {
   /** The Host the request named and its User-Agent (set by the forwarder, for the record). */
   authority: string | undefined = undefined
   userAgent: string | undefined = undefined
+  /** The request's trace (tracing on), set by the forwarder before start(). */
+  trace: RequestTrace | undefined = undefined
 
   private state: State = 'trying'
   private attempt: TryAttempt | null = null
@@ -222,6 +225,7 @@ export class Call implements BodySink, HashKeySource {
     this.tryRecords.push(record)
     const a = new TryAttempt(this, ep, ++this.tries, t.retry.policy.perTryTimeoutMs, record)
     this.attempt = a
+    if (this.trace !== undefined) this.trace.beforeTry(a.try)
     let sent: Promise<UpstreamResponse>
     try {
       sent = t.send(a)

@@ -20,6 +20,7 @@ import type { RequestGate } from './gate.js'
 import type { RequestIds } from './request-id.js'
 import type { RouteTable } from './routes.js'
 import { pickEndpoint, type RouteTarget } from './targets.js'
+import type { Tracing } from './trace.js'
 
 export interface ForwarderOptions {
   readonly listener: string
@@ -41,6 +42,8 @@ export interface ForwarderOptions {
   readonly tries?: TryCounter
   /** Routing host, admission and headers of an inbound (mTLS) listener (proxy/gate.ts); none: plain forwarding. */
   readonly gate?: RequestGate
+  /** Traces requests (proxy/trace.ts); none: tracing is off and costs nothing. */
+  readonly tracing?: Tracing
 }
 
 /** Where an upgrade request goes. */
@@ -67,6 +70,7 @@ export class Forwarder implements CallHost {
   private readonly onInternalError: ((err: InternalError, requestId: string) => void) | undefined
   private readonly tries: TryCounter
   private readonly gate: RequestGate | undefined
+  private readonly tracing: Tracing | undefined
   private idleWaiters: (() => void)[] = []
 
   constructor(options: ForwarderOptions) {
@@ -80,6 +84,7 @@ export class Forwarder implements CallHost {
     this.onInternalError = options.onInternalError
     this.tries = options.tries ?? tryCounter()
     this.gate = options.gate
+    this.tracing = options.tracing
     this.bodyLimits = options.limits
   }
 
@@ -136,6 +141,7 @@ export class Forwarder implements CallHost {
     const call = new Call(this, target, req, res, upstream, clientIp)
     call.authority = h.host
     call.userAgent = h.userAgent
+    if (this.tracing !== undefined) call.trace = this.tracing.begin(upstream.headers, call.startedAt)
     call.start()
   }
 
@@ -242,33 +248,34 @@ export class Forwarder implements CallHost {
   }
 
   finished(call: Call): void {
-    if (this.observe === undefined) {
+    const trace = call.trace
+    if (this.observe === undefined && trace === undefined) {
       this.done()
       return
     }
-    this.observe(
-      requestRecord({
-        listener: this.listener,
-        method: call.upstream.method,
-        url: call.upstream.path,
-        route: call.target.route,
-        endpoint: call.endpoint?.address,
-        status: call.status,
-        startedAt: call.startedAt,
-        endedAt: this.clock.now(),
-        bytesIn: call.bytesIn,
-        bytesOut: call.bytesOut,
-        attempts: call.tries,
-        requestId: call.upstream.requestId,
-        code: call.code,
-        explain: call.explained,
-        host: call.authority,
-        client: call.clientIp,
-        userAgent: call.userAgent,
-        httpVersion: call.req.httpVersion,
-        tries: call.tryRecords,
-      }),
-    )
+    const record = requestRecord({
+      listener: this.listener,
+      method: call.upstream.method,
+      url: call.upstream.path,
+      route: call.target.route,
+      endpoint: call.endpoint?.address,
+      status: call.status,
+      startedAt: call.startedAt,
+      endedAt: this.clock.now(),
+      bytesIn: call.bytesIn,
+      bytesOut: call.bytesOut,
+      attempts: call.tries,
+      requestId: call.upstream.requestId,
+      code: call.code,
+      explain: call.explained,
+      host: call.authority,
+      client: call.clientIp,
+      userAgent: call.userAgent,
+      httpVersion: call.req.httpVersion,
+      tries: call.tryRecords,
+    })
+    this.observe?.(record)
+    trace?.end(record)
     this.done()
   }
 

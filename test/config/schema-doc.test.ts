@@ -35,6 +35,7 @@ function base(): Record<string, unknown> {
     local: { services: [{ name: 'loc', address: '127.0.0.1:2', healthCheck: { http: {} } }] },
     health: { history: {} },
     tls: { ca: 'ca.pem', cert: 'node.pem', key: 'node.key' },
+    tracing: { otlp: { endpoint: 'http://127.0.0.1:4318/v1/traces' } },
     alerts: { rules: [{ name: 'r', when: 'no-healthy-endpoint' }], webhooks: [{ url: 'http://127.0.0.1:9/' }] },
   }
 }
