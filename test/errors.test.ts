@@ -24,6 +24,7 @@ const instances: Record<string, () => CommyError> = {
   NoHealthyEndpointError: () => new core.NoHealthyEndpointError('svc'),
   UpstreamConnectError: () => new core.UpstreamConnectError('127.0.0.1:1'),
   UpstreamIdentityError: () => new core.UpstreamIdentityError('127.0.0.1:1', 'spiffe://commy/service/a', 'spiffe://commy/service/b'),
+  UpstreamGrpcStatusError: () => new core.UpstreamGrpcStatusError('127.0.0.1:1', 14, undefined),
   UpstreamResetError: () => new core.UpstreamResetError('127.0.0.1:1', 'written'),
   UpstreamProtocolError: () => new core.UpstreamProtocolError('127.0.0.1:1'),
   UpstreamTimeoutError: () => new core.UpstreamTimeoutError('127.0.0.1:1', 10),

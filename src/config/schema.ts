@@ -75,8 +75,12 @@ export const RetryOn = Type.Union(
     Type.Literal('502'),
     Type.Literal('503'),
     Type.Literal('504'),
+    Type.Literal('unavailable'),
+    Type.Literal('resource-exhausted'),
+    Type.Literal('cancelled'),
+    Type.Literal('deadline-exceeded'),
   ],
-  { description: 'what to retry on' },
+  { description: 'what to retry on (unavailable, resource-exhausted, cancelled, deadline-exceeded: gRPC calls answered trailers-only with that grpc-status)' },
 )
 
 export const RetriesSchema = Strict({

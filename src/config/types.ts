@@ -53,7 +53,10 @@ export interface LimitsConfig {
   readonly requestBufferSize: number
 }
 
-export type RetryCondition = 'connect-failure' | 'reset' | 'timeout' | number
+/** gRPC calls answered trailers-only with UNAVAILABLE, RESOURCE_EXHAUSTED, CANCELLED, DEADLINE_EXCEEDED. */
+export type GrpcRetryCondition = 'unavailable' | 'resource-exhausted' | 'cancelled' | 'deadline-exceeded'
+
+export type RetryCondition = 'connect-failure' | 'reset' | 'timeout' | GrpcRetryCondition | number
 
 export interface RetryPolicyConfig {
   /** Total tries including the first. 1 = no retry. */

@@ -26,6 +26,8 @@ export interface UpstreamRequest {
   readonly service: string
   /** The listener it came in by: mesh endpoints see that listener's identity (`listeners[].tls`); undefined = the node's. */
   readonly listener?: string
+  /** A gRPC call (`content-type: application/grpc*`): its trailers-only statuses are judged (proxy/grpc-layer.ts). */
+  readonly grpc?: boolean
 }
 
 /** Receives a response body. `onData` returning false pauses the body until `resume()`. */

@@ -1,0 +1,138 @@
+/**
+ * gRPC semantics as pure rules: which requests are gRPC calls, `grpc-timeout`, `grpc-status` and
+ * `grpc-message` on the wire (proxy/grpc.ts); the error table's gRPC statuses
+ * (proxy/grpc-errors.ts); how the failure classifier and the retry rules judge a trailers-only
+ * status; the body head read for streams (proxy/grpc-body.ts).
+ */
+import { PassThrough } from 'node:stream'
+import t from 'tap'
+import type { RetryPolicyConfig } from '../../src/config/types.js'
+import { BreakerOpenError, ERRORS, NoHealthyEndpointError, NoRouteError, OverloadedError, UpstreamConnectError, UpstreamGrpcStatusError, UpstreamTimeoutError, type ErrorCode, ForbiddenError } from '../../src/errors.js'
+import { classify } from '../../src/pipeline/failure-classifier.js'
+import { GrpcStatus } from '../../src/pipeline/grpc-status.js'
+import { decideRetry, type RetryContext } from '../../src/pipeline/retry-rules.js'
+import { grpcStatusOf, isGrpcContentType, parseGrpcTimeout, percentEncodeGrpcMessage } from '../../src/proxy/grpc.js'
+import { GRPC_ERROR_STATUS, grpcErrorMessage, grpcStatusFor } from '../../src/proxy/grpc-errors.js'
+import { readGrpcHead, wholeMessages } from '../../src/proxy/grpc-body.js'
+import { upstreamRequestHeaders } from '../../src/proxy/headers.js'
+
+t.test('gRPC calls are told by content-type (gRPC-Web is not one)', async (t) => {
+  for (const v of ['application/grpc', 'application/grpc+proto', 'application/grpc+json', 'Application/GRPC', 'application/grpc; charset=utf-8']) t.ok(isGrpcContentType(v), v)
+  for (const v of ['application/grpc-web', 'application/grpc-web+proto', 'application/json', 'application/grp', 'text/plain', 'application/grpcx']) t.notOk(isGrpcContentType(v), v)
+  const h = upstreamRequestHeaders(['Content-Type', 'application/grpc', 'te', 'trailers'], '127.0.0.1', 'http', () => 'id')
+  t.equal(h.grpc, true)
+  t.equal(upstreamRequestHeaders(['content-type', 'application/json'], '127.0.0.1', 'http', () => 'id').grpc, false)
+})
+
+t.test('grpc-timeout: integer of at most 8 digits and a unit, in ms rounded up', async (t) => {
+  const cases: [string | undefined, number | undefined][] = [
+    ['200m', 200],
+    ['1S', 1000],
+    ['5H', 18_000_000],
+    ['2M', 120_000],
+    ['1500u', 2],
+    ['1n', 1],
+    ['0m', 0],
+    ['99999999S', 99_999_999_000],
+    ['123456789S', undefined],
+    ['m', undefined],
+    ['10x', undefined],
+    ['-1S', undefined],
+    ['1.5S', undefined],
+    ['', undefined],
+    [undefined, undefined],
+  ]
+  for (const [v, ms] of cases) t.equal(parseGrpcTimeout(v), ms, String(v))
+})
+
+t.test('grpc-status of a raw header list', async (t) => {
+  t.equal(grpcStatusOf([':status', '200', 'content-type', 'application/grpc', 'grpc-status', '14']), 14)
+  t.equal(grpcStatusOf(['Grpc-Status', '0']), 0)
+  t.equal(grpcStatusOf(['content-type', 'application/grpc']), undefined)
+  t.equal(grpcStatusOf(['grpc-status', 'x']), undefined)
+})
+
+t.test('grpc-message is percent-encoded (UTF-8; outside 0x20-0x7E and % itself)', async (t) => {
+  t.equal(percentEncodeGrpcMessage('plain text: ok'), 'plain text: ok')
+  t.equal(percentEncodeGrpcMessage('50% off'), '50%25 off')
+  t.equal(percentEncodeGrpcMessage('line\nbreak'), 'line%0Abreak')
+  t.equal(percentEncodeGrpcMessage('café'), 'caf%C3%A9')
+  const m = grpcErrorMessage(new NoHealthyEndpointError('ledger'), 'req-1', 'ledger')
+  t.equal(m, 'COMMY_ERR_NO_HEALTHY_ENDPOINT: service "ledger" has no healthy endpoint (request id req-1)')
+})
+
+t.test('errors commy answers gRPC calls with', async (t) => {
+  t.equal(grpcStatusFor(new NoHealthyEndpointError('s')), GrpcStatus.UNAVAILABLE, 'no endpoint: 14, not 13')
+  t.equal(grpcStatusFor(new UpstreamConnectError('e')), GrpcStatus.UNAVAILABLE)
+  t.equal(grpcStatusFor(new BreakerOpenError('e')), GrpcStatus.UNAVAILABLE)
+  t.equal(grpcStatusFor(new UpstreamTimeoutError('e', 200)), GrpcStatus.DEADLINE_EXCEEDED)
+  t.equal(grpcStatusFor(new OverloadedError('s', 'full')), GrpcStatus.RESOURCE_EXHAUSTED)
+  t.equal(grpcStatusFor(new ForbiddenError('s', 'caller')), GrpcStatus.PERMISSION_DENIED)
+  t.equal(grpcStatusFor(new NoRouteError()), GrpcStatus.UNIMPLEMENTED)
+  // every data-plane code (the table's first section: up to the admin codes) has a gRPC status
+  const codes = Object.keys(ERRORS) as ErrorCode[]
+  const dataPlane = codes.slice(0, codes.indexOf('COMMY_ERR_ADMIN_NOT_FOUND'))
+  for (const c of dataPlane) t.ok(GRPC_ERROR_STATUS[c] !== undefined, `${c} maps to a gRPC status`)
+})
+
+t.test('the failure classifier on trailers-only statuses', async (t) => {
+  const v = (s: number) => classify(new UpstreamGrpcStatusError('e', s, undefined)).verdict
+  for (const s of [2, 4, 13, 14, 15]) t.equal(v(s), 'failure', `status ${s}`)
+  for (const s of [1, 8, 12]) t.equal(v(s), 'neutral', `status ${s}`)
+  for (const s of [3, 5, 6, 7, 9, 10, 11, 16]) t.equal(v(s), 'success', `status ${s}`)
+})
+
+t.test('retries.on gRPC conditions: any method, attempts and body rules as for every retry', async (t) => {
+  const policy: RetryPolicyConfig = { attempts: 3, perTryTimeoutMs: 0, on: ['unavailable', 'resource-exhausted'], methods: ['GET'], backoffBaseMs: 1, backoffMaxMs: 1, maxBufferedBody: 65536 }
+  const ctx = (over: Partial<RetryContext> = {}): RetryContext => ({ policy, method: 'POST', service: 's', tries: 1, body: 'buffered', ...over })
+  const err = (s: number) => new UpstreamGrpcStatusError('e', s, undefined)
+  t.equal(decideRetry(ctx(), err(14)).retry, true, 'UNAVAILABLE retried for POST')
+  t.equal(decideRetry(ctx(), err(8)).retry, true, 'RESOURCE_EXHAUSTED retried')
+  t.equal(decideRetry(ctx(), err(4)).retry, false, 'DEADLINE_EXCEEDED not listed')
+  t.equal(decideRetry(ctx(), err(5)).retry, false, 'NOT_FOUND never')
+  t.equal(decideRetry(ctx({ tries: 3 }), err(14)).retry, false, 'attempts')
+  t.equal(decideRetry(ctx({ body: 'streamed' }), err(14)).retry, false, 'a streamed body (a message was sent) is never replayed')
+  const all: RetryPolicyConfig = { ...policy, on: ['cancelled', 'deadline-exceeded'] }
+  t.equal(decideRetry(ctx({ policy: all }), err(1)).retry, true, 'cancelled')
+  t.equal(decideRetry(ctx({ policy: all }), err(4)).retry, true, 'deadline-exceeded')
+})
+
+const frame = (n: number): Buffer => {
+  const b = Buffer.alloc(5 + n, 1)
+  b[0] = 0
+  b.writeUInt32BE(n, 1)
+  return b
+}
+
+t.test('whole gRPC messages', async (t) => {
+  t.equal(wholeMessages([frame(3)], 8), true)
+  t.equal(wholeMessages([frame(3), frame(0)], 13), true)
+  t.equal(wholeMessages([frame(3).subarray(0, 6)], 6), false)
+  t.equal(wholeMessages([], 0), false)
+})
+
+t.test('a gRPC body head: a unary call is buffered whole, a stream stops waiting after its first whole message', async (t) => {
+  const unary = new PassThrough()
+  const p1 = readGrpcHead(unary, 65536)
+  unary.write(frame(10))
+  unary.end()
+  const h1 = await p1
+  t.equal(h1.ended, true)
+  t.equal(h1.data.length, 15)
+
+  const stream = new PassThrough()
+  const p2 = readGrpcHead(stream, 65536)
+  stream.write(frame(10))
+  const h2 = await p2 // resolves without the end: the client waits for an answer
+  t.equal(h2.ended, false)
+  t.equal(h2.data.length, 15)
+  stream.destroy()
+
+  const partial = new PassThrough()
+  const p3 = readGrpcHead(partial, 65536)
+  partial.write(frame(10).subarray(0, 8))
+  await new Promise((r) => setImmediate(r))
+  partial.write(frame(10).subarray(8))
+  const h3 = await p3
+  t.equal(h3.data.length, 15, 'a cut message is waited for')
+})
