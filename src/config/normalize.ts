@@ -265,6 +265,7 @@ export function normalizeConfig(
       backoffMaxMs: ms(rt.backoff?.max, DEFAULTS.backoffMaxMs, [...path, 'retries', 'backoff', 'max']),
       maxBufferedBody: rt.maxBufferedBody ?? DEFAULTS.maxBufferedBody,
     })
+    if (r.match.grpc !== undefined && r.match.pathPrefix !== undefined) issues.push({ path: [...path, 'match', 'grpc'], message: 'match.grpc names the path itself: use it or pathPrefix, not both' })
     const headers = Object.entries(r.match.headers ?? {}).map(([k, v]) => Object.freeze([k.toLowerCase(), v] as const))
     return Object.freeze({
       name: r.name ?? `${listener}-${index}`,
@@ -272,6 +273,7 @@ export function normalizeConfig(
         host: r.match.host?.toLowerCase().replace(/:\d+$/, ''),
         pathPrefix: r.match.pathPrefix,
         headers: Object.freeze(headers),
+        ...(r.match.grpc === undefined ? {} : { grpc: Object.freeze({ service: r.match.grpc.service, method: r.match.grpc.method }) }),
       }),
       service: r.service,
       timeoutMs: ms(r.timeout, DEFAULTS.routeTimeoutMs, [...path, 'timeout']),

@@ -98,6 +98,15 @@ export const RouteSchema = Strict({
     host: Type.Optional(Type.String({ minLength: 1, description: 'Host header (port ignored); *.example.com wildcards allowed' })),
     pathPrefix: Type.Optional(Type.String({ pattern: '^/' })),
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    grpc: Type.Optional(
+      Strict(
+        {
+          service: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.]*$', description: 'fully-qualified gRPC service, e.g. payments.v1.Ledger' }),
+          method: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'one method of it (default: every method)' })),
+        },
+        { description: 'gRPC calls (content-type application/grpc*) to this service (path /service/ or /service/method); instead of pathPrefix' },
+      ),
+    ),
   }),
   service: Name,
   timeout: Type.Optional(Duration),

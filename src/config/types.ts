@@ -76,6 +76,14 @@ export interface RouteMatchConfig {
   readonly pathPrefix: string | undefined
   /** Lower-cased header name -> exact value. */
   readonly headers: readonly (readonly [string, string])[]
+  /** gRPC calls only, to this service (and method). */
+  readonly grpc?: GrpcMatchConfig | undefined
+}
+
+export interface GrpcMatchConfig {
+  /** Fully-qualified service, e.g. `payments.v1.Ledger`. */
+  readonly service: string
+  readonly method: string | undefined
 }
 
 export interface RouteConfig {

@@ -6,7 +6,7 @@
  */
 import { PassThrough } from 'node:stream'
 import t from 'tap'
-import type { RetryPolicyConfig } from '../../src/config/types.js'
+import type { RetryPolicyConfig, RouteMatchConfig } from '../../src/config/types.js'
 import { BreakerOpenError, ERRORS, NoHealthyEndpointError, NoRouteError, OverloadedError, UpstreamConnectError, UpstreamGrpcStatusError, UpstreamTimeoutError, type ErrorCode, ForbiddenError } from '../../src/errors.js'
 import { classify } from '../../src/pipeline/failure-classifier.js'
 import { GrpcStatus } from '../../src/pipeline/grpc-status.js'
@@ -15,6 +15,7 @@ import { grpcStatusOf, isGrpcContentType, parseGrpcTimeout, percentEncodeGrpcMes
 import { GRPC_ERROR_STATUS, grpcErrorMessage, grpcStatusFor } from '../../src/proxy/grpc-errors.js'
 import { readGrpcHead, wholeMessages } from '../../src/proxy/grpc-body.js'
 import { upstreamRequestHeaders } from '../../src/proxy/headers.js'
+import { RouteTable } from '../../src/proxy/routes.js'
 
 t.test('gRPC calls are told by content-type (gRPC-Web is not one)', async (t) => {
   for (const v of ['application/grpc', 'application/grpc+proto', 'application/grpc+json', 'Application/GRPC', 'application/grpc; charset=utf-8']) t.ok(isGrpcContentType(v), v)
@@ -135,4 +136,22 @@ t.test('a gRPC body head: a unary call is buffered whole, a stream stops waiting
   partial.write(frame(10).subarray(8))
   const h3 = await p3
   t.equal(h3.data.length, 15, 'a cut message is waited for')
+})
+
+t.test('routes: pathPrefix routes a gRPC service; match.grpc takes gRPC calls to a service or one method', async (t) => {
+  const m = (over: Partial<RouteMatchConfig>): RouteMatchConfig => ({ host: undefined, pathPrefix: undefined, headers: [], ...over })
+  const table = new RouteTable([
+    { match: m({ grpc: { service: 'payments.v1.Ledger', method: 'Post' } }), target: 'post' },
+    { match: m({ grpc: { service: 'payments.v1.Ledger', method: undefined } }), target: 'ledger' },
+    { match: m({ pathPrefix: '/payments.v1.Refunds/' }), target: 'refunds' },
+  ])
+  const grpc = ['content-type', 'application/grpc']
+  const json = ['content-type', 'application/json']
+  const q = (path: string, rawHeaders: string[]) => table.match({ host: undefined, path, rawHeaders })
+  t.equal(q('/payments.v1.Ledger/Post', grpc), 'post')
+  t.equal(q('/payments.v1.Ledger/PostAll', grpc), 'ledger', 'a method is matched exactly')
+  t.equal(q('/payments.v1.Ledger/Get', grpc), 'ledger')
+  t.equal(q('/payments.v1.Ledger/Get', json), undefined, 'match.grpc takes gRPC calls only')
+  t.equal(q('/payments.v1.LedgerX/Get', grpc), undefined, 'the service is a whole path segment')
+  t.equal(q('/payments.v1.Refunds/Issue', grpc), 'refunds')
 })
