@@ -20,5 +20,6 @@ export function requestMetrics(metrics: Metrics): (record: RequestRecord) => voi
     if (!m || m.service !== service) routes.set(route, (m = metrics.route(r.listener, route, service)))
     m.done(r.endpoint, r.status, r.durationMs / 1000)
     if (r.attempts > 1) metrics.retry(service, r.attempts - 1)
+    if (r.grpcStatus !== undefined) metrics.grpcResponse(service, r.grpcStatus)
   }
 }

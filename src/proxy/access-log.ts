@@ -11,6 +11,8 @@ import type { RequestObserver, RequestRecord } from './request-record.js'
 
 const q = JSON.stringify
 const QUOTE_CACHE_MAX = 4096
+/** `protocol` as Envoy's access log spells it, by Node's httpVersion (quoted once). */
+const PROTOCOL: Readonly<Record<string, string>> = Object.freeze({ '1.1': '"HTTP/1.1"', '2.0': '"HTTP/2"', '1.0': '"HTTP/1.0"' })
 
 /** Builds access lines; keeps the JSON-quoted form of recurring values. */
 export class AccessLineFormat {
@@ -35,6 +37,8 @@ export class AccessLineFormat {
     line += `,"status":${r.status},"durationMs":${r.durationMs},"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"attempts":${r.attempts},"requestId":${q(r.requestId)}`
     if (r.code !== undefined) line += `,"code":${this.name(r.code)}`
     if (r.explain !== undefined) line += `,"explain":${r.explain}`
+    if (r.httpVersion !== undefined) line += `,"protocol":${PROTOCOL[r.httpVersion] ?? q(`HTTP/${r.httpVersion}`)}`
+    if (r.grpcStatus !== undefined) line += `,"grpcStatus":${r.grpcStatus}`
     return `${line}}\n`
   }
 }

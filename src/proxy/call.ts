@@ -33,7 +33,7 @@ import { explainRouting, explainText } from './explain.js'
 import type { PickExplanation } from '../balancer/balancer.js'
 import type { TryRecord } from './request-record.js'
 import { readGrpcHead } from './grpc-body.js'
-import { grpcStatusFor } from './grpc-errors.js'
+import { endGrpcStream, grpcStatusFor } from './grpc-errors.js'
 import { trailersOnlyStatus } from './grpc-layer.js'
 
 /** The limits a call holds a request body to. */
@@ -460,8 +460,10 @@ export class Call implements BodySink, HashKeySource {
   private fail(e: CommyError): void {
     if (this.state === 'done') return
     this.code = e.code
-    if (this.state === 'streaming' || this.res.headersSent) this.res.destroy()
-    else {
+    if (this.state === 'streaming' || this.res.headersSent) {
+      if (this.upstream.grpc === true && endGrpcStream(this.res, e, this.upstream.requestId, this.upstream.service)) this.grpcStatus = grpcStatusFor(e)
+      else this.res.destroy()
+    } else {
       this.status = e.status
       if (this.upstream.grpc === true) this.grpcStatus = grpcStatusFor(e)
       // out of descriptors: give the client's back rather than hold an idle connection

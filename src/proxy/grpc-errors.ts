@@ -59,6 +59,23 @@ export function isGrpcResponse(res: ServerResponse): boolean {
 }
 
 /**
+ * Ends a gRPC call whose response already started (a deadline mid-stream, the endpoint gone) with
+ * `err`'s status in trailers, as a gRPC server would, rather than a reset stream (which the
+ * client reads as INTERNAL or CANCELLED). HTTP/2 clients only (HTTP/1.1 has no reliable trailers
+ * here); returns false when it could not, and the caller cuts the stream.
+ */
+export function endGrpcStream(res: ServerResponse, err: CommyError, requestId: string, service: string | undefined): boolean {
+  if (!('stream' in res) || res.writableEnded || res.destroyed) return false
+  try {
+    res.addTrailers({ 'grpc-status': String(grpcStatusFor(err)), 'grpc-message': grpcErrorMessage(err, requestId, service) })
+    res.end()
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
  * Answers a gRPC call with `err` as a trailers-only response. Headers are set and `end()` is
  * called without `writeHead`, so Node's HTTP/2 compatibility layer sends one HEADERS frame with
  * END_STREAM (what a gRPC client reads as trailers-only); on HTTP/1.1 it is a 200 with no body.

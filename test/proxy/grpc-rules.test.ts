@@ -16,6 +16,11 @@ import { GRPC_ERROR_STATUS, grpcErrorMessage, grpcStatusFor } from '../../src/pr
 import { readGrpcHead, wholeMessages } from '../../src/proxy/grpc-body.js'
 import { upstreamRequestHeaders } from '../../src/proxy/headers.js'
 import { RouteTable } from '../../src/proxy/routes.js'
+import { accessLine } from '../../src/proxy/access-log.js'
+import { requestRecord, type FinishedRequest } from '../../src/proxy/request-record.js'
+import { Metrics } from '../../src/admin/metrics.js'
+import { requestMetrics } from '../../src/admin/request-observer.js'
+import { parseProm, total } from '../helpers/prom-parse.js'
 
 t.test('gRPC calls are told by content-type (gRPC-Web is not one)', async (t) => {
   for (const v of ['application/grpc', 'application/grpc+proto', 'application/grpc+json', 'Application/GRPC', 'application/grpc; charset=utf-8']) t.ok(isGrpcContentType(v), v)
@@ -154,4 +159,28 @@ t.test('routes: pathPrefix routes a gRPC service; match.grpc takes gRPC calls to
   t.equal(q('/payments.v1.Ledger/Get', json), undefined, 'match.grpc takes gRPC calls only')
   t.equal(q('/payments.v1.LedgerX/Get', grpc), undefined, 'the service is a whole path segment')
   t.equal(q('/payments.v1.Refunds/Issue', grpc), 'refunds')
+})
+
+t.test('observability: access log protocol and grpcStatus; commy_grpc_responses_total', async (t) => {
+  const rec = (over: Partial<FinishedRequest>) =>
+    requestRecord({ listener: 'l', method: 'POST', url: '/a.B/C', route: { name: 'r', service: 'ledger' }, endpoint: '127.0.0.1:1', status: 200, startedAt: 0, endedAt: 1, bytesIn: 0, bytesOut: 0, attempts: 1, requestId: 'id', code: undefined, ...over })
+  const line = JSON.parse(accessLine(rec({ httpVersion: '2.0', grpcStatus: 14 }), 1)) as Record<string, unknown>
+  t.equal(line.protocol, 'HTTP/2')
+  t.equal(line.grpcStatus, 14)
+  const plain = JSON.parse(accessLine(rec({ httpVersion: '1.1' }), 1)) as Record<string, unknown>
+  t.equal(plain.protocol, 'HTTP/1.1')
+  t.notOk('grpcStatus' in plain, 'no grpcStatus for plain HTTP')
+
+  const m = new Metrics({ defaultMetrics: false })
+  const observe = requestMetrics(m)
+  observe(rec({ grpcStatus: 0 }))
+  observe(rec({ grpcStatus: 0 }))
+  observe(rec({ grpcStatus: 14 }))
+  observe(rec({ grpcStatus: 99 }))
+  observe(rec({}))
+  const fams = parseProm(await m.text())
+  t.equal(total(fams, 'commy_grpc_responses_total', { service: 'ledger', grpc_status: '0' }), 2)
+  t.equal(total(fams, 'commy_grpc_responses_total', { service: 'ledger', grpc_status: '14' }), 1)
+  t.equal(total(fams, 'commy_grpc_responses_total', { service: 'ledger', grpc_status: 'other' }), 1)
+  t.equal(total(fams, 'commy_grpc_responses_total', {}), 4, 'plain HTTP requests are not counted')
 })
