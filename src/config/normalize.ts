@@ -45,6 +45,7 @@ export const DEFAULTS = Object.freeze({
   requestBodyIdleTimeoutMs: 10_000,
   minRequestBodyRate: 240,
   requestBufferSize: 64 * 1024,
+  http2: { maxConcurrentStreams: 100, maxHeaderListSize: 16384, initialWindowSize: 65_535, maxResetsPerSecond: 100, maxControlFramesPerSecond: 100, maxInvalidFrames: 100, maxRejectedStreams: 100 },
   routeTimeoutMs: 15_000,
   retryAttempts: 1,
   retryOn: ['connect-failure', 'reset'] as RetryCondition[],
@@ -159,6 +160,7 @@ export function normalizeConfig(
     requestBodyIdleTimeoutMs: ms(L.requestBodyIdleTimeout, DEFAULTS.requestBodyIdleTimeoutMs, ['limits', 'requestBodyIdleTimeout']),
     minRequestBodyRate: L.minRequestBodyRate ?? DEFAULTS.minRequestBodyRate,
     requestBufferSize: L.requestBufferSize ?? DEFAULTS.requestBufferSize,
+    http2: Object.freeze({ ...DEFAULTS.http2, ...L.http2 }),
   })
 
   // services some route sends through consistent-hash (route.strategy): their hashKey is used

@@ -64,6 +64,20 @@ export const LimitsSchema = Strict({
   requestBodyIdleTimeout: Type.Optional(Duration),
   minRequestBodyRate: Type.Optional(Type.Integer({ minimum: 0, description: 'bytes/s a request body must average (after a 5 s grace); 0 = no minimum' })),
   requestBufferSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 16777216, description: 'bytes of a request body read before an endpoint is picked (a longer body: this head, then the rest streamed); 0 = stream at once' })),
+  http2: Type.Optional(
+    Strict(
+      {
+        maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'streams open at once per HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused' })),
+        maxHeaderListSize: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1048576, description: 'bytes of one decoded header block (HEADERS + CONTINUATION); larger: the stream is reset' })),
+        initialWindowSize: Type.Optional(Type.Integer({ minimum: 65535, maximum: 2147483647, description: 'flow-control window per stream, bytes (SETTINGS_INITIAL_WINDOW_SIZE)' })),
+        maxResetsPerSecond: Type.Optional(Type.Integer({ minimum: 1, description: 'streams a client may reset before their response ended, per connection per second (rapid reset); more: GOAWAY ENHANCE_YOUR_CALM' })),
+        maxControlFramesPerSecond: Type.Optional(Type.Integer({ minimum: 1, description: 'PING and SETTINGS frames per connection per second; more: GOAWAY ENHANCE_YOUR_CALM' })),
+        maxInvalidFrames: Type.Optional(Type.Integer({ minimum: 0, description: 'invalid frames per connection before it is closed' })),
+        maxRejectedStreams: Type.Optional(Type.Integer({ minimum: 0, description: 'refused streams (past maxConcurrentStreams) per connection before it is closed' })),
+      },
+      { description: 'HTTP/2 client connections (h2c on every listener, ALPN h2 on the inbound one): streams, header block and flood bounds' },
+    ),
+  ),
 })
 
 export const RetryOn = Type.Union(

@@ -51,6 +51,26 @@ export interface LimitsConfig {
    * streamed (proxy/request-body.ts). 0: streamed at once.
    */
   readonly requestBufferSize: number
+  /** HTTP/2 client connections (h2c, and ALPN h2 on the inbound listener): streams, header block, floods (proxy/h2-limits.ts). */
+  readonly http2: Http2LimitsConfig
+}
+
+/** `limits.http2`: bounds of one HTTP/2 client connection (session). */
+export interface Http2LimitsConfig {
+  /** Streams open at once per session (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused. */
+  readonly maxConcurrentStreams: number
+  /** Bytes of one decoded header block (SETTINGS_MAX_HEADER_LIST_SIZE; HEADERS + CONTINUATION); larger: stream reset. */
+  readonly maxHeaderListSize: number
+  /** Flow-control window per stream (SETTINGS_INITIAL_WINDOW_SIZE). */
+  readonly initialWindowSize: number
+  /** Streams a client may reset before their response ended, per session per second (rapid reset); more: GOAWAY. */
+  readonly maxResetsPerSecond: number
+  /** PING and SETTINGS frames per session per second; more: GOAWAY. */
+  readonly maxControlFramesPerSecond: number
+  /** Invalid frames per session before it is closed. */
+  readonly maxInvalidFrames: number
+  /** Refused streams (past maxConcurrentStreams) per session before it is closed. */
+  readonly maxRejectedStreams: number
 }
 
 /** gRPC calls answered trailers-only with UNAVAILABLE, RESOURCE_EXHAUSTED, CANCELLED, DEADLINE_EXCEEDED. */
