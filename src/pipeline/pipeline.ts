@@ -26,6 +26,12 @@ export interface UpstreamRequest {
   readonly service: string
   /** The listener it came in by: mesh endpoints see that listener's identity (`listeners[].tls`); undefined = the node's. */
   readonly listener?: string
+  /**
+   * The client's request trailers, read once the body has ended (flat `[name, value, ...]`).
+   * Set only when the client announced trailers (`Trailer` request header); sent where the
+   * upstream protocol allows (HTTP/2; undici cannot send them over HTTP/1.1).
+   */
+  readonly trailers?: () => string[] | undefined
 }
 
 /** Receives a response body. `onData` returning false pauses the body until `resume()`. */
@@ -57,6 +63,8 @@ export interface UpstreamResponse {
   readonly endpoint: Endpoint
   /** Bytes of the request body written upstream so far. */
   readonly requestBodyBytes: number
+  /** The response's trailers (flat `[name, value, ...]`), known when the body has ended; undefined = none. */
+  readonly trailers?: readonly string[] | undefined
 }
 
 /** One try of a request, to one endpoint. */
