@@ -132,6 +132,8 @@ export class Forwarder implements CallHost {
       requestId: h.requestId,
       service: target.route.service,
       listener: this.listener,
+      // announced request trailers (chunked): read when the body has ended, sent over HTTP/2
+      ...(h.chunked && req.headers.trailer !== undefined ? { trailers: () => req.rawTrailers } : {}),
     }
     const call = new Call(this, target, req, res, upstream, clientIp)
     call.authority = h.host
