@@ -122,7 +122,7 @@ export class H2Exchange implements UpstreamResponse, ResponseBody, Cancellable, 
     }
     this.stream = stream
     stream.once('response', (h) => this.onResponse(h))
-    stream.once('trailers', (h) => (this.trailers = flatHeaders(h)))
+    stream.once('trailers', (h: IncomingHttpHeaders) => (this.trailers = flatHeaders(h)))
     stream.once('close', () => this.onClose())
     stream.on('error', noop) // the close handler decides from rstCode
     if (wantTrailers) stream.once('wantTrailers', () => this.sendTrailers())
