@@ -38,6 +38,7 @@ export const ERRORS = freezeTable({
   COMMY_ERR_DRAINING: { status: 503, meaning: 'the sidecar is shutting down' },
   COMMY_ERR_CLIENT_ABORTED: { status: 499, meaning: 'the client left before the answer (access log only)' },
   COMMY_ERR_INTERNAL: { status: 500, meaning: 'a bug in commy or a plugin (an unexpected error, logged with its stack)' },
+  COMMY_ERR_GRPC_OVER_HTTP1: { status: 502, meaning: 'a gRPC request to a service spoken to over HTTP/1.1 (set `services.<name>.protocol: http2`)' },
   COMMY_ERR_FORBIDDEN: { status: 403, meaning: "inbound (mTLS): the caller's mesh identity is not in the local service's `allow` list" },
   COMMY_ERR_UPSTREAM_GRPC_STATUS: { status: 502, meaning: "a gRPC endpoint ended a call at once with a non-OK `grpc-status` (trailers-only answer); the endpoint's answer is what the client gets (try records and logs only)" },
 
@@ -204,6 +205,13 @@ export class UpstreamResetError extends CommyError {
   /** Nothing of the answer arrived on a fresh or reused connection: not the endpoint's failure. */
   get beforeAnswer(): boolean {
     return this.stage !== 'written'
+  }
+}
+
+/** A gRPC request (content-type application/grpc) to a service with `protocol: http1`: never sent. */
+export class GrpcOverHttp1Error extends CommyError {
+  constructor(service: string) {
+    super('COMMY_ERR_GRPC_OVER_HTTP1', `gRPC needs HTTP/2: service "${service}" is spoken to over HTTP/1.1 (set services.${service}.protocol: http2)`)
   }
 }
 

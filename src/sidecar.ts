@@ -136,6 +136,7 @@ export class Sidecar implements Startable {
           ownIdentity: (listener) => this.current.listeners.some((l) => l.name === listener && l.tls !== undefined),
           upstreamTls: (service) => outboundTls.upstreamTls(service),
           identity: outboundTls.refusals,
+          protocolOf: (service) => (this.current.services[service] ?? config.services[service])?.protocol ?? 'http1',
         })
     const transport = (this.transport = options.transport ?? this.undici!)
     this.registry.on({

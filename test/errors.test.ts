@@ -27,6 +27,7 @@ const instances: Record<string, () => CommyError> = {
   UpstreamGrpcStatusError: () => new core.UpstreamGrpcStatusError('127.0.0.1:1', 14, undefined),
   UpstreamResetError: () => new core.UpstreamResetError('127.0.0.1:1', 'written'),
   UpstreamProtocolError: () => new core.UpstreamProtocolError('127.0.0.1:1'),
+  GrpcOverHttp1Error: () => new core.GrpcOverHttp1Error('svc'),
   UpstreamTimeoutError: () => new core.UpstreamTimeoutError('127.0.0.1:1', 10),
   BreakerOpenError: () => new core.BreakerOpenError('127.0.0.1:1'),
   OverloadedError: () => new core.OverloadedError('svc', 'queue full'),

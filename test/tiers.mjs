@@ -48,6 +48,7 @@ export const integration = [
   'test/proxy/upstream-framing.test.ts',
   'test/resilience/handles.test.ts',
   'test/tls/rotation.test.ts',
+  'test/transport/h2-upstream.test.ts',
   'test/transport/mesh-tls.test.ts',
   'test/transport/undici.test.ts',
   'test/transport/upgrade.test.ts',

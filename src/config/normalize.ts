@@ -21,6 +21,7 @@ import type {
   SidecarConfig,
   UpstreamTlsConfig,
 } from './types.js'
+import { grpcRouteIssue } from './grpc-routes.js'
 import { parseDuration } from './duration.js'
 import { GOSSIP_STREAM_DEFAULTS } from './gossip-defaults.js'
 import { BUILTIN_STRATEGIES } from './schema.js'
@@ -59,7 +60,8 @@ export const DEFAULTS = Object.freeze({
   panicThreshold: 50,
   latencyDecayMs: 10_000,
   retryBudget: { ratio: 0.2, minPerSecond: 10 },
-  upstream: { connections: 128, connectTimeoutMs: 5_000, keepAliveTimeoutMs: 4_000 },
+  upstream: { connections: 128, connectTimeoutMs: 5_000, keepAliveTimeoutMs: 4_000, maxConcurrentStreams: 100 },
+  protocol: 'http1' as const,
   historyBucketMs: 10_000,
   historyRetentionMs: 3_600_000,
   eventLoopLagThresholdMs: 100,
@@ -101,6 +103,7 @@ export function normalizeConfig(
     return d
   }
   const port = (address: string, path: (string | number)[]): HostPort => {
+    if (address.startsWith('unix:')) return { host: address, port: 0 } // a Unix socket: the host is the whole address
     const hp = splitHostPort(address)
     if (!(hp.port >= 0 && hp.port <= 65535)) issues.push({ path, message: `port ${hp.port} is out of range` })
     return hp
@@ -177,6 +180,10 @@ export function normalizeConfig(
     endpoints.forEach((e, i) => {
       if (seen.has(e.address)) issues.push({ path: [...path, 'endpoints', i, 'address'], message: `duplicate endpoint ${e.address}` })
       seen.add(e.address)
+      if (e.host.startsWith('unix:') && s.healthCheck?.http) {
+        issues.push({ path: [...path, 'endpoints', i, 'address'], message: 'a unix: endpoint is checked with healthCheck.tcp only (an http check cannot reach a Unix socket)' })
+      }
+      if (e.host.startsWith('unix:') && s.tls) issues.push({ path: [...path, 'endpoints', i, 'address'], message: 'a unix: endpoint is plaintext: remove tls, or use host:port' })
     })
     const strategy = s.strategy ?? 'round-robin'
     strategyOk(s.strategy, [...path, 'strategy'])
@@ -229,7 +236,9 @@ export function normalizeConfig(
         connections: s.upstream?.connections ?? U.connections,
         connectTimeoutMs: ms(s.upstream?.connectTimeout, U.connectTimeoutMs, [...path, 'upstream', 'connectTimeout']),
         keepAliveTimeoutMs: ms(s.upstream?.keepAliveTimeout, U.keepAliveTimeoutMs, [...path, 'upstream', 'keepAliveTimeout']),
+        maxConcurrentStreams: s.upstream?.maxConcurrentStreams ?? U.maxConcurrentStreams,
       }),
+      protocol: s.protocol ?? DEFAULTS.protocol,
       tls: s.tls ? upstreamTls(s.tls, [...path, 'tls'], s) : undefined,
     })
   }
@@ -251,6 +260,8 @@ export function normalizeConfig(
     if (!raw.services[r.service]) {
       issues.push({ path: [...path, 'service'], message: `service "${r.service}" is not defined under services` })
     }
+    const grpcIssue = raw.services[r.service] ? grpcRouteIssue(r.match, r.service, raw.services[r.service]!.protocol) : undefined
+    if (grpcIssue !== undefined) issues.push({ path: [...path, 'service'], message: grpcIssue })
     strategyOk(r.strategy, [...path, 'strategy'])
     const rt = r.retries ?? {}
     const on: RetryCondition[] = rt.on

@@ -20,6 +20,11 @@ export const Address = Type.String({
   description: 'host:port',
 })
 
+/** An endpoint: `host:port`, or a Unix domain socket `unix:/path`. */
+export const EndpointAddress = Type.Union([Address, Type.String({ pattern: '^unix:/.+$', description: 'unix:/path/to/app.sock (a Unix domain socket)' })], {
+  description: 'host:port, or unix:/path/to/app.sock',
+})
+
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$', description: 'a name: letters, digits, _ . -' })
 const Tags = Type.Array(Type.String({ minLength: 1 }), { description: 'tags (capabilities)' })
 const Percent = Type.Number({ minimum: 0, maximum: 100 })
@@ -150,7 +155,7 @@ export const ListenerSchema = Strict({
 })
 
 export const EndpointSchema = Strict({
-  address: Address,
+  address: EndpointAddress,
   weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
   zone: Type.Optional(Type.String({ minLength: 1 })),
   tags: Type.Optional(Tags),
@@ -224,6 +229,14 @@ export const ServiceSchema = Strict({
       connections: Type.Optional(Type.Integer({ minimum: 1 })),
       connectTimeout: Type.Optional(Duration),
       keepAliveTimeout: Type.Optional(Duration),
+      maxConcurrentStreams: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: 10000, description: 'protocol http2: streams at once on one upstream connection (fewer if the endpoint says so); more open another connection, up to connections' }),
+      ),
+    }),
+  ),
+  protocol: Type.Optional(
+    Type.Union([Type.Literal('http1'), Type.Literal('http2')], {
+      description: 'how commy talks to the endpoints: http1 (HTTP/1.1), or http2 (h2c to plaintext endpoints, ALPN h2 over TLS); WebSocket upgrades always use HTTP/1.1',
     }),
   ),
   tls: Type.Optional(

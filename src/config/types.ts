@@ -226,7 +226,9 @@ export interface ServiceConfig {
   readonly slowStartMs: number
   readonly concurrency: { readonly maxInFlight: number; readonly maxQueued: number; readonly queueTimeoutMs: number }
   readonly retryBudget: { readonly ratio: number; readonly minPerSecond: number }
-  readonly upstream: { readonly connections: number; readonly connectTimeoutMs: number; readonly keepAliveTimeoutMs: number }
+  readonly upstream: { readonly connections: number; readonly connectTimeoutMs: number; readonly keepAliveTimeoutMs: number; readonly maxConcurrentStreams: number }
+  /** How commy talks to the endpoints: HTTP/1.1, or HTTP/2 (h2c, or ALPN h2 over TLS). */
+  readonly protocol: 'http1' | 'http2'
   /** HTTPS to static endpoints; undefined = plaintext (mesh endpoints use tls, see MeshTlsConfig). */
   readonly tls: UpstreamTlsConfig | undefined
 }

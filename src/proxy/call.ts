@@ -394,6 +394,8 @@ export class Call implements BodySink, HashKeySource {
 
   onEnd(last: Buffer | undefined): void {
     if (this.state === 'done') return
+    const trailers = this.response?.trailers
+    if (trailers !== undefined) writeTrailers(this.res, trailers)
     if (last !== undefined) {
       this.bytesOut += last.length
       this.res.end(last)
@@ -527,5 +529,25 @@ class TryAttempt implements Attempt {
       return
     }
     this.canceller = c
+  }
+}
+
+/**
+ * The upstream's response trailers, to the client: HTTP/2 streams carry them; an HTTP/1.1 client
+ * gets them only on a chunked response (Node drops them on a Content-Length one, as it must).
+ * Hop-by-hop and framing fields are never trailers (RFC 9110 §6.5.1).
+ */
+function writeTrailers(res: ServerResponse, list: readonly string[]): void {
+  const out: [string, string][] = []
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!.toLowerCase()
+    if (name === 'content-length' || name === 'transfer-encoding' || name === 'connection' || name === 'trailer' || name === 'host') continue
+    out.push([name, list[i + 1]!])
+  }
+  if (out.length === 0) return
+  try {
+    res.addTrailers(out)
+  } catch {
+    // a trailer Node refuses (invalid characters): the body is complete without it
   }
 }

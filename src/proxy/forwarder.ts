@@ -135,6 +135,8 @@ export class Forwarder implements CallHost {
       service: target.route.service,
       listener: this.listener,
       grpc: h.grpc,
+      // announced request trailers (chunked): read when the body has ended, sent over HTTP/2
+      ...(h.chunked && req.headers.trailer !== undefined ? { trailers: () => req.rawTrailers } : {}),
     }
     const call = new Call(this, target, req, res, upstream, clientIp)
     call.authority = h.host

@@ -236,6 +236,7 @@ function localServiceConfig(s: LocalServiceConfig): ServiceConfig {
     concurrency: Object.freeze({ maxInFlight: 0, maxQueued: 0, queueTimeoutMs: 1_000 }),
     retryBudget: DEFAULTS.retryBudget,
     upstream: U,
+    protocol: 'http1',
     tls: undefined,
   })
 }
