@@ -10,7 +10,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CommyError, ErrorCode } from '../errors.js'
 import { GrpcStatus, type GrpcStatusCode } from '../pipeline/grpc-status.js'
-import { isGrpcContentType, percentEncodeGrpcMessage } from './grpc.js'
+import { isGrpcContentType } from '../config/grpc-routes.js'
+import { percentEncodeGrpcMessage } from './grpc.js'
 
 /** gRPC status of every data-plane error code (codes not listed answer UNKNOWN). */
 export const GRPC_ERROR_STATUS: Readonly<Partial<Record<ErrorCode, GrpcStatusCode>>> = Object.freeze({
@@ -38,6 +39,7 @@ export const GRPC_ERROR_STATUS: Readonly<Partial<Record<ErrorCode, GrpcStatusCod
   COMMY_ERR_CLIENT_ABORTED: GrpcStatus.CANCELLED,
   COMMY_ERR_INTERNAL: GrpcStatus.INTERNAL,
   COMMY_ERR_FORBIDDEN: GrpcStatus.PERMISSION_DENIED,
+  COMMY_ERR_GRPC_OVER_HTTP1: GrpcStatus.UNIMPLEMENTED,
 })
 
 /** The gRPC status commy answers `err` with. */

@@ -1,27 +1,10 @@
 /**
  * gRPC on the wire, as commy needs it (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md):
- * which requests are gRPC calls (`content-type: application/grpc*`, not gRPC-Web), the client's
+ * (which requests are gRPC calls: config/grpc-routes.ts `isGrpcContentType`) the client's
  * deadline (`grpc-timeout`), the `grpc-status` of a response head, and `grpc-message`'s
  * percent-encoding (the codes themselves: pipeline/grpc-status.ts). Pure functions on strings and Node's flat raw header lists; no allocation on
  * the paths every request takes.
  */
-
-const GRPC_TYPE = 'application/grpc'
-
-/**
- * A request with this Content-Type is a gRPC call: `application/grpc`, `application/grpc+proto`,
- * `application/grpc;…` (any case). gRPC-Web (`application/grpc-web*`) is not: its errors and
- * trailers travel in the body, and commy forwards it as plain HTTP.
- */
-export function isGrpcContentType(value: string): boolean {
-  if (value.length < GRPC_TYPE.length) return false
-  const v = value.startsWith(GRPC_TYPE) ? value : value.toLowerCase()
-  if (!v.startsWith(GRPC_TYPE)) return false
-  if (v.length === GRPC_TYPE.length) return true
-  const next = v.charCodeAt(GRPC_TYPE.length)
-  return next === 43 /* + */ || next === 59 /* ; */ || next === 32 /* space before ; */
-}
-
 /** ms per unit of `grpc-timeout`: Hours, Minutes, Seconds, milliseconds, microseconds, nanoseconds. */
 function unitMs(unit: number): number {
   switch (unit) {

@@ -6,7 +6,7 @@
  * everything else (traceparent, tracestate, multiple Set-Cookie) passes unchanged. Works on
  * Node's flat raw header lists, without building header objects.
  */
-import { isGrpcContentType } from './grpc.js'
+import { isGrpcContentType } from '../config/grpc-routes.js'
 
 /** Hop-by-hop header names (lower case); any `proxy-*` is hop-by-hop as well. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade'])

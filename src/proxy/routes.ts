@@ -6,7 +6,7 @@
  */
 import type { RouteMatchConfig } from '../config/types.js'
 import { hostWithoutPort, rawHeader } from './headers.js'
-import { isGrpcContentType } from './grpc.js'
+import { isGrpcContentType } from '../config/grpc-routes.js'
 
 /** What matching reads from a request. */
 export interface RouteQuery {

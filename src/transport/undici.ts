@@ -14,7 +14,6 @@ import { Pool, type Dispatcher } from 'undici'
 import { Readable } from 'node:stream'
 import type { Endpoint } from '../endpoint/endpoint.js'
 import { ClientAbortedError, GrpcOverHttp1Error, UpstreamConnectError, UpstreamProtocolError } from '../errors.js'
-import { isGrpcRequest } from './grpc-guard.js'
 import type { Attempt, BodySink, Cancellable, ResponseBody, UpstreamResponse } from '../pipeline/pipeline.js'
 import { onlyChunked } from '../pipeline/transfer-coding.js'
 import type { Transport, UpstreamSettings } from './transport.js'
@@ -74,7 +73,7 @@ export class UndiciTransport implements Transport {
       const scheme = ep.mtls || p.tls ? 'https' : 'http'
       return new Promise<UpstreamResponse>((resolve, reject) => void new H2Exchange(attempt, p, scheme, resolve, reject))
     }
-    if (isGrpcRequest(attempt.request.method, attempt.request.headers)) return Promise.reject(new GrpcOverHttp1Error(ep.service))
+    if (attempt.request.grpc === true) return Promise.reject(new GrpcOverHttp1Error(ep.service))
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const ex = new Exchange(attempt, resolve, reject)
       p.dispatch(dispatchOptions(attempt), ex)

@@ -11,7 +11,8 @@ import { BreakerOpenError, ERRORS, NoHealthyEndpointError, NoRouteError, Overloa
 import { classify } from '../../src/pipeline/failure-classifier.js'
 import { GrpcStatus } from '../../src/pipeline/grpc-status.js'
 import { decideRetry, type RetryContext } from '../../src/pipeline/retry-rules.js'
-import { grpcStatusOf, isGrpcContentType, parseGrpcTimeout, percentEncodeGrpcMessage } from '../../src/proxy/grpc.js'
+import { grpcStatusOf, parseGrpcTimeout, percentEncodeGrpcMessage } from '../../src/proxy/grpc.js'
+import { grpcRouteIssue, isGrpcContentType } from '../../src/config/grpc-routes.js'
 import { GRPC_ERROR_STATUS, grpcErrorMessage, grpcStatusFor } from '../../src/proxy/grpc-errors.js'
 import { readGrpcHead, wholeMessages } from '../../src/proxy/grpc-body.js'
 import { upstreamRequestHeaders } from '../../src/proxy/headers.js'
@@ -183,4 +184,12 @@ t.test('observability: access log protocol and grpcStatus; commy_grpc_responses_
   t.equal(total(fams, 'commy_grpc_responses_total', { service: 'ledger', grpc_status: '14' }), 1)
   t.equal(total(fams, 'commy_grpc_responses_total', { service: 'ledger', grpc_status: 'other' }), 1)
   t.equal(total(fams, 'commy_grpc_responses_total', {}), 4, 'plain HTTP requests are not counted')
+})
+
+t.test('commy validate: a gRPC route (match.grpc or a gRPC content-type header) to an http1 service is refused', async (t) => {
+  t.match(grpcRouteIssue({ grpc: { service: 'a.B' } }, 'ledger', 'http1'), /protocol: http2/)
+  t.match(grpcRouteIssue({ grpc: { service: 'a.B' } }, 'ledger', undefined), /protocol: http2/, 'http1 is the default')
+  t.equal(grpcRouteIssue({ grpc: { service: 'a.B' } }, 'ledger', 'http2'), undefined)
+  t.match(grpcRouteIssue({ headers: { 'content-type': 'application/grpc' } }, 'ledger', 'http1'), /protocol: http2/)
+  t.equal(grpcRouteIssue({ headers: { 'content-type': 'application/json' } }, 'ledger', 'http1'), undefined)
 })
