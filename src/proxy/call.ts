@@ -35,6 +35,7 @@ import type { TryRecord } from './request-record.js'
 import { readGrpcHead } from './grpc-body.js'
 import { endGrpcStream, grpcStatusFor } from './grpc-errors.js'
 import { trailersOnlyStatus } from './grpc-layer.js'
+import { grpcStatusOf } from './grpc.js'
 
 /** The limits a call holds a request body to. */
 export type BodyLimits = Pick<LimitsConfig, 'requestBufferSize' | 'requestBodyIdleTimeoutMs' | 'minRequestBodyRate'>
@@ -395,7 +396,10 @@ export class Call implements BodySink, HashKeySource {
   onEnd(last: Buffer | undefined): void {
     if (this.state === 'done') return
     const trailers = this.response?.trailers
-    if (trailers !== undefined) writeTrailers(this.res, trailers)
+    if (trailers !== undefined) {
+      writeTrailers(this.res, trailers)
+      if (this.upstream.grpc === true) this.grpcStatus = grpcStatusOf(trailers) ?? this.grpcStatus
+    }
     if (last !== undefined) {
       this.bytesOut += last.length
       this.res.end(last)
@@ -546,7 +550,8 @@ function writeTrailers(res: ServerResponse, list: readonly string[]): void {
   }
   if (out.length === 0) return
   try {
-    res.addTrailers(out)
+    // HTTP/2 (Node's compat response) takes an object only: a list of pairs would become fields "0", "1", …
+    res.addTrailers('stream' in res ? Object.fromEntries(out) : out)
   } catch {
     // a trailer Node refuses (invalid characters): the body is complete without it
   }
