@@ -123,3 +123,17 @@ export function unary(client: EchoClientType, body: string, options: grpc.CallOp
 }
 
 export { grpc }
+
+/** Runs `call(i)` for i < total with at most `concurrency` in flight (a slow call holds only its own slot). */
+export async function inFlight<R>(total: number, concurrency: number, call: (i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(total)
+  let next = 0
+  const worker = async () => {
+    while (next < total) {
+      const i = next++
+      out[i] = await call(i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker))
+  return out
+}

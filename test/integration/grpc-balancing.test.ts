@@ -4,7 +4,7 @@
  * its own (round robin: a fair share each; latency: calls shift away from a slow server).
  */
 import t from 'tap'
-import { echoClient, startGrpcServer, unary, type GrpcServer } from '../helpers/grpc.js'
+import { echoClient, inFlight, startGrpcServer, unary, type GrpcServer } from '../helpers/grpc.js'
 import { startRuntime } from '../helpers/runtime.js'
 
 const NO_LAG = { eventLoopLagThreshold: '10s' }
@@ -43,10 +43,12 @@ t.test('300 unary calls on one channel to 3 servers: a fair share each under rou
 })
 
 t.test('latency strategy: calls shift away from a slow server', async (t) => {
-  const servers = [await startGrpcServer('fast1'), await startGrpcServer('fast2'), await startGrpcServer('slow', { kind: 'ok', delayMs: 60 })]
+  const servers = [await startGrpcServer('fast1'), await startGrpcServer('fast2'), await startGrpcServer('slow', { kind: 'ok', delayMs: 150 })]
   const { client } = await setup(t, 'latency', servers)
-  for (let i = 0; i < 300; i += 5) await Promise.all(Array.from({ length: 5 }, (_, j) => unary(client, String(i + j))))
+  const results = await inFlight(400, 10, (i) => unary(client, String(i)))
+  t.equal(results.filter((r) => r.code !== 0).length, 0, 'every call answered')
   const slow = servers[2]!.calls
-  t.ok(slow < 40, `the slow server got ${slow} of 300 (a third would be 100)`)
-  t.equal(servers[0]!.calls + servers[1]!.calls + slow, 300)
+  // as for HTTP (test/integration/strategies.test.ts): under 20% where round robin gives a third
+  t.ok(slow < 80, `the slow server got ${slow} of 400 (fast: ${servers[0]!.calls}, ${servers[1]!.calls})`)
+  t.ok(slow > 0, 'it is still tried now and then')
 })
