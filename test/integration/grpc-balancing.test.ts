@@ -3,13 +3,13 @@
  * makes its unary calls to a service of 3 grpc-js servers; each call is routed and balanced on
  * its own (round robin: a fair share each; latency: calls shift away from a slow server).
  */
-import t from 'tap'
-import { echoClient, inFlight, startGrpcServer, unary, type GrpcServer } from '../helpers/grpc.js'
+import t, { type Test } from 'tap'
+import { echoClient, grpc, inFlight, startGrpcServer, unary, type GrpcServer } from '../helpers/grpc.js'
 import { startRuntime } from '../helpers/runtime.js'
 
 const NO_LAG = { eventLoopLagThreshold: '10s' }
 
-async function setup(t: Tap.Test, strategy: string, servers: GrpcServer[]) {
+async function setup(t: Test, strategy: string, servers: GrpcServer[]) {
   const rt = await startRuntime({
     health: NO_LAG,
     log: { accessLog: false },
@@ -46,7 +46,7 @@ t.test('latency strategy: calls shift away from a slow server', async (t) => {
   const servers = [await startGrpcServer('fast1'), await startGrpcServer('fast2'), await startGrpcServer('slow', { kind: 'ok', delayMs: 150 })]
   const { client } = await setup(t, 'latency', servers)
   const results = await inFlight(400, 10, (i) => unary(client, String(i)))
-  t.equal(results.filter((r) => r.code !== 0).length, 0, 'every call answered')
+  t.equal(results.filter((r) => r.code !== grpc.status.OK).length, 0, 'every call answered')
   const slow = servers[2]!.calls
   // as for HTTP (test/integration/strategies.test.ts): under 20% where round robin gives a third
   t.ok(slow < 80, `the slow server got ${slow} of 400 (fast: ${servers[0]!.calls}, ${servers[1]!.calls})`)
