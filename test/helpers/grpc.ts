@@ -39,6 +39,8 @@ export interface GrpcServer {
   /** Unary calls received. */
   calls: number
   behaviour: UnaryBehaviour
+  /** Called with every bidirectional call as it starts (tests watch its events). */
+  onChat: ((call: grpc.ServerDuplexStream<Buffer, Buffer>) => void) | undefined
   stop(): Promise<void>
 }
 
@@ -53,6 +55,7 @@ export async function startGrpcServer(name: string, behaviour: UnaryBehaviour = 
     address: '',
     calls: 0,
     behaviour,
+    onChat: undefined,
     stop: () =>
       new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve())
@@ -86,6 +89,7 @@ export async function startGrpcServer(name: string, behaviour: UnaryBehaviour = 
       pump()
     },
     Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      s.onChat?.(call)
       call.on('data', (m: Buffer) => call.write(m))
       call.on('end', () => call.end())
     },
