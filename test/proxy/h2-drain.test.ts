@@ -80,3 +80,13 @@ t.test('the connection cap counts HTTP/2 connections', async (t) => {
   t.ok(await c.until(() => c.closed), 'a third connection is closed at once')
   t.equal(sc.sidecar.overload().refused.get('outbound')?.limit, 1, 'counted: refused, reason limit')
 })
+
+t.test('stop closes a connection that has not sent its first bytes yet', async (t) => {
+  const { sc } = await slowSetup(t, { limits: { headersTimeout: '20s', requestTimeout: '30s' } })
+  const c = await RawH2.connect(sc.port, false)
+  t.teardown(() => c.close())
+  const started = Date.now()
+  await sc.sidecar.listeners[0]!.stop()
+  t.ok(Date.now() - started < 2000, `stopped at once (${Date.now() - started} ms), not after limits.headersTimeout`)
+  t.ok(await c.until(() => c.closed), 'the silent connection is closed')
+})
