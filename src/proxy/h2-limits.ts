@@ -66,3 +66,10 @@ export class FrameBudget {
     return ++this.control > this.limits.maxControlFramesPerSecond
   }
 }
+
+/** The size of a header list as HTTP/2 counts it (RFC 9113 §6.5.2): name + value + 32 per field. */
+export function headerListSize(raw: readonly string[]): number {
+  let n = 0
+  for (let i = 0; i < raw.length; i += 2) n += raw[i]!.length + raw[i + 1]!.length + 32
+  return n
+}

@@ -27,13 +27,15 @@ export const kResetByUs = Symbol('commy.h2.resetByUs')
 export class H2Request extends Http2ServerRequest {
   private translated: string[] | undefined
 
+  /** The stream's header fields as received (pseudo-headers first). */
+  h2RawHeaders(): readonly string[] {
+    const raw: unknown = Reflect.get(Http2ServerRequest.prototype, 'rawHeaders', this)
+    return raw as string[]
+  }
+
   /** The request's header fields in their HTTP/1.1 form (built once). */
   h1RawHeaders(): string[] {
-    if (this.translated === undefined) {
-      const raw: unknown = Reflect.get(Http2ServerRequest.prototype, 'rawHeaders', this)
-      this.translated = translateHeaders(raw as string[], !this.stream.endAfterHeaders)
-    }
-    return this.translated
+    return (this.translated ??= translateHeaders(this.h2RawHeaders(), !this.stream.endAfterHeaders))
   }
 }
 

@@ -15,7 +15,10 @@ import http2, { type Http2Server, type Http2Stream, type ServerHttp2Session } fr
 import type { Socket } from 'node:net'
 import type { LimitsConfig } from '../config/types.js'
 import type { Forwarder } from './forwarder.js'
-import { FrameBudget, h2ServerOptions, type FrameKind } from './h2-limits.js'
+import type { ServerResponse } from 'node:http'
+import { HeadersTooLargeError } from '../errors.js'
+import { sendError } from './error-response.js'
+import { FrameBudget, h2ServerOptions, headerListSize, type FrameKind } from './h2-limits.js'
 import { H2Request, H2Response, kResetByUs } from './h2-request.js'
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants
@@ -44,7 +47,16 @@ export class H2Sessions {
     const f = options.forwarder
     this.server = http2.createServer({ ...h2ServerOptions(options.limits), Http2ServerRequest: H2Request, Http2ServerResponse: H2Response })
     // the compat objects are the IncomingMessage/ServerResponse shapes the forwarder reads
-    this.server.on('request', f.handle as unknown as (req: H2Request, res: H2Response) => void)
+    const handle = f.handle as unknown as (req: H2Request, res: H2Response) => void
+    const maxList = options.limits.http2.maxHeaderListSize
+    this.server.on('request', (req: H2Request, res: H2Response) => {
+      // Node enforces SETTINGS_MAX_HEADER_LIST_SIZE only once the client acknowledged it: checked here too
+      if (headerListSize(req.h2RawHeaders()) > maxList) {
+        sendError(res as unknown as ServerResponse, new HeadersTooLargeError(`header list larger than ${maxList} bytes`), f.newRequestId(), undefined, true)
+        return
+      }
+      handle(req, res)
+    })
     this.server.on('checkContinue', f.handleContinue as unknown as (req: H2Request, res: H2Response) => void)
     this.server.on('session', (s: Session) => this.adopt(s))
     // a session's error is followed by its close; the abuse cases are counted in adopt()
@@ -92,8 +104,9 @@ export class H2Sessions {
       if (!forwarder.keepAlive && !session.closed) session.close()
     })
     session.on('error', (err: Error & { code?: string }) => {
-      // Node's own bounds (maxInvalidFrames, maxRejectedStreams, nghttp2's flood checks) end a session with ENHANCE_YOUR_CALM
-      if (err.code === 'ERR_HTTP2_SESSION_ERROR' || err.code === 'ERR_HTTP2_ERROR') this.abuse(session, 'protocol')
+      // a protocol error on our side of the session: Node's own bounds (maxInvalidFrames, nghttp2's flood checks)
+      // or a frame nghttp2 refused; the client closing with an error code (ERR_HTTP2_SESSION_ERROR) is not abuse
+      if (err.code === 'ERR_HTTP2_ERROR') this.abuse(session, 'protocol')
     })
     session.on('goaway', noop)
     const idle = limits.keepAliveTimeoutMs

@@ -73,6 +73,8 @@ export class Listener implements Startable {
   private readonly server: Server
   /** HTTP/2 connections of this listener. */
   readonly h2: H2Sessions
+  /** Plaintext connections whose first bytes are not in yet (no protocol owns them). */
+  private readonly sniffing = new Set<Socket>()
   private bound: HostPort | undefined
   private stopped = false
   /** Ends the drain grace early (stop() during a drain). */
@@ -159,7 +161,7 @@ export class Listener implements Startable {
       return
     }
     const to = { h1: toHttp1, h2: toH2 }
-    server.on(event, (socket: Socket) => sniffPreface(socket, prefaceTimeoutMs, to))
+    server.on(event, (socket: Socket) => sniffPreface(socket, prefaceTimeoutMs, to, this.sniffing))
   }
 
   /**
@@ -221,6 +223,7 @@ export class Listener implements Startable {
     if (this.server.listening) this.server.close()
     this.server.closeIdleConnections()
     this.h2.closeAll()
+    this.closeSniffing()
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<false>((resolve) => {
       timer = setTimeout(resolve, timeoutMs, false)
@@ -269,7 +272,14 @@ export class Listener implements Startable {
       else resolve()
       this.server.closeAllConnections()
       this.h2.destroyAll()
+      this.closeSniffing()
     })
+  }
+
+  /** Connections that have sent nothing decisive yet: idle, closed like idle keep-alive ones. */
+  private closeSniffing(): void {
+    for (const s of this.sniffing) s.destroy()
+    this.sniffing.clear()
   }
 }
 

@@ -30,11 +30,17 @@ export interface SniffHandlers {
   readonly h2: (socket: Socket) => void
 }
 
-/** Reads the first bytes of `socket` and hands it to `h1` or `h2`; closes it after `timeoutMs` (0: none) without a verdict. */
-export function sniffPreface(socket: Socket, timeoutMs: number, to: SniffHandlers): void {
+/**
+ * Reads the first bytes of `socket` and hands it to `h1` or `h2`; closes it after `timeoutMs`
+ * (0: none) without a verdict. `pending` holds the socket until then (the listener closes those
+ * on stop and drain: no protocol has them yet).
+ */
+export function sniffPreface(socket: Socket, timeoutMs: number, to: SniffHandlers, pending: Set<Socket>): void {
   let head: Buffer | undefined
   const timer = timeoutMs > 0 ? setTimeout(onTimeout, timeoutMs, socket) : undefined
+  pending.add(socket)
   const done = () => {
+    pending.delete(socket)
     if (timer !== undefined) clearTimeout(timer)
     socket.off('data', onData)
     socket.off('error', onEarlyError)

@@ -65,6 +65,7 @@ t.test('a minimal config gets every default', async (t) => {
     requestBodyIdleTimeoutMs: 10_000,
     minRequestBodyRate: 240,
     requestBufferSize: 65_536,
+    http2: { maxConcurrentStreams: 100, maxHeaderListSize: 16_384, initialWindowSize: 65_535, maxResetsPerSecond: 100, maxControlFramesPerSecond: 100, maxInvalidFrames: 100, maxRejectedStreams: 100 },
   })
   t.equal(config.gossip, undefined, 'no gossip section, no gossip')
   t.strictSame(config.local, { services: [] })

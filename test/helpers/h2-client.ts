@@ -46,7 +46,9 @@ export function h2request(session: ClientHttp2Session, headers: OutgoingHttpHead
 export function h2close(session: ClientHttp2Session): Promise<void> {
   return new Promise((resolve) => {
     if (session.destroyed) return resolve()
-    session.close(() => resolve())
+    session.once('close', () => resolve())
+    // (close() does nothing on a session that is closing already, e.g. after a GOAWAY)
+    if (!session.closed) session.close()
     setTimeout(() => session.destroy(), 1000).unref()
   })
 }

@@ -3,9 +3,10 @@
  * same Forwarder -> Call path (routing on :authority/:path, balancing per stream), translated
  * to HTTP/1.1 for the upstream; commy's own errors as JSON on an h2 stream.
  */
+import http2 from 'node:http2'
 import t from 'tap'
 import { echoHandler, request, json, startUpstream } from '../helpers/upstream.js'
-import { oneListener, startSidecar } from '../helpers/sidecar.js'
+import { oneListener, startSidecar, waitFor } from '../helpers/sidecar.js'
 import type { RequestRecord } from '../../src/proxy/request-record.js'
 import { h2close, h2connect, h2json, h2request } from '../helpers/h2-client.js'
 import { RawH2, PREFACE, FrameType, Flag, headerBlock, headers, requestFields, settings } from '../helpers/h2-frames.js'
@@ -129,4 +130,42 @@ t.test('a preface split over several packets is still HTTP/2; a client that send
   t.teardown(() => slow.close())
   slow.write(PREFACE.subarray(0, 5))
   t.ok(await slow.until(() => slow.closed, 3000), 'closed after limits.headersTimeout without a verdict')
+})
+
+t.test('a client RST_STREAM cancels the upstream request (499 in the access log)', async (t) => {
+  let upstreamAborted = false
+  const up = await startUpstream('a', (req) => {
+    req.resume()
+    req.socket.once('close', () => (upstreamAborted = true))
+    // never answers
+  })
+  const sc = await startSidecar(oneListener([{ match: {}, service: 'svc' }], { svc: { endpoints: [{ address: up.address }] } }))
+  t.teardown(async () => {
+    await sc.stop()
+    await up.close()
+  })
+  const s = await h2connect(sc.port)
+  t.teardown(() => h2close(s))
+  const stream = s.request({ ':path': '/hang', ':authority': 'svc' })
+  stream.on('error', () => {})
+  t.ok(await waitFor(() => up.seen.length === 1), 'the request reached the upstream')
+  stream.close(http2.constants.NGHTTP2_CANCEL)
+  t.ok(await waitFor(() => upstreamAborted), 'the upstream request was cancelled')
+  t.ok(await waitFor(() => sc.access.some((a) => a.status === 499)), 'access log: 499')
+  t.equal(sc.sidecar.listeners[0]!.forwarder.inFlight, 0)
+})
+
+t.test('an idle session (no stream, no frame for limits.keepAliveTimeout) is sent GOAWAY', async (t) => {
+  const up = await startUpstream('a')
+  const sc = await startSidecar(oneListener([{ match: {}, service: 'svc' }], { svc: { endpoints: [{ address: up.address }] } }, { limits: { keepAliveTimeout: '300ms' } }))
+  t.teardown(async () => {
+    await sc.stop()
+    await up.close()
+  })
+  const s = await h2connect(sc.port)
+  t.teardown(() => h2close(s))
+  let goaway = false
+  s.on('goaway', () => (goaway = true))
+  t.equal((await h2request(s, { ':path': '/x' })).status, 200)
+  t.ok(await waitFor(() => goaway, 3000), 'GOAWAY after the idle time')
 })
