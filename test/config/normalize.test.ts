@@ -161,7 +161,7 @@ t.test('every service field given', async (t) => {
           concurrency: { maxInFlight: 8, maxQueued: 16, queueTimeout: '50ms' },
           retryBudget: { ratio: 0.5, minPerSecond: 1 },
           upstream: { connections: 4, connectTimeout: '1s', keepAliveTimeout: '2s', maxConcurrentStreams: 8 },
-          protocol: 'http2',,
+          protocol: 'http2',
         },
       },
     }),
