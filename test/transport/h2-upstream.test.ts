@@ -16,6 +16,7 @@ import { makeCa, makeLeaf } from '../helpers/pki.js'
 import { removeTempDir, tempDir } from '../helpers/temp.js'
 import { parseConfig } from '../../src/config/load.js'
 import { ConfigError } from '../../src/errors.js'
+import { h2RequestHeaders } from '../../src/transport/h2-exchange.js'
 
 const NO_LAG = { eventLoopLagThreshold: '10s' }
 const listener = (service = 'svc', match: Record<string, unknown> = {}) => [{ name: 'outbound', listen: '127.0.0.1:0', routes: [{ match, service }] }]
@@ -114,6 +115,7 @@ t.test('HTTP/1.1 client -> h2c service: headers translated, bodies and trailers 
   t.equal(seen.headers[':authority'], 'orders.example', 'Host became :authority')
   t.equal(seen.headers[':scheme'], 'http')
   t.equal(seen.headers['x-custom'], 'v')
+  t.notOk('te' in seen.headers, 'no te unless gRPC')
   t.notOk('host' in seen.headers, 'no Host on HTTP/2')
   t.notOk('transfer-encoding' in seen.headers || 'connection' in seen.headers || 'keep-alive' in seen.headers, 'no connection-specific headers on HTTP/2')
   t.equal(seen.body, 'hello', 'request body')
@@ -261,6 +263,39 @@ t.test('GOAWAY: a stream the endpoint never processed is tried again (even a POS
   t.equal(r.body, 'second connection')
   t.equal(front.connections(), 2, 'the retry went on a new connection')
   t.equal(up.stats.streams, 1, 'the endpoint processed the request once')
+})
+
+t.test('a used HTTP/2 connection that closes before any byte of the answer: a GET is tried again (the keep-alive race)', async (t) => {
+  let n = 0
+  const up = await startH2((stream, _h, session) => {
+    if (++n === 2) {
+      session.destroy() // no answer: the connection just goes away
+      return
+    }
+    stream.respond({ ':status': 200 })
+    stream.end(`answer ${n}`)
+  })
+  const rt = await startRuntime({
+    health: NO_LAG,
+    log: { accessLog: false },
+    listeners: [{ name: 'outbound', listen: '127.0.0.1:0', routes: [{ match: {}, service: 'svc', retries: { attempts: 1 } }] }],
+    services: { svc: { protocol: 'http2', endpoints: [{ address: up.address }] } },
+  })
+  t.teardown(async () => {
+    await rt.stop()
+    await up.close()
+  })
+  t.equal((await send(rt.port)).body, 'answer 1')
+  const r = await send(rt.port)
+  t.equal(r.status, 200)
+  t.equal(r.body, 'answer 3', 'tried again on a new connection')
+  t.equal(up.stats.sessions, 2)
+})
+
+t.test('h2 request headers: pseudo-headers, repeated names, te only for gRPC', async (t) => {
+  const h = h2RequestHeaders('POST', '/p.S/M', ['Host', 'a.example', 'X-A', '1', 'x-a', '2', 'Connection', 'keep-alive', 'Content-Type', 'application/grpc', 'Upgrade', 'h2c'], 'http', 'd:1')
+  t.same(h, { ':method': 'POST', ':path': '/p.S/M', ':scheme': 'http', ':authority': 'a.example', 'x-a': ['1', '2'], 'content-type': 'application/grpc', te: 'trailers' })
+  t.equal(h2RequestHeaders('GET', '/', [], 'https', 'd:1')[':authority'], 'd:1', 'no Host: the endpoint address')
 })
 
 t.test('TLS endpoint: ALPN h2 (services.<name>.tls)', async (t) => {
