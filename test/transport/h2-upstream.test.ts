@@ -298,6 +298,28 @@ t.test('h2 request headers: pseudo-headers, repeated names, te only for gRPC', a
   t.equal(h2RequestHeaders('GET', '/', [], 'https', 'd:1')[':authority'], 'd:1', 'no Host: the endpoint address')
 })
 
+t.test('an HTTP health check of an http2 service speaks h2c', async (t) => {
+  let checks = 0
+  const up = await startH2((stream, headers) => {
+    if (headers[':path'] === '/healthz') checks++
+    stream.respond({ ':status': 200 })
+    stream.end('ok')
+  })
+  const rt = await startRuntime({
+    health: NO_LAG,
+    log: { accessLog: false },
+    listeners: listener(),
+    services: { svc: { protocol: 'http2', endpoints: [{ address: up.address }], healthCheck: { http: { path: '/healthz' }, interval: '100ms', healthyThreshold: 1 } } },
+  })
+  t.teardown(async () => {
+    await rt.stop()
+    await up.close()
+  })
+  const ep = rt.runtime.sidecar.registry.service('svc')!.snapshot.all[0]!
+  t.ok(await until(() => ep.activeHealth === 'healthy'), 'healthy: the h2c-only endpoint answered the check')
+  t.ok(checks > 0)
+})
+
 t.test('TLS endpoint: ALPN h2 (services.<name>.tls)', async (t) => {
   const dir = tempDir('h2-tls')
   const ca = await makeCa()
