@@ -12,7 +12,9 @@ import net from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startRuntime, until } from '../helpers/runtime.js'
-import { makeCa, makeLeaf } from '../helpers/pki.js'
+import { makeCa, makeLeaf, StaticCredentials } from '../helpers/pki.js'
+import { UndiciTransport } from '../../src/transport/undici.js'
+import { Endpoint } from '../../src/endpoint/endpoint.js'
 import { removeTempDir, tempDir } from '../helpers/temp.js'
 import { parseConfig } from '../../src/config/load.js'
 import { ConfigError } from '../../src/errors.js'
@@ -350,6 +352,56 @@ t.test('TLS endpoint: ALPN h2 (services.<name>.tls)', async (t) => {
   t.equal(r.status, 200)
   t.equal(r.body, 'https', ':scheme https')
   t.equal(alpn, 'h2', 'negotiated h2 by ALPN')
+})
+
+t.test('mesh endpoint (mTLS): ALPN h2, the identity checked, the caller presents its own', async (t) => {
+  const ca = await makeCa()
+  const users = await makeLeaf(ca, { service: 'users' })
+  const payments = await makeLeaf(ca, { service: 'payments' })
+  const server = http2.createSecureServer({ ca: ca.cert, cert: users.cert, key: users.key, requestCert: true, rejectUnauthorized: true })
+  const seen: string[] = []
+  server.on('stream', (stream) => {
+    const sock = stream.session!.socket as import('node:tls').TLSSocket
+    seen.push(`${String(sock.alpnProtocol)} ${String(sock.getPeerCertificate().subjectaltname)}`)
+    stream.respond({ ':status': 200 })
+    stream.end('over mTLS')
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as net.AddressInfo).port
+  const tr = new UndiciTransport({
+    upstreamOf: () => ({ connections: 1, connectTimeoutMs: 1000, keepAliveTimeoutMs: 1000, maxConcurrentStreams: 10 }),
+    credentials: new StaticCredentials({ ca: ca.cert, node: payments }),
+    protocolOf: () => 'http2',
+  })
+  t.teardown(async () => {
+    await tr.destroy()
+    await new Promise((r) => server.close(r))
+  })
+  const ep = new Endpoint('users', { host: '127.0.0.1', port, weight: 1, zone: undefined, tags: [], mtls: true }, 'gossip', 1000)
+  const attempt = {
+    endpoint: ep,
+    request: { method: 'GET', path: '/', headers: ['host', 'users'], body: null, requestId: 'r', service: 'users' },
+    try: 1,
+    timeoutMs: 0,
+    signal: new AbortController().signal,
+    setCanceller() {},
+  }
+  const res = await tr.send(attempt)
+  t.equal(res.status, 200)
+  const body = await new Promise<string>((resolve, reject) => {
+    let b = ''
+    res.body.pipe({ onData: (c) => ((b += c.toString()), true), onEnd: (last) => resolve(b + (last?.toString() ?? '')), onError: reject })
+  })
+  t.equal(body, 'over mTLS')
+  t.match(seen[0], /^h2 URI:spiffe:\/\/commy\/service\/payments/, 'h2 by ALPN, the node identity presented')
+
+  const impostor = await makeLeaf(ca, { service: 'other' })
+  const bad = http2.createSecureServer({ ca: ca.cert, cert: impostor.cert, key: impostor.key, requestCert: true })
+  bad.on('stream', (stream) => stream.respond({ ':status': 200 }, { endStream: true }))
+  await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r))
+  t.teardown(() => new Promise((r) => bad.close(r)))
+  const badEp = new Endpoint('users', { host: '127.0.0.1', port: (bad.address() as net.AddressInfo).port, weight: 1, zone: undefined, tags: [], mtls: true }, 'gossip', 1000)
+  await t.rejects(tr.send({ ...attempt, endpoint: badEp }), { code: 'COMMY_ERR_UPSTREAM_IDENTITY' }, 'another identity: refused in the handshake')
 })
 
 t.test('Unix socket endpoints: http1 and http2', async (t) => {
