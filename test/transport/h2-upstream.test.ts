@@ -133,6 +133,44 @@ t.test('HTTP/1.1 client -> h2c service: headers translated, bodies and trailers 
   t.equal(r3.status, 200, 'a request without a body')
 })
 
+t.test('backpressure: a client that does not read holds the HTTP/2 endpoint back', async (t) => {
+  const TOTAL = 16 * 1024 * 1024
+  const chunk = Buffer.alloc(64 * 1024, 'y')
+  let written = 0
+  const up = await startH2((stream) => {
+    stream.respond({ ':status': 200 })
+    const more = (): void => {
+      while (written < TOTAL) {
+        written += chunk.length
+        if (!stream.write(chunk)) {
+          stream.once('drain', more)
+          return
+        }
+      }
+      stream.end()
+    }
+    more()
+  })
+  const rt = await startRuntime({ health: NO_LAG, log: { accessLog: false }, listeners: listener(), services: { svc: { protocol: 'http2', endpoints: [{ address: up.address }] } } })
+  t.teardown(async () => {
+    await rt.stop()
+    await up.close()
+  })
+  const received = await new Promise<number>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: rt.port, path: '/', agent: false }, (res) => {
+      res.pause()
+      setTimeout(() => {
+        t.ok(written < TOTAL / 2, `the endpoint wrote ${written} of ${TOTAL} bytes while the client read nothing`)
+        let n = 0
+        res.on('data', (c: Buffer) => (n += c.length))
+        res.on('end', () => resolve(n))
+        res.resume()
+      }, 500)
+    }).on('error', reject)
+  })
+  t.equal(received, TOTAL, 'then everything arrives')
+})
+
 t.test('h2c pool: streams multiplexed on one connection, bounded by maxConcurrentStreams', async (t) => {
   const held: http2.ServerHttp2Stream[] = []
   const up = await startH2((stream) => {
