@@ -11,6 +11,7 @@ import http2 from 'node:http2'
 import net from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { WebSocket, WebSocketServer } from 'ws'
 import { startRuntime, until } from '../helpers/runtime.js'
 import { makeCa, makeLeaf, StaticCredentials } from '../helpers/pki.js'
 import { UndiciTransport } from '../../src/transport/undici.js'
@@ -483,6 +484,37 @@ t.test('Unix socket endpoints: http1 and http2', async (t) => {
     () => parseConfig(JSON.stringify({ listeners: listener('one'), services: { one: { endpoints: [{ address: 'unix:/run/x.sock' }], healthCheck: { http: { path: '/' } } } } }), 'test.yaml'),
     { constructor: ConfigError, message: /healthCheck\.tcp only/ },
   )
+})
+
+t.test('WebSocket to an http2 service still goes over HTTP/1.1 (here to a Unix socket endpoint)', async (t) => {
+  const dir = tempDir('h2-ws')
+  const path = join(dir, 'ws.sock')
+  const server = http.createServer((_req, res) => res.end('plain'))
+  const wss = new WebSocketServer({ server })
+  let version = ''
+  wss.on('connection', (ws, req) => {
+    version = req.httpVersion
+    ws.on('message', (data) => ws.send(`echo:${(data as Buffer).toString()}`))
+  })
+  await new Promise<void>((r) => server.listen(path, r))
+  const rt = await startRuntime({ health: NO_LAG, log: { accessLog: false }, listeners: listener(), services: { svc: { protocol: 'http2', endpoints: [{ address: `unix:${path}` }] } } })
+  t.teardown(async () => {
+    await rt.stop()
+    wss.close()
+    server.closeAllConnections()
+    await new Promise((r) => server.close(r))
+    removeTempDir(dir)
+  })
+  const ws = new WebSocket(`ws://127.0.0.1:${rt.port}/chat`)
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  const echoed = new Promise<string>((r) => ws.once('message', (d) => r((d as Buffer).toString())))
+  ws.send('hi')
+  t.equal(await echoed, 'echo:hi')
+  t.equal(version, '1.1', 'the upgrade went over HTTP/1.1')
+  ws.close()
 })
 
 t.test('gRPC to an http1 service: refused by the config when the route can tell; 502 at run time', async (t) => {
