@@ -109,7 +109,7 @@ export function normalizeConfig(
     return hp
   }
 
-  const healthCheck = (hc: RawHealthCheck | undefined, path: (string | number)[]): HealthCheckConfig | undefined => {
+  const healthCheck = (hc: RawHealthCheck | undefined, path: (string | number)[], http2 = false): HealthCheckConfig | undefined => {
     if (!hc) return undefined
     if (hc.http && hc.tcp) issues.push({ path, message: 'a health check is either http or tcp, not both' })
     const status = hc.http?.expectStatus ?? '200-399'
@@ -131,6 +131,7 @@ export function normalizeConfig(
       unhealthyThreshold: hc.unhealthyThreshold ?? D.unhealthyThreshold,
       healthyThreshold: hc.healthyThreshold ?? D.healthyThreshold,
       remote: hc.remote ?? false,
+      ...(http2 && !hc.tcp ? { http2: true } : {}),
     })
   }
 
@@ -213,7 +214,7 @@ export function normalizeConfig(
         rollingCountTimeoutMs: ms(breakerRaw.rollingCountTimeout, B.rollingCountTimeoutMs, [...path, 'breaker', 'rollingCountTimeout']),
         rollingCountBuckets: breakerRaw.rollingCountBuckets ?? B.rollingCountBuckets,
       }),
-      healthCheck: healthCheck(s.healthCheck, [...path, 'healthCheck']),
+      healthCheck: healthCheck(s.healthCheck, [...path, 'healthCheck'], s.protocol === 'http2'),
       outlierDetection: Object.freeze({
         enabled: s.outlierDetection?.enabled ?? true,
         consecutiveErrors: s.outlierDetection?.consecutiveErrors ?? O.consecutiveErrors,

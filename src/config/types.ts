@@ -195,6 +195,8 @@ export interface HealthCheckConfig {
   readonly unhealthyThreshold: number
   readonly healthyThreshold: number
   readonly remote: boolean
+  /** HTTP checks speak h2c (the service has `protocol: http2`); absent = HTTP/1.1. */
+  readonly http2?: boolean
 }
 
 export interface OutlierConfig {

@@ -21,6 +21,7 @@ import type { Endpoint } from '../endpoint/endpoint.js'
 import { ClientAbortedError, UpstreamProtocolError, UpstreamResetError, UpstreamTimeoutError, type ResetStage } from '../errors.js'
 import type { Attempt, BodySink, Cancellable, ResponseBody, UpstreamResponse } from '../pipeline/pipeline.js'
 import type { H2Conn, H2Pool, SlotWaiter } from './h2-pool.js'
+import { isGrpcContentType } from '../config/grpc-routes.js'
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_NO_ERROR } = http2.constants
 
@@ -41,6 +42,8 @@ export function h2RequestHeaders(method: string, path: string, flat: readonly st
       if (value.toLowerCase().includes('trailers')) out.te = 'trailers'
       continue
     }
+    // gRPC servers expect `te: trailers` (HTTP/1.1 clients' TE is hop-by-hop and already gone)
+    if (name === 'content-type' && isGrpcContentType(value)) out.te = 'trailers'
     const had = out[name]
     if (had === undefined) out[name] = value
     else if (Array.isArray(had)) had.push(value)
@@ -109,7 +112,8 @@ export class H2Exchange implements UpstreamResponse, ResponseBody, Cancellable, 
     const session = conn.session!
     const req = this.attempt.request
     const body = req.body
-    const headers = h2RequestHeaders(req.method, req.path, req.headers, this.scheme, this.endpoint.address)
+    const ep = this.endpoint
+    const headers = h2RequestHeaders(req.method, req.path, req.headers, this.scheme, ep.socketPath === undefined ? ep.address : 'localhost')
     const wantTrailers = req.trailers !== undefined
     let stream: ClientHttp2Stream
     try {
@@ -207,21 +211,17 @@ export class H2Exchange implements UpstreamResponse, ResponseBody, Cancellable, 
 
   private onClose(): void {
     const s = this.stream!
+    const conn = this.conn
     this.releaseSlot()
-    if (this.done) return
+    if (this.done || conn === null) return
     if (this.ended && s.rstCode === NGHTTP2_NO_ERROR) return
     if (s.rstCode === NGHTTP2_NO_ERROR && this.status !== 0 && s.readableEnded) return
-    this.error(this.resetError(s))
-  }
-
-  private resetError(s: ClientHttp2Stream): Error {
-    return new UpstreamResetError(this.endpoint.address, this.stage(s), { cause: new Error(`HTTP/2 stream closed (code ${s.rstCode})`) })
+    this.error(new UpstreamResetError(this.endpoint.address, this.stage(s, conn), { cause: new Error(`HTTP/2 stream closed (code ${s.rstCode})`) }))
   }
 
   /** How far the request got (see ResetStage and the module comment). */
-  private stage(s: ClientHttp2Stream): ResetStage {
+  private stage(s: ClientHttp2Stream, conn: H2Conn): ResetStage {
     const id = s.id
-    const conn = this.conn!
     if (s.rstCode === NGHTTP2_REFUSED_STREAM || id === undefined || id > conn.lastStreamId) return 'unwritten'
     if (this.responseStarted || this.requestBodyBytes > 0) return 'written'
     return conn.completed > 0 ? 'idle-race' : 'written'

@@ -66,6 +66,17 @@ export class H2Conn {
     return theirs === undefined || theirs > ours ? ours : theirs
   }
 
+  /** May take a new stream: not draining, its session (once dialled) not closed or destroyed. */
+  usable(): boolean {
+    if (this.draining) return false
+    const s = this.session
+    if (s !== null && (s.closed || s.destroyed)) {
+      this.draining = true
+      return false
+    }
+    return true
+  }
+
   /** A stream of this connection ended (any way). */
   release(): void {
     this.active--
@@ -106,7 +117,7 @@ export class H2Pool {
     const conns = this.conns
     for (let i = 0; i < conns.length; i++) {
       const c = conns[i]!
-      if (!c.draining && c.active < c.limit) {
+      if (c.usable() && c.active < c.limit) {
         this.give(c, w)
         return
       }
@@ -147,7 +158,7 @@ export class H2Pool {
         q.shift()
         continue
       }
-      const c = this.conns.find((x) => !x.draining && x.active < x.limit)
+      const c = this.conns.find((x) => x.usable() && x.active < x.limit)
       if (c !== undefined) {
         q.shift()
         this.give(c, w)

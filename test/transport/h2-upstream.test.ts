@@ -11,11 +11,15 @@ import http2 from 'node:http2'
 import net from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { WebSocket, WebSocketServer } from 'ws'
 import { startRuntime, until } from '../helpers/runtime.js'
-import { makeCa, makeLeaf } from '../helpers/pki.js'
+import { makeCa, makeLeaf, StaticCredentials } from '../helpers/pki.js'
+import { UndiciTransport } from '../../src/transport/undici.js'
+import { Endpoint } from '../../src/endpoint/endpoint.js'
 import { removeTempDir, tempDir } from '../helpers/temp.js'
 import { parseConfig } from '../../src/config/load.js'
 import { ConfigError } from '../../src/errors.js'
+import { h2RequestHeaders } from '../../src/transport/h2-exchange.js'
 
 const NO_LAG = { eventLoopLagThreshold: '10s' }
 const listener = (service = 'svc', match: Record<string, unknown> = {}) => [{ name: 'outbound', listen: '127.0.0.1:0', routes: [{ match, service }] }]
@@ -114,6 +118,7 @@ t.test('HTTP/1.1 client -> h2c service: headers translated, bodies and trailers 
   t.equal(seen.headers[':authority'], 'orders.example', 'Host became :authority')
   t.equal(seen.headers[':scheme'], 'http')
   t.equal(seen.headers['x-custom'], 'v')
+  t.notOk('te' in seen.headers, 'no te unless gRPC')
   t.notOk('host' in seen.headers, 'no Host on HTTP/2')
   t.notOk('transfer-encoding' in seen.headers || 'connection' in seen.headers || 'keep-alive' in seen.headers, 'no connection-specific headers on HTTP/2')
   t.equal(seen.body, 'hello', 'request body')
@@ -127,6 +132,44 @@ t.test('HTTP/1.1 client -> h2c service: headers translated, bodies and trailers 
   t.equal((JSON.parse(r2.body) as { body: string }).body.length, big.length, 'a large body crosses with flow control')
   const r3 = await send(rt.port)
   t.equal(r3.status, 200, 'a request without a body')
+})
+
+t.test('backpressure: a client that does not read holds the HTTP/2 endpoint back', async (t) => {
+  const TOTAL = 16 * 1024 * 1024
+  const chunk = Buffer.alloc(64 * 1024, 'y')
+  let written = 0
+  const up = await startH2((stream) => {
+    stream.respond({ ':status': 200 })
+    const more = (): void => {
+      while (written < TOTAL) {
+        written += chunk.length
+        if (!stream.write(chunk)) {
+          stream.once('drain', more)
+          return
+        }
+      }
+      stream.end()
+    }
+    more()
+  })
+  const rt = await startRuntime({ health: NO_LAG, log: { accessLog: false }, listeners: listener(), services: { svc: { protocol: 'http2', endpoints: [{ address: up.address }] } } })
+  t.teardown(async () => {
+    await rt.stop()
+    await up.close()
+  })
+  const received = await new Promise<number>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: rt.port, path: '/', agent: false }, (res) => {
+      res.pause()
+      setTimeout(() => {
+        t.ok(written < TOTAL / 2, `the endpoint wrote ${written} of ${TOTAL} bytes while the client read nothing`)
+        let n = 0
+        res.on('data', (c: Buffer) => (n += c.length))
+        res.on('end', () => resolve(n))
+        res.resume()
+      }, 500)
+    }).on('error', reject)
+  })
+  t.equal(received, TOTAL, 'then everything arrives')
 })
 
 t.test('h2c pool: streams multiplexed on one connection, bounded by maxConcurrentStreams', async (t) => {
@@ -263,6 +306,61 @@ t.test('GOAWAY: a stream the endpoint never processed is tried again (even a POS
   t.equal(up.stats.streams, 1, 'the endpoint processed the request once')
 })
 
+t.test('a used HTTP/2 connection that closes before any byte of the answer: a GET is tried again (the keep-alive race)', async (t) => {
+  let n = 0
+  const up = await startH2((stream, _h, session) => {
+    if (++n === 2) {
+      session.destroy() // no answer: the connection just goes away
+      return
+    }
+    stream.respond({ ':status': 200 })
+    stream.end(`answer ${n}`)
+  })
+  const rt = await startRuntime({
+    health: NO_LAG,
+    log: { accessLog: false },
+    listeners: [{ name: 'outbound', listen: '127.0.0.1:0', routes: [{ match: {}, service: 'svc', retries: { attempts: 1 } }] }],
+    services: { svc: { protocol: 'http2', endpoints: [{ address: up.address }] } },
+  })
+  t.teardown(async () => {
+    await rt.stop()
+    await up.close()
+  })
+  t.equal((await send(rt.port)).body, 'answer 1')
+  const r = await send(rt.port)
+  t.equal(r.status, 200)
+  t.equal(r.body, 'answer 3', 'tried again on a new connection')
+  t.equal(up.stats.sessions, 2)
+})
+
+t.test('h2 request headers: pseudo-headers, repeated names, te only for gRPC', async (t) => {
+  const h = h2RequestHeaders('POST', '/p.S/M', ['Host', 'a.example', 'X-A', '1', 'x-a', '2', 'Connection', 'keep-alive', 'Content-Type', 'application/grpc', 'Upgrade', 'h2c'], 'http', 'd:1')
+  t.same(h, { ':method': 'POST', ':path': '/p.S/M', ':scheme': 'http', ':authority': 'a.example', 'x-a': ['1', '2'], 'content-type': 'application/grpc', te: 'trailers' })
+  t.equal(h2RequestHeaders('GET', '/', [], 'https', 'd:1')[':authority'], 'd:1', 'no Host: the endpoint address')
+})
+
+t.test('an HTTP health check of an http2 service speaks h2c', async (t) => {
+  let checks = 0
+  const up = await startH2((stream, headers) => {
+    if (headers[':path'] === '/healthz') checks++
+    stream.respond({ ':status': 200 })
+    stream.end('ok')
+  })
+  const rt = await startRuntime({
+    health: NO_LAG,
+    log: { accessLog: false },
+    listeners: listener(),
+    services: { svc: { protocol: 'http2', endpoints: [{ address: up.address }], healthCheck: { http: { path: '/healthz' }, interval: '100ms', healthyThreshold: 1 } } },
+  })
+  t.teardown(async () => {
+    await rt.stop()
+    await up.close()
+  })
+  const ep = rt.runtime.sidecar.registry.service('svc')!.snapshot.all[0]!
+  t.ok(await until(() => ep.activeHealth === 'healthy'), 'healthy: the h2c-only endpoint answered the check')
+  t.ok(checks > 0)
+})
+
 t.test('TLS endpoint: ALPN h2 (services.<name>.tls)', async (t) => {
   const dir = tempDir('h2-tls')
   const ca = await makeCa()
@@ -293,6 +391,56 @@ t.test('TLS endpoint: ALPN h2 (services.<name>.tls)', async (t) => {
   t.equal(r.status, 200)
   t.equal(r.body, 'https', ':scheme https')
   t.equal(alpn, 'h2', 'negotiated h2 by ALPN')
+})
+
+t.test('mesh endpoint (mTLS): ALPN h2, the identity checked, the caller presents its own', async (t) => {
+  const ca = await makeCa()
+  const users = await makeLeaf(ca, { service: 'users' })
+  const payments = await makeLeaf(ca, { service: 'payments' })
+  const server = http2.createSecureServer({ ca: ca.cert, cert: users.cert, key: users.key, requestCert: true, rejectUnauthorized: true })
+  const seen: string[] = []
+  server.on('stream', (stream) => {
+    const sock = stream.session!.socket as import('node:tls').TLSSocket
+    seen.push(`${String(sock.alpnProtocol)} ${String(sock.getPeerCertificate().subjectaltname)}`)
+    stream.respond({ ':status': 200 })
+    stream.end('over mTLS')
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as net.AddressInfo).port
+  const tr = new UndiciTransport({
+    upstreamOf: () => ({ connections: 1, connectTimeoutMs: 1000, keepAliveTimeoutMs: 1000, maxConcurrentStreams: 10 }),
+    credentials: new StaticCredentials({ ca: ca.cert, node: payments }),
+    protocolOf: () => 'http2',
+  })
+  t.teardown(async () => {
+    await tr.destroy()
+    await new Promise((r) => server.close(r))
+  })
+  const ep = new Endpoint('users', { host: '127.0.0.1', port, weight: 1, zone: undefined, tags: [], mtls: true }, 'gossip', 1000)
+  const attempt = {
+    endpoint: ep,
+    request: { method: 'GET', path: '/', headers: ['host', 'users'], body: null, requestId: 'r', service: 'users' },
+    try: 1,
+    timeoutMs: 0,
+    signal: new AbortController().signal,
+    setCanceller() {},
+  }
+  const res = await tr.send(attempt)
+  t.equal(res.status, 200)
+  const body = await new Promise<string>((resolve, reject) => {
+    let b = ''
+    res.body.pipe({ onData: (c) => ((b += c.toString()), true), onEnd: (last) => resolve(b + (last?.toString() ?? '')), onError: reject })
+  })
+  t.equal(body, 'over mTLS')
+  t.match(seen[0], /^h2 URI:spiffe:\/\/commy\/service\/payments/, 'h2 by ALPN, the node identity presented')
+
+  const impostor = await makeLeaf(ca, { service: 'other' })
+  const bad = http2.createSecureServer({ ca: ca.cert, cert: impostor.cert, key: impostor.key, requestCert: true })
+  bad.on('stream', (stream) => stream.respond({ ':status': 200 }, { endStream: true }))
+  await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r))
+  t.teardown(() => new Promise((r) => bad.close(r)))
+  const badEp = new Endpoint('users', { host: '127.0.0.1', port: (bad.address() as net.AddressInfo).port, weight: 1, zone: undefined, tags: [], mtls: true }, 'gossip', 1000)
+  await t.rejects(tr.send({ ...attempt, endpoint: badEp }), { code: 'COMMY_ERR_UPSTREAM_IDENTITY' }, 'another identity: refused in the handshake')
 })
 
 t.test('Unix socket endpoints: http1 and http2', async (t) => {
@@ -336,6 +484,37 @@ t.test('Unix socket endpoints: http1 and http2', async (t) => {
     () => parseConfig(JSON.stringify({ listeners: listener('one'), services: { one: { endpoints: [{ address: 'unix:/run/x.sock' }], healthCheck: { http: { path: '/' } } } } }), 'test.yaml'),
     { constructor: ConfigError, message: /healthCheck\.tcp only/ },
   )
+})
+
+t.test('WebSocket to an http2 service still goes over HTTP/1.1 (here to a Unix socket endpoint)', async (t) => {
+  const dir = tempDir('h2-ws')
+  const path = join(dir, 'ws.sock')
+  const server = http.createServer((_req, res) => res.end('plain'))
+  const wss = new WebSocketServer({ server })
+  let version = ''
+  wss.on('connection', (ws, req) => {
+    version = req.httpVersion
+    ws.on('message', (data) => ws.send(`echo:${(data as Buffer).toString()}`))
+  })
+  await new Promise<void>((r) => server.listen(path, r))
+  const rt = await startRuntime({ health: NO_LAG, log: { accessLog: false }, listeners: listener(), services: { svc: { protocol: 'http2', endpoints: [{ address: `unix:${path}` }] } } })
+  t.teardown(async () => {
+    await rt.stop()
+    wss.close()
+    server.closeAllConnections()
+    await new Promise((r) => server.close(r))
+    removeTempDir(dir)
+  })
+  const ws = new WebSocket(`ws://127.0.0.1:${rt.port}/chat`)
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  const echoed = new Promise<string>((r) => ws.once('message', (d) => r((d as Buffer).toString())))
+  ws.send('hi')
+  t.equal(await echoed, 'echo:hi')
+  t.equal(version, '1.1', 'the upgrade went over HTTP/1.1')
+  ws.close()
 })
 
 t.test('gRPC to an http1 service: refused by the config when the route can tell; 502 at run time', async (t) => {
