@@ -32,6 +32,9 @@ const GRPC_TYPE = 'application/grpc'
  */
 export function isGrpcContentType(value: string): boolean {
   if (value.length < GRPC_TYPE.length) return false
+  // most content types differ at "application/" + one letter: decided without a copy
+  const g = value.charCodeAt(12)
+  if (g !== 103 /* g */ && g !== 71 /* G */) return false
   const v = value.startsWith(GRPC_TYPE) ? value : value.toLowerCase()
   if (!v.startsWith(GRPC_TYPE)) return false
   if (v.length === GRPC_TYPE.length) return true
