@@ -38,7 +38,9 @@ export const ERRORS = freezeTable({
   COMMY_ERR_DRAINING: { status: 503, meaning: 'the sidecar is shutting down' },
   COMMY_ERR_CLIENT_ABORTED: { status: 499, meaning: 'the client left before the answer (access log only)' },
   COMMY_ERR_INTERNAL: { status: 500, meaning: 'a bug in commy or a plugin (an unexpected error, logged with its stack)' },
+  COMMY_ERR_GRPC_OVER_HTTP1: { status: 502, meaning: 'a gRPC request to a service spoken to over HTTP/1.1 (set `services.<name>.protocol: http2`)' },
   COMMY_ERR_FORBIDDEN: { status: 403, meaning: "inbound (mTLS): the caller's mesh identity is not in the local service's `allow` list" },
+  COMMY_ERR_UPSTREAM_GRPC_STATUS: { status: 502, meaning: "a gRPC endpoint ended a call at once with a non-OK `grpc-status` (trailers-only answer); the endpoint's answer is what the client gets (try records and logs only)" },
 
   // ---- admin server ----
   COMMY_ERR_ADMIN_NOT_FOUND: { status: 404, meaning: 'no such admin path, or no endpoint with that id' },
@@ -206,6 +208,13 @@ export class UpstreamResetError extends CommyError {
   }
 }
 
+/** A gRPC request (content-type application/grpc) to a service with `protocol: http1`: never sent. */
+export class GrpcOverHttp1Error extends CommyError {
+  constructor(service: string) {
+    super('COMMY_ERR_GRPC_OVER_HTTP1', `gRPC needs HTTP/2: service "${service}" is spoken to over HTTP/1.1 (set services.${service}.protocol: http2)`)
+  }
+}
+
 /** The upstream answered with something that is not valid HTTP. */
 export class UpstreamProtocolError extends CommyError {
   constructor(endpoint: string, options?: { cause?: unknown }) {
@@ -214,7 +223,7 @@ export class UpstreamProtocolError extends CommyError {
 }
 
 /** The config key of a timeout that fired: named in the message, so nobody has to guess which. */
-export type UpstreamTimeoutSetting = 'timeout' | 'retries.perTryTimeout'
+export type UpstreamTimeoutSetting = 'timeout' | 'retries.perTryTimeout' | 'grpc-timeout'
 
 /** The route's timeout or per-try timeout elapsed. */
 export class UpstreamTimeoutError extends CommyError {
@@ -222,8 +231,26 @@ export class UpstreamTimeoutError extends CommyError {
   readonly setting: UpstreamTimeoutSetting
   constructor(endpoint: string | undefined, timeoutMs: number, options?: { cause?: unknown; setting?: UpstreamTimeoutSetting }) {
     const setting = options?.setting ?? 'timeout'
-    super('COMMY_ERR_UPSTREAM_TIMEOUT', `upstream${endpoint ? ` ${endpoint}` : ''} did not answer within ${timeoutMs}ms (route \`${setting}\`)`, options)
+    const what = setting === 'grpc-timeout' ? "the client's grpc-timeout" : `route \`${setting}\``
+    super('COMMY_ERR_UPSTREAM_TIMEOUT', `upstream${endpoint ? ` ${endpoint}` : ''} did not answer within ${timeoutMs}ms (${what})`, options)
     this.setting = setting
+  }
+}
+
+/**
+ * A gRPC endpoint answered a call with a non-OK `grpc-status` and nothing else (a trailers-only
+ * response: the status is in the head, no message follows). It travels as a failed try so that
+ * the failure classifier and the retry rules judge it like any other outcome; the endpoint's
+ * `response` (type of the pipeline's UpstreamResponse) is what the client gets when it is not
+ * retried.
+ */
+export class UpstreamGrpcStatusError<R = unknown> extends CommyError {
+  constructor(
+    endpoint: string,
+    readonly grpcStatus: number,
+    readonly response: R,
+  ) {
+    super('COMMY_ERR_UPSTREAM_GRPC_STATUS', `${endpoint} answered grpc-status ${grpcStatus}`)
   }
 }
 

@@ -16,6 +16,7 @@ import { AlwaysHealthy, type HealthSource } from './health/health-source.js'
 import { EndpointRegistry } from './discovery/registry.js'
 import { compose, type Layer } from './pipeline/pipeline.js'
 import { endpointStats, tryCounter, type EndpointStatsOptions } from './pipeline/endpoint-stats.js'
+import { grpcStatusLayer } from './proxy/grpc-layer.js'
 import type { RetryDecider } from './pipeline/retry-rules.js'
 import type { ExplainFacts } from './proxy/explain.js'
 import { Forwarder } from './proxy/forwarder.js'
@@ -146,6 +147,7 @@ export class Sidecar implements Startable {
           ownIdentity: (listener) => this.current.listeners.some((l) => l.name === listener && l.tls !== undefined),
           upstreamTls: (service) => outboundTls.upstreamTls(service),
           identity: outboundTls.refusals,
+          protocolOf: (service) => (this.current.services[service] ?? config.services[service])?.protocol ?? 'http1',
         })
     const transport = (this.transport = options.transport ?? this.undici!)
     this.registry.on({
@@ -157,7 +159,7 @@ export class Sidecar implements Startable {
     })
     this.upgrades = new HttpProxyUpgrades({ tlsOnly: (ep) => ep.mtls || (ep.source === 'static' && outboundTls.upstreamTls(ep.service) !== undefined) })
 
-    const send = compose([...(options.layers ?? []), endpointStats(clock, options.endpointStats)], transport.send)
+    const send = compose([...(options.layers ?? []), endpointStats(clock, options.endpointStats), grpcStatusLayer], transport.send)
     // upgrades bypass the pipeline; they are counted on the endpoint stats by the same rules
     const tries = tryCounter(options.endpointStats)
     const strategies = options.strategies ?? builtinStrategies()

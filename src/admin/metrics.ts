@@ -114,6 +114,9 @@ export class Metrics {
   private readonly lastReloadSuccessTime: Gauge
   private readonly traceSpansExported: Counter
   private readonly traceSpansDropped: Counter<'reason'>
+  private readonly grpcResponses: Counter<'service' | 'grpc_status'>
+  /** Per service, the counter child of each gRPC status (0-16; others share one): no label hashing per call. */
+  private readonly grpcChildren = new Map<string, { inc(): void }[]>()
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry()
@@ -147,6 +150,12 @@ export class Metrics {
 
     // ---- events ----
     this.retries = new Counter({ name: 'commy_retries_total', help: 'Retries sent (tries after the first).', labelNames: ['service'], registers })
+    this.grpcResponses = new Counter({
+      name: 'commy_grpc_responses_total',
+      help: 'gRPC calls answered, by service and the grpc-status the client got (0-16; "other" for any other number).',
+      labelNames: ['service', 'grpc_status'],
+      registers,
+    })
     this.budgetExhausted = new Counter({
       name: 'commy_retry_budget_exhausted_total',
       help: 'Retries not sent because the retry budget was spent.',
@@ -389,6 +398,14 @@ export class Metrics {
   }
 
   /** `n` retries sent for one request of the service. */
+  /** A gRPC call ended with `status` (the endpoint's, or commy's own error's). */
+  grpcResponse(service: string, status: number): void {
+    let children = this.grpcChildren.get(service)
+    if (children === undefined) this.grpcChildren.set(service, (children = []))
+    const i = status >= 0 && status <= 16 ? status : 17
+    ;(children[i] ??= this.grpcResponses.labels(service, i === 17 ? 'other' : String(i))).inc()
+  }
+
   retry(service: string, n = 1): void {
     this.retries.inc({ service }, n)
   }

@@ -26,5 +26,6 @@ export function requestMetrics(metrics: Metrics): (record: RequestRecord) => voi
     m.window.record(r.endedAt ?? metrics.now(), requestVerdict(r.status, r.code), r.durationMs)
     if (r.tries.length > 0) m.tries.record(r.tries)
     if (r.attempts > 1) metrics.retry(service, r.attempts - 1)
+    if (r.grpcStatus !== undefined) metrics.grpcResponse(service, r.grpcStatus)
   }
 }

@@ -22,6 +22,7 @@ import type {
   SidecarConfig,
   UpstreamTlsConfig,
 } from './types.js'
+import { grpcRouteIssue } from './grpc-routes.js'
 import { parseDuration } from './duration.js'
 import { GOSSIP_STREAM_DEFAULTS } from './gossip-defaults.js'
 import { BUILTIN_STRATEGIES } from './schema.js'
@@ -46,6 +47,7 @@ export const DEFAULTS = Object.freeze({
   requestBodyIdleTimeoutMs: 10_000,
   minRequestBodyRate: 240,
   requestBufferSize: 64 * 1024,
+  http2: { maxConcurrentStreams: 100, maxHeaderListSize: 16384, initialWindowSize: 65_535, maxResetsPerSecond: 100, maxControlFramesPerSecond: 100, maxInvalidFrames: 100, maxRejectedStreams: 100 },
   routeTimeoutMs: 15_000,
   retryAttempts: 1,
   retryOn: ['connect-failure', 'reset'] as RetryCondition[],
@@ -59,7 +61,8 @@ export const DEFAULTS = Object.freeze({
   panicThreshold: 50,
   latencyDecayMs: 10_000,
   retryBudget: { ratio: 0.2, minPerSecond: 10 },
-  upstream: { connections: 128, connectTimeoutMs: 5_000, keepAliveTimeoutMs: 4_000 },
+  upstream: { connections: 128, connectTimeoutMs: 5_000, keepAliveTimeoutMs: 4_000, maxConcurrentStreams: 100 },
+  protocol: 'http1' as const,
   historyBucketMs: 10_000,
   historyRetentionMs: 3_600_000,
   eventLoopLagThresholdMs: 100,
@@ -124,12 +127,13 @@ export function normalizeConfig(
     return d
   }
   const port = (address: string, path: (string | number)[]): HostPort => {
+    if (address.startsWith('unix:')) return { host: address, port: 0 } // a Unix socket: the host is the whole address
     const hp = splitHostPort(address)
     if (!(hp.port >= 0 && hp.port <= 65535)) issues.push({ path, message: `port ${hp.port} is out of range` })
     return hp
   }
 
-  const healthCheck = (hc: RawHealthCheck | undefined, path: (string | number)[]): HealthCheckConfig | undefined => {
+  const healthCheck = (hc: RawHealthCheck | undefined, path: (string | number)[], http2 = false): HealthCheckConfig | undefined => {
     if (!hc) return undefined
     if (hc.http && hc.tcp) issues.push({ path, message: 'a health check is either http or tcp, not both' })
     const D = DEFAULTS.healthCheck
@@ -151,6 +155,7 @@ export function normalizeConfig(
       unhealthyThreshold: hc.unhealthyThreshold ?? D.unhealthyThreshold,
       healthyThreshold: hc.healthyThreshold ?? D.healthyThreshold,
       remote: hc.remote ?? D.remote,
+      ...(http2 && !hc.tcp ? { http2: true } : {}),
     })
   }
 
@@ -184,6 +189,7 @@ export function normalizeConfig(
     requestBodyIdleTimeoutMs: ms(L.requestBodyIdleTimeout, DEFAULTS.requestBodyIdleTimeoutMs, ['limits', 'requestBodyIdleTimeout']),
     minRequestBodyRate: L.minRequestBodyRate ?? DEFAULTS.minRequestBodyRate,
     requestBufferSize: L.requestBufferSize ?? DEFAULTS.requestBufferSize,
+    http2: Object.freeze({ ...DEFAULTS.http2, ...L.http2 }),
   })
 
   // services some route sends through consistent-hash (route.strategy): their hashKey is used
@@ -200,6 +206,10 @@ export function normalizeConfig(
     endpoints.forEach((e, i) => {
       if (seen.has(e.address)) issues.push({ path: [...path, 'endpoints', i, 'address'], message: `duplicate endpoint ${e.address}` })
       seen.add(e.address)
+      if (e.host.startsWith('unix:') && s.healthCheck?.http) {
+        issues.push({ path: [...path, 'endpoints', i, 'address'], message: 'a unix: endpoint is checked with healthCheck.tcp only (an http check cannot reach a Unix socket)' })
+      }
+      if (e.host.startsWith('unix:') && s.tls) issues.push({ path: [...path, 'endpoints', i, 'address'], message: 'a unix: endpoint is plaintext: remove tls, or use host:port' })
     })
     const strategy = s.strategy ?? DEFAULTS.strategy
     strategyOk(s.strategy, [...path, 'strategy'])
@@ -229,7 +239,7 @@ export function normalizeConfig(
         rollingCountTimeoutMs: ms(breakerRaw.rollingCountTimeout, B.rollingCountTimeoutMs, [...path, 'breaker', 'rollingCountTimeout']),
         rollingCountBuckets: breakerRaw.rollingCountBuckets ?? B.rollingCountBuckets,
       }),
-      healthCheck: healthCheck(s.healthCheck, [...path, 'healthCheck']),
+      healthCheck: healthCheck(s.healthCheck, [...path, 'healthCheck'], s.protocol === 'http2'),
       outlierDetection: Object.freeze({
         enabled: s.outlierDetection?.enabled ?? DEFAULTS.outlierEnabled,
         consecutiveErrors: s.outlierDetection?.consecutiveErrors ?? O.consecutiveErrors,
@@ -252,7 +262,9 @@ export function normalizeConfig(
         connections: s.upstream?.connections ?? U.connections,
         connectTimeoutMs: ms(s.upstream?.connectTimeout, U.connectTimeoutMs, [...path, 'upstream', 'connectTimeout']),
         keepAliveTimeoutMs: ms(s.upstream?.keepAliveTimeout, U.keepAliveTimeoutMs, [...path, 'upstream', 'keepAliveTimeout']),
+        maxConcurrentStreams: s.upstream?.maxConcurrentStreams ?? U.maxConcurrentStreams,
       }),
+      protocol: s.protocol ?? DEFAULTS.protocol,
       tls: s.tls ? upstreamTls(s.tls, [...path, 'tls'], s) : undefined,
     })
   }
@@ -274,6 +286,8 @@ export function normalizeConfig(
     if (!raw.services[r.service]) {
       issues.push({ path: [...path, 'service'], message: `service "${r.service}" is not defined under services` })
     }
+    const grpcIssue = raw.services[r.service] ? grpcRouteIssue(r.match, r.service, raw.services[r.service]!.protocol) : undefined
+    if (grpcIssue !== undefined) issues.push({ path: [...path, 'service'], message: grpcIssue })
     strategyOk(r.strategy, [...path, 'strategy'])
     const rt = r.retries ?? {}
     const on: RetryCondition[] = rt.on
@@ -290,6 +304,7 @@ export function normalizeConfig(
       backoffMaxMs: ms(rt.backoff?.max, DEFAULTS.backoffMaxMs, [...path, 'retries', 'backoff', 'max']),
       maxBufferedBody: rt.maxBufferedBody ?? DEFAULTS.maxBufferedBody,
     })
+    if (r.match.grpc !== undefined && r.match.pathPrefix !== undefined) issues.push({ path: [...path, 'match', 'grpc'], message: 'match.grpc names the path itself: use it or pathPrefix, not both' })
     const headers = Object.entries(r.match.headers ?? {}).map(([k, v]) => Object.freeze([k.toLowerCase(), v] as const))
     return Object.freeze({
       name: r.name ?? `${listener}-${index}`,
@@ -297,6 +312,7 @@ export function normalizeConfig(
         host: r.match.host?.toLowerCase().replace(/:\d+$/, ''),
         pathPrefix: r.match.pathPrefix,
         headers: Object.freeze(headers),
+        ...(r.match.grpc === undefined ? {} : { grpc: Object.freeze({ service: r.match.grpc.service, method: r.match.grpc.method }) }),
       }),
       service: r.service,
       timeoutMs: ms(r.timeout, DEFAULTS.routeTimeoutMs, [...path, 'timeout']),

@@ -30,6 +30,13 @@ const NameOf = (description: string) => Type.String({ pattern: NAME_PATTERN, des
 const Tags = (description: string) => Type.Array(Type.String({ minLength: 1 }), { description })
 const Percent = (description: string) => Type.Number({ minimum: 0, maximum: 100, description })
 
+/** An endpoint: `host:port`, or a Unix domain socket `unix:/path`. */
+const EndpointAddr = (description: string) =>
+  Type.Union([Address, Type.String({ pattern: '^unix:/.+$', description: 'unix:/path/to/app.sock (a Unix domain socket)' })], {
+    description,
+    errorHint: 'host:port, or unix:/path/to/app.sock',
+  })
+
 export const BUILTIN_STRATEGIES = ['round-robin', 'weighted', 'least-connections', 'latency', 'random', 'consistent-hash'] as const
 
 /** A built-in strategy or one registered in code (checked against the registry in normalize). */
@@ -79,6 +86,20 @@ export const LimitsSchema = Strict({
   requestBodyIdleTimeout: Type.Optional(Dur('longest pause between two chunks of a request body (408 after it)')),
   minRequestBodyRate: Type.Optional(Type.Integer({ minimum: 0, description: 'bytes/s a request body must average (after a 5 s grace); 0 = no minimum' })),
   requestBufferSize: Type.Optional(Type.Integer({ minimum: 0, maximum: 16777216, description: 'bytes of a request body read before an endpoint is picked (a longer body: this head, then the rest streamed); 0 = stream at once' })),
+  http2: Type.Optional(
+    Strict(
+      {
+        maxConcurrentStreams: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'streams open at once per HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused' })),
+        maxHeaderListSize: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1048576, description: 'bytes of one decoded header block (HEADERS + CONTINUATION); larger: the stream is reset' })),
+        initialWindowSize: Type.Optional(Type.Integer({ minimum: 65535, maximum: 2147483647, description: 'flow-control window per stream, bytes (SETTINGS_INITIAL_WINDOW_SIZE)' })),
+        maxResetsPerSecond: Type.Optional(Type.Integer({ minimum: 1, description: 'streams a client may reset before their response ended, per connection per second (rapid reset); more: GOAWAY ENHANCE_YOUR_CALM' })),
+        maxControlFramesPerSecond: Type.Optional(Type.Integer({ minimum: 1, description: 'PING and SETTINGS frames per connection per second; more: GOAWAY ENHANCE_YOUR_CALM' })),
+        maxInvalidFrames: Type.Optional(Type.Integer({ minimum: 0, description: 'invalid frames per connection before it is closed' })),
+        maxRejectedStreams: Type.Optional(Type.Integer({ minimum: 0, description: 'refused streams (past maxConcurrentStreams) per connection before it is closed' })),
+      },
+      { description: 'HTTP/2 client connections (h2c on every listener, ALPN h2 on the inbound one): streams, header block and flood bounds' },
+    ),
+  ),
 }, { description: 'limits and timeouts of the listeners (client side); they apply after a restart' })
 
 export const RetryOn = Type.Union(
@@ -90,8 +111,12 @@ export const RetryOn = Type.Union(
     Type.Literal('502'),
     Type.Literal('503'),
     Type.Literal('504'),
+    Type.Literal('unavailable'),
+    Type.Literal('resource-exhausted'),
+    Type.Literal('cancelled'),
+    Type.Literal('deadline-exceeded'),
   ],
-  { description: 'what to retry on' },
+  { description: 'what to retry on (unavailable, resource-exhausted, cancelled, deadline-exceeded: gRPC calls answered trailers-only with that grpc-status)' },
 )
 
 export const RetriesSchema = Strict({
@@ -115,6 +140,15 @@ export const RouteSchema = Strict({
       host: Type.Optional(Type.String({ minLength: 1, description: 'Host header (port ignored); *.example.com wildcards allowed' })),
       pathPrefix: Type.Optional(Type.String({ pattern: '^/', description: 'the request path starts with this' })),
       headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'request headers that must have these exact values' })),
+      grpc: Type.Optional(
+        Strict(
+          {
+            service: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.]*$', description: 'fully-qualified gRPC service, e.g. payments.v1.Ledger' }),
+            method: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'one method of it (default: every method)' })),
+          },
+          { description: 'gRPC calls (content-type application/grpc*) to this service (path /service/ or /service/method); instead of pathPrefix' },
+        ),
+      ),
     },
     { description: 'what a request must match (all given conditions); the first matching route wins' },
   ),
@@ -146,7 +180,7 @@ export const ListenerSchema = Strict({
 })
 
 export const EndpointSchema = Strict({
-  address: Addr('host:port of the endpoint'),
+  address: EndpointAddr('host:port of the endpoint, or unix:/path/to/app.sock'),
   weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'share of traffic for weighted strategies; 0 = draining (no new requests)' })),
   zone: Type.Optional(Type.String({ minLength: 1, description: "the endpoint's zone (preferLocalZone)" })),
   tags: Type.Optional(Tags('capabilities routes may ask for (routes[].tags)')),
@@ -227,12 +261,20 @@ export const ServiceSchema = Strict({
   upstream: Type.Optional(
     Strict(
       {
-        connections: Type.Optional(Type.Integer({ minimum: 1, description: 'keep-alive connections per endpoint' })),
+        connections: Type.Optional(Type.Integer({ minimum: 1, description: 'connections per endpoint (keep-alive; with http2, each carries up to maxConcurrentStreams)' })),
         connectTimeout: Type.Optional(Dur('time to open a connection to an endpoint')),
         keepAliveTimeout: Type.Optional(Dur('an idle upstream connection is closed after this')),
+        maxConcurrentStreams: Type.Optional(
+          Type.Integer({ minimum: 1, maximum: 10000, description: 'protocol http2: streams at once on one upstream connection (fewer if the endpoint says so); more open another connection, up to connections' }),
+        ),
       },
       { description: 'connection pool to each endpoint' },
     ),
+  ),
+  protocol: Type.Optional(
+    Type.Union([Type.Literal('http1'), Type.Literal('http2')], {
+      description: 'how commy talks to the endpoints: http1 (HTTP/1.1), or http2 (h2c to plaintext endpoints, ALPN h2 over TLS); WebSocket upgrades always use HTTP/1.1',
+    }),
   ),
   tls: Type.Optional(
     Strict(

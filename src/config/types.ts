@@ -53,9 +53,32 @@ export interface LimitsConfig {
    * streamed (proxy/request-body.ts). 0: streamed at once.
    */
   readonly requestBufferSize: number
+  /** HTTP/2 client connections (h2c, and ALPN h2 on the inbound listener): streams, header block, floods (proxy/h2-limits.ts). */
+  readonly http2: Http2LimitsConfig
 }
 
-export type RetryCondition = 'connect-failure' | 'reset' | 'timeout' | number
+/** `limits.http2`: bounds of one HTTP/2 client connection (session). */
+export interface Http2LimitsConfig {
+  /** Streams open at once per session (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused. */
+  readonly maxConcurrentStreams: number
+  /** Bytes of one decoded header block (SETTINGS_MAX_HEADER_LIST_SIZE; HEADERS + CONTINUATION); larger: stream reset. */
+  readonly maxHeaderListSize: number
+  /** Flow-control window per stream (SETTINGS_INITIAL_WINDOW_SIZE). */
+  readonly initialWindowSize: number
+  /** Streams a client may reset before their response ended, per session per second (rapid reset); more: GOAWAY. */
+  readonly maxResetsPerSecond: number
+  /** PING and SETTINGS frames per session per second; more: GOAWAY. */
+  readonly maxControlFramesPerSecond: number
+  /** Invalid frames per session before it is closed. */
+  readonly maxInvalidFrames: number
+  /** Refused streams (past maxConcurrentStreams) per session before it is closed. */
+  readonly maxRejectedStreams: number
+}
+
+/** gRPC calls answered trailers-only with UNAVAILABLE, RESOURCE_EXHAUSTED, CANCELLED, DEADLINE_EXCEEDED. */
+export type GrpcRetryCondition = 'unavailable' | 'resource-exhausted' | 'cancelled' | 'deadline-exceeded'
+
+export type RetryCondition = 'connect-failure' | 'reset' | 'timeout' | GrpcRetryCondition | number
 
 export interface RetryPolicyConfig {
   /** Total tries including the first. 1 = no retry. */
@@ -75,6 +98,14 @@ export interface RouteMatchConfig {
   readonly pathPrefix: string | undefined
   /** Lower-cased header name -> exact value. */
   readonly headers: readonly (readonly [string, string])[]
+  /** gRPC calls only, to this service (and method). */
+  readonly grpc?: GrpcMatchConfig | undefined
+}
+
+export interface GrpcMatchConfig {
+  /** Fully-qualified service, e.g. `payments.v1.Ledger`. */
+  readonly service: string
+  readonly method: string | undefined
 }
 
 export interface RouteConfig {
@@ -166,6 +197,8 @@ export interface HealthCheckConfig {
   readonly unhealthyThreshold: number
   readonly healthyThreshold: number
   readonly remote: boolean
+  /** HTTP checks speak h2c (the service has `protocol: http2`); absent = HTTP/1.1. */
+  readonly http2?: boolean
 }
 
 export interface OutlierConfig {
@@ -197,7 +230,9 @@ export interface ServiceConfig {
   readonly slowStartMs: number
   readonly concurrency: { readonly maxInFlight: number; readonly maxQueued: number; readonly queueTimeoutMs: number }
   readonly retryBudget: { readonly ratio: number; readonly minPerSecond: number }
-  readonly upstream: { readonly connections: number; readonly connectTimeoutMs: number; readonly keepAliveTimeoutMs: number }
+  readonly upstream: { readonly connections: number; readonly connectTimeoutMs: number; readonly keepAliveTimeoutMs: number; readonly maxConcurrentStreams: number }
+  /** How commy talks to the endpoints: HTTP/1.1, or HTTP/2 (h2c, or ALPN h2 over TLS). */
+  readonly protocol: 'http1' | 'http2'
   /** HTTPS to static endpoints; undefined = plaintext (mesh endpoints use tls, see MeshTlsConfig). */
   readonly tls: UpstreamTlsConfig | undefined
 }

@@ -63,6 +63,7 @@ export function meshPolicy(mode: MeshMode, ep: Pick<Endpoint, 'source' | 'mtls' 
 }
 
 export function endpointKey(host: string, port: number): string {
+  if (host.startsWith('unix:')) return host // a Unix domain socket: `unix:/path`
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 }
 
@@ -74,8 +75,10 @@ export class Endpoint {
   readonly port: number
   /** `host:port` (IPv6 in brackets). */
   readonly address: string
-  /** `http://host:port`, what the transport dials. */
+  /** `http://host:port`, what the transport dials (`http://localhost` for a Unix socket). */
   readonly origin: string
+  /** A Unix domain socket endpoint (`unix:/path` in config): its path; undefined = TCP. */
+  readonly socketPath: string | undefined
 
   weight: number
   zone: string | undefined
@@ -128,7 +131,8 @@ export class Endpoint {
     this.port = info.port
     this.address = endpointKey(info.host, info.port)
     this.id = `${service}~${this.address}`
-    this.origin = `http://${this.address}`
+    this.socketPath = info.host.startsWith('unix:') ? info.host.slice(5) : undefined
+    this.origin = this.socketPath === undefined ? `http://${this.address}` : 'http://localhost'
     this.weight = info.weight
     this.zone = info.zone
     this.tags = info.tags

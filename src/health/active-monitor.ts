@@ -82,6 +82,8 @@ export class ActiveMonitor implements HealthSource {
   private readonly checks = new WeakMap<HealthCheckConfig, HealthCheck>()
   private readonly listeners: EventHub<MonitorListener>
   private agent: Agent | undefined
+  /** HTTP checks of `protocol: http2` services: h2c with prior knowledge. */
+  private h2Agent: Agent | undefined
   private state: 'new' | 'running' | 'stopped' = 'new'
   private stopping: Promise<void> | undefined
 
@@ -105,9 +107,9 @@ export class ActiveMonitor implements HealthSource {
     this.state = 'stopped'
     for (const s of this.sessions.values()) this.kill(s)
     this.sessions.clear()
-    const agent = this.agent
-    this.agent = undefined
-    this.stopping = agent ? agent.destroy().catch(() => {}) : Promise.resolve()
+    const agents = [this.agent, this.h2Agent].filter((a) => a !== undefined)
+    this.agent = this.h2Agent = undefined
+    this.stopping = Promise.all(agents.map((a) => a.destroy().catch(() => {}))).then(() => undefined)
     return this.stopping
   }
 
@@ -220,7 +222,7 @@ export class ActiveMonitor implements HealthSource {
   private checkFor(cfg: HealthCheckConfig): HealthCheck {
     let c = this.checks.get(cfg)
     if (!c) {
-      c = this.options.checkFor ? this.options.checkFor(cfg) : createHealthCheck(cfg, { dispatcher: this.dispatcher() })
+      c = this.options.checkFor ? this.options.checkFor(cfg) : createHealthCheck(cfg, { dispatcher: cfg.http2 === true ? this.h2Dispatcher() : this.dispatcher() })
       this.checks.set(cfg, c)
     }
     return c
@@ -230,5 +232,11 @@ export class ActiveMonitor implements HealthSource {
     // keep-alive between checks of one endpoint; undici honours the server's Keep-Alive hint
     this.agent ??= new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 })
     return this.agent
+  }
+
+  private h2Dispatcher(): Dispatcher {
+    // undici's h2c: `allowH2` on the client, `useH2c` to its connector (a check has no body, so it multiplexes)
+    this.h2Agent ??= new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000, allowH2: true, connect: { useH2c: true } as never })
+    return this.h2Agent
   }
 }

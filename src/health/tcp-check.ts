@@ -8,7 +8,8 @@ export class TcpCheck implements HealthCheck {
   check(target: CheckTarget, signal: AbortSignal): Promise<CheckResult> {
     return new Promise<CheckResult>((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason)
-      const socket = net.connect({ host: target.host, port: target.port })
+      // a Unix socket endpoint's host is `unix:/path`
+      const socket = net.connect(target.host.startsWith('unix:') ? { path: target.host.slice(5) } : { host: target.host, port: target.port })
       const onAbort = (): void => {
         socket.destroy()
         reject(signal.reason)

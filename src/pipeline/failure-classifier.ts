@@ -7,6 +7,9 @@
  * - `success`: the endpoint answered as a working server does (also resets consecutive errors).
  * - `neutral`: says nothing about the endpoint (the client, commy itself, or the keep-alive race).
  *
+ * gRPC calls: a trailers-only answer with a non-OK `grpc-status` arrives as UpstreamGrpcStatusError
+ * (proxy/grpc-layer.ts) and is judged by its status (rows `grpc-*`).
+ *
  * `classify()` returns one of the frozen rows of `FAILURE_CLASSIFIER_TABLE` (no allocation).
  */
 import {
@@ -14,11 +17,13 @@ import {
   ClientAbortedError,
   CommyError,
   UpstreamConnectError,
+  UpstreamGrpcStatusError,
   UpstreamIdentityError,
   UpstreamProtocolError,
   UpstreamResetError,
   UpstreamTimeoutError,
 } from '../errors.js'
+import { GrpcStatus } from './grpc-status.js'
 
 export type Verdict = 'success' | 'failure' | 'neutral'
 
@@ -61,6 +66,10 @@ const R = {
   reset: row('UpstreamResetError (written)', 'failure', 'reset', 'the endpoint dropped a request it had started to receive', new UpstreamResetError(EP, 'written')),
   timeout: row('UpstreamTimeoutError', 'failure', 'timeout', 'the endpoint did not answer in time (per-try or route timeout)', new UpstreamTimeoutError(EP, 1000)),
   protocol: row('UpstreamProtocolError', 'failure', 'protocol-error', 'the endpoint answered with invalid HTTP', new UpstreamProtocolError(EP)),
+  grpcFailure: row('UpstreamGrpcStatusError: UNKNOWN 2, DEADLINE_EXCEEDED 4, INTERNAL 13, UNAVAILABLE 14, DATA_LOSS 15', 'failure', 'grpc-failure', 'a gRPC endpoint that cannot serve (as Envoy and Linkerd count them: the 5xx of gRPC)', new UpstreamGrpcStatusError(EP, 14, undefined)),
+  grpcShed: row('UpstreamGrpcStatusError: RESOURCE_EXHAUSTED 8', 'neutral', 'grpc-resource-exhausted', 'shedding load on purpose (the 429 of gRPC)', new UpstreamGrpcStatusError(EP, 8, undefined)),
+  grpcDeliberate: row('UpstreamGrpcStatusError: CANCELLED 1, UNIMPLEMENTED 12', 'neutral', 'grpc-cancelled-unimplemented', 'the call was cancelled, or a deliberate answer about the method that every endpoint gives alike (the 501 of gRPC)', new UpstreamGrpcStatusError(EP, 12, undefined)),
+  grpcAppError: row('UpstreamGrpcStatusError: any other status (NOT_FOUND, INVALID_ARGUMENT, PERMISSION_DENIED …)', 'success', 'grpc-app-error', 'the call was wrong, the endpoint worked (the 4xx of gRPC)', new UpstreamGrpcStatusError(EP, 5, undefined)),
   clientAborted: row('ClientAbortedError', 'neutral', 'client-aborted', 'the downstream client went away', new ClientAbortedError()),
   local: row('other CommyError (breaker open, overloaded, no endpoint, budget, draining)', 'neutral', 'local', 'decided by commy before or without reaching the endpoint', new BreakerOpenError(EP)),
   unclassified: row('any other error', 'neutral', 'unclassified', 'foreign errors are converted at the transport; an unconverted one is our bug, not the endpoint\'s', new TypeError('x')),
@@ -78,7 +87,26 @@ function classifyStatus(status: number): ClassifierRow {
   return R.invalidStatus
 }
 
+function classifyGrpc(status: number): ClassifierRow {
+  switch (status) {
+    case GrpcStatus.UNKNOWN:
+    case GrpcStatus.DEADLINE_EXCEEDED:
+    case GrpcStatus.INTERNAL:
+    case GrpcStatus.UNAVAILABLE:
+    case GrpcStatus.DATA_LOSS:
+      return R.grpcFailure
+    case GrpcStatus.RESOURCE_EXHAUSTED:
+      return R.grpcShed
+    case GrpcStatus.CANCELLED:
+    case GrpcStatus.UNIMPLEMENTED:
+      return R.grpcDeliberate
+    default:
+      return R.grpcAppError
+  }
+}
+
 function classifyError(err: Error): ClassifierRow {
+  if (err instanceof UpstreamGrpcStatusError) return classifyGrpc(err.grpcStatus)
   if (err instanceof UpstreamResetError) return err.beforeAnswer ? R.resetBeforeWrite : R.reset
   if (err instanceof UpstreamIdentityError) return R.identity
   if (err instanceof UpstreamConnectError) return R.connect

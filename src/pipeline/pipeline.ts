@@ -26,6 +26,14 @@ export interface UpstreamRequest {
   readonly service: string
   /** The listener it came in by: mesh endpoints see that listener's identity (`listeners[].tls`); undefined = the node's. */
   readonly listener?: string
+  /** A gRPC call (`content-type: application/grpc*`): its trailers-only statuses are judged (proxy/grpc-layer.ts). */
+  readonly grpc?: boolean
+  /**
+   * The client's request trailers, read once the body has ended (flat `[name, value, ...]`).
+   * Set only when the client announced trailers (`Trailer` request header); sent where the
+   * upstream protocol allows (HTTP/2; undici cannot send them over HTTP/1.1).
+   */
+  readonly trailers?: () => string[] | undefined
 }
 
 /** Receives a response body. `onData` returning false pauses the body until `resume()`. */
@@ -57,6 +65,8 @@ export interface UpstreamResponse {
   readonly endpoint: Endpoint
   /** Bytes of the request body written upstream so far. */
   readonly requestBodyBytes: number
+  /** The response's trailers (flat `[name, value, ...]`), known when the body has ended; undefined = none. */
+  readonly trailers?: readonly string[] | undefined
 }
 
 /** One try of a request, to one endpoint. */

@@ -19,8 +19,12 @@
  *     when the route's policy allows it (`attempts`, `on: reset`, `methods`).
  *  3. `attempts` tries done: stop.
  *  4. the outcome must be one of the route's `on` conditions (statuses, connect-failure, reset,
- *     timeout).
- *  5. a connect failure never reached the endpoint: safe for any method.
+ *     timeout; for gRPC calls answered trailers-only: unavailable, resource-exhausted, cancelled,
+ *     deadline-exceeded).
+ *  5. a connect failure never reached the endpoint: safe for any method. A gRPC condition is too
+ *     (every gRPC call is a POST; listing the condition says the calls are safe to repeat, as in
+ *     Envoy's `retry_on: unavailable` and gRPC's own retry policy; nothing reached the client, as
+ *     the status came before any message).
  *  6. otherwise the request reached the endpoint: the method must be in `methods` (idempotent ones
  *     by default). So a POST whose body reached the endpoint is replayed only when POST is listed
  *     and the body was buffered.
@@ -28,9 +32,10 @@
  * The route's overall deadline is not a rule here: its timer cancels the call (and any pending
  * backoff) itself, so no decision is ever asked after it.
  */
-import type { RetryCondition, RetryPolicyConfig } from '../config/types.js'
-import { ClientAbortedError, UpstreamConnectError, UpstreamIdentityError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js'
+import type { GrpcRetryCondition, RetryCondition, RetryPolicyConfig } from '../config/types.js'
+import { ClientAbortedError, UpstreamConnectError, UpstreamGrpcStatusError, UpstreamIdentityError, UpstreamResetError, UpstreamTimeoutError } from '../errors.js'
 import type { AttemptOutcome } from './failure-classifier.js'
+import { GrpcStatus } from './grpc-status.js'
 
 /**
  * The request body as the next try would find it: `none`, `buffered` in memory, a stream nobody
@@ -85,7 +90,24 @@ export function retryCondition(outcome: AttemptOutcome): RetryCondition | undefi
   if (outcome instanceof UpstreamConnectError) return 'connect-failure'
   if (outcome instanceof UpstreamResetError) return 'reset'
   if (outcome instanceof UpstreamTimeoutError) return 'timeout'
+  if (outcome instanceof UpstreamGrpcStatusError) return grpcCondition(outcome.grpcStatus)
   return undefined
+}
+
+/** The retry condition a gRPC status names, if any. */
+export function grpcCondition(status: number): GrpcRetryCondition | undefined {
+  switch (status) {
+    case GrpcStatus.UNAVAILABLE:
+      return 'unavailable'
+    case GrpcStatus.RESOURCE_EXHAUSTED:
+      return 'resource-exhausted'
+    case GrpcStatus.CANCELLED:
+      return 'cancelled'
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return 'deadline-exceeded'
+    default:
+      return undefined
+  }
 }
 
 /**
@@ -122,6 +144,7 @@ export const decideRetry: RetryDecider = (ctx, outcome) => {
   if (cond === undefined) return no(`${outcome instanceof Error ? outcome.name : String(outcome)} is not retryable`)
   if (!policy.on.includes(cond)) return no(typeof cond === 'number' ? `status ${cond} not in retry conditions` : `${cond} not in retry conditions`)
   if (cond === 'connect-failure') return CONNECT_FAILURE
+  if (outcome instanceof UpstreamGrpcStatusError) return yes(`grpc ${cond}`)
   if (!retriesMethod(policy, ctx.method)) return no(`method ${ctx.method.toUpperCase()} is not retried`)
   return yes(typeof cond === 'number' ? `status ${cond}` : cond)
 }

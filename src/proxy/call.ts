@@ -17,6 +17,7 @@ import {
   NoHealthyEndpointError,
   type RequestTimeoutError,
   toCommyError,
+  UpstreamGrpcStatusError,
   UpstreamProtocolError,
   UpstreamTimeoutError,
 } from '../errors.js'
@@ -32,6 +33,10 @@ import { explainRouting, explainText } from './explain.js'
 import type { PickExplanation } from '../balancer/balancer.js'
 import type { TryRecord } from './request-record.js'
 import type { RequestTrace } from './trace.js'
+import { readGrpcHead } from './grpc-body.js'
+import { endGrpcStream, grpcStatusFor } from './grpc-errors.js'
+import { trailersOnlyStatus } from './grpc-layer.js'
+import { grpcStatusOf } from './grpc.js'
 
 /** The limits a call holds a request body to. */
 export type BodyLimits = Pick<LimitsConfig, 'requestBufferSize' | 'requestBodyIdleTimeoutMs' | 'minRequestBodyRate'>
@@ -89,6 +94,11 @@ export class Call implements BodySink, HashKeySource {
   userAgent: string | undefined = undefined
   /** The request's trace (tracing on), set by the forwarder before start(). */
   trace: RequestTrace | undefined = undefined
+  /** gRPC calls: the grpc-status the client got (the endpoint's, or commy's own error's). */
+  grpcStatus: number | undefined = undefined
+  /** The route's timeout, or a gRPC client's shorter `grpc-timeout` (`grpcDeadline()`). */
+  timeoutMs: number
+  private timeoutSetting: 'timeout' | 'grpc-timeout' = 'timeout'
 
   private state: State = 'trying'
   private attempt: TryAttempt | null = null
@@ -113,6 +123,17 @@ export class Call implements BodySink, HashKeySource {
     readonly clientIp: string,
   ) {
     this.startedAt = host.clock.now()
+    this.timeoutMs = target.route.timeoutMs
+  }
+
+  /**
+   * A gRPC client's deadline (`grpc-timeout`, ms) bounds the route's timeout for this call. It
+   * counts from now, not from the end of the request: the client's clock is already running.
+   */
+  grpcDeadline(ms: number): void {
+    if (this.timeoutMs > 0 && this.timeoutMs <= ms) return
+    this.timeoutMs = ms
+    this.timeoutSetting = 'grpc-timeout'
   }
 
   // ---- HashKeySource ----
@@ -140,6 +161,7 @@ export class Call implements BodySink, HashKeySource {
     const res = this.res as CallResponse
     res[kCall] = this
     res.on('close', onResClose)
+    if (this.timeoutSetting === 'grpc-timeout') this.startRouteTimer()
     const body = this.upstream.body
     if (body === null || Buffer.isBuffer(body)) {
       this.requestComplete()
@@ -147,14 +169,16 @@ export class Call implements BodySink, HashKeySource {
       return
     }
     const L = this.host.bodyLimits
-    this.watch = BodyWatch.start(this.req, L, this.host.clock, (e) => this.bodyTimedOut(e))
+    // a gRPC stream's pace is the application's (its deadline bounds it), not a trickle to cut
+    const grpc = this.upstream.grpc === true
+    if (!grpc) this.watch = BodyWatch.start(this.req, L, this.host.clock, (e) => this.bodyTimedOut(e))
     const limit = bufferLimit(L.requestBufferSize, this.target.retry, this.upstream.method)
     if (limit <= 0) {
       this.streamRest()
       this.next()
       return
     }
-    readHead(body, limit).then(
+    ;(grpc ? readGrpcHead : readHead)(body, limit).then(
       (head) => this.onBodyHead(body, head),
       (err: unknown) => this.fail(this.convert(err)),
     )
@@ -190,7 +214,7 @@ export class Call implements BodySink, HashKeySource {
 
   /** Starts the route's timeout (once; a response that starts before the request is complete starts it too). */
   private startRouteTimer(): void {
-    const timeout = this.target.route.timeoutMs
+    const timeout = this.timeoutMs
     if (timeout > 0 && this.timer === null && this.state !== 'done') this.timer = setTimeout(onRouteTimeout, timeout, this)
   }
 
@@ -250,12 +274,21 @@ export class Call implements BodySink, HashKeySource {
       this.again()
       return
     }
+    this.deliver(a, r)
+  }
+
+  /** Streams the chosen response to the client. */
+  private deliver(a: TryAttempt, r: UpstreamResponse): void {
     this.state = 'streaming'
     this.response = r
     this.status = r.status
     if (this.timer === null) this.startRouteTimer()
     const res = this.res
     if (!this.host.keepAlive) res.shouldKeepAlive = false
+    if (this.upstream.grpc === true && (this.grpcStatus = trailersOnlyStatus(r)) !== undefined) {
+      this.deliverTrailersOnly(a, r)
+      return
+    }
     try {
       const headers = downstreamResponseHeaders(r.headers)
       if (this.explanation !== undefined) headers.push('x-commy-explain', this.explained!)
@@ -271,9 +304,30 @@ export class Call implements BodySink, HashKeySource {
     r.body.pipe(this)
   }
 
+  /**
+   * A gRPC endpoint's trailers-only answer, forwarded as one: headers set and `end()` without
+   * `writeHead`, so an HTTP/2 client gets a single HEADERS frame that ends the stream.
+   */
+  private deliverTrailersOnly(a: TryAttempt, r: UpstreamResponse): void {
+    const res = this.res
+    try {
+      const h = downstreamResponseHeaders(r.headers)
+      res.statusCode = r.status
+      for (let i = 0; i < h.length; i += 2) if (h[i]!.charCodeAt(0) !== 58 /* : */) res.setHeader(h[i]!, h[i + 1]!)
+      if (this.explanation !== undefined) res.setHeader('x-commy-explain', this.explained!)
+    } catch (err) {
+      r.body.destroy()
+      this.state = 'trying'
+      this.fail(new UpstreamProtocolError(a.endpoint.address, { cause: err }))
+      return
+    }
+    r.body.pipe(this)
+  }
+
   private onFailure(a: TryAttempt, err: unknown): void {
     if (this.state !== 'trying' || a !== this.attempt) {
       a.ended(this.host.clock.now(), undefined, toCommyError(err).code)
+      if (err instanceof UpstreamGrpcStatusError) (err.response as UpstreamResponse).body.destroy()
       return
     }
     const e = this.convert(err)
@@ -284,10 +338,13 @@ export class Call implements BodySink, HashKeySource {
     }
     // the decider is asked even with `attempts: 1` (it may allow the keep-alive race one more try)
     if (this.target.retry.decide(this.retryContext(), e).retry) {
+      if (e instanceof UpstreamGrpcStatusError) (e.response as UpstreamResponse).body.destroy()
       this.again()
       return
     }
-    this.fail(e)
+    // a gRPC endpoint's own failure status: the client gets the endpoint's answer
+    if (e instanceof UpstreamGrpcStatusError) this.deliver(a, e.response as UpstreamResponse)
+    else this.fail(e)
   }
 
   /** Routes with `explain`: why the endpoint of the last try was picked (JSON), else undefined. */
@@ -342,6 +399,11 @@ export class Call implements BodySink, HashKeySource {
 
   onEnd(last: Buffer | undefined): void {
     if (this.state === 'done') return
+    const trailers = this.response?.trailers
+    if (trailers !== undefined) {
+      writeTrailers(this.res, trailers)
+      if (this.upstream.grpc === true) this.grpcStatus = grpcStatusOf(trailers) ?? this.grpcStatus
+    }
     if (last !== undefined) {
       this.bytesOut += last.length
       this.res.end(last)
@@ -374,7 +436,7 @@ export class Call implements BodySink, HashKeySource {
   routeTimedOut(): void {
     this.timer = null
     if (this.state === 'done') return
-    const e = new UpstreamTimeoutError(this.endpoint?.address, this.target.route.timeoutMs, { setting: 'timeout' })
+    const e = new UpstreamTimeoutError(this.endpoint?.address, this.timeoutMs, { setting: this.timeoutSetting })
     this.cancel(e)
     this.fail(e)
   }
@@ -408,9 +470,12 @@ export class Call implements BodySink, HashKeySource {
   private fail(e: CommyError): void {
     if (this.state === 'done') return
     this.code = e.code
-    if (this.state === 'streaming' || this.res.headersSent) this.res.destroy()
-    else {
+    if (this.state === 'streaming' || this.res.headersSent) {
+      if (this.upstream.grpc === true && endGrpcStream(this.res, e, this.upstream.requestId, this.upstream.service)) this.grpcStatus = grpcStatusFor(e)
+      else this.res.destroy()
+    } else {
       this.status = e.status
+      if (this.upstream.grpc === true) this.grpcStatus = grpcStatusFor(e)
       // out of descriptors: give the client's back rather than hold an idle connection
       sendError(this.res, e, this.upstream.requestId, this.upstream.service, this.host.keepAlive && e.code !== 'COMMY_ERR_LOCAL_RESOURCES')
     }
@@ -472,5 +537,26 @@ class TryAttempt implements Attempt {
       return
     }
     this.canceller = c
+  }
+}
+
+/**
+ * The upstream's response trailers, to the client: HTTP/2 streams carry them; an HTTP/1.1 client
+ * gets them only on a chunked response (Node drops them on a Content-Length one, as it must).
+ * Hop-by-hop and framing fields are never trailers (RFC 9110 §6.5.1).
+ */
+function writeTrailers(res: ServerResponse, list: readonly string[]): void {
+  const out: [string, string][] = []
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!.toLowerCase()
+    if (name === 'content-length' || name === 'transfer-encoding' || name === 'connection' || name === 'trailer' || name === 'host') continue
+    out.push([name, list[i + 1]!])
+  }
+  if (out.length === 0) return
+  try {
+    // HTTP/2 (Node's compat response) takes an object only: a list of pairs would become fields "0", "1", …
+    res.addTrailers('stream' in res ? Object.fromEntries(out) : out)
+  } catch {
+    // a trailer Node refuses (invalid characters): the body is complete without it
   }
 }

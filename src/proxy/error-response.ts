@@ -5,16 +5,21 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { CommyError } from '../errors.js'
+import { isGrpcResponse, sendGrpcError } from './grpc-errors.js'
 
 export function errorBody(err: CommyError, requestId: string, service: string | undefined): string {
   const message = service !== undefined && err.service !== service ? `service "${service}": ${err.message}` : err.message
   return JSON.stringify(service === undefined ? { error: message, code: err.code, requestId } : { error: message, code: err.code, requestId, service })
 }
 
-/** Sends the error, or cuts the connection when a response was already started. */
+/** Sends the error (a gRPC call gets a gRPC error: proxy/grpc-errors.ts), or cuts the connection when a response was already started. */
 export function sendError(res: ServerResponse, err: CommyError, requestId: string, service: string | undefined, keepAlive: boolean): void {
   if (res.headersSent) {
     res.destroy()
+    return
+  }
+  if (isGrpcResponse(res)) {
+    sendGrpcError(res, err, requestId, service, keepAlive)
     return
   }
   const body = errorBody(err, requestId, service)

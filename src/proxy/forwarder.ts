@@ -12,7 +12,9 @@ import type { UpgradeTransport } from '../transport/upgrade.js'
 import { Call, type BodyLimits, type CallHost } from './call.js'
 import { sendError, sendRawError } from './error-response.js'
 import { requestRefusal, type RequestLimits } from './framing.js'
-import { upstreamRequestHeaders } from './headers.js'
+import { rawHeader, upstreamRequestHeaders } from './headers.js'
+import { parseGrpcTimeout } from './grpc.js'
+import { grpcStatusFor, isGrpcResponse } from './grpc-errors.js'
 import type { UpstreamRequest } from '../pipeline/pipeline.js'
 import { pathOnly, requestRecord, type RequestObserver } from './request-record.js'
 import { tryCounter, type TryCounter } from '../pipeline/endpoint-stats.js'
@@ -137,11 +139,18 @@ export class Forwarder implements CallHost {
       requestId: h.requestId,
       service: target.route.service,
       listener: this.listener,
+      grpc: h.grpc,
+      // announced request trailers (chunked): read when the body has ended, sent over HTTP/2
+      ...(h.chunked && req.headers.trailer !== undefined ? { trailers: () => req.rawTrailers } : {}),
     }
     const call = new Call(this, target, req, res, upstream, clientIp)
     call.authority = h.host
     call.userAgent = h.userAgent
     if (this.tracing !== undefined) call.trace = this.tracing.begin(upstream.headers, call.startedAt)
+    if (h.grpc) {
+      const deadline = parseGrpcTimeout(rawHeader(req.rawHeaders, 'grpc-timeout'))
+      if (deadline !== undefined) call.grpcDeadline(deadline)
+    }
     call.start()
   }
 
@@ -272,6 +281,7 @@ export class Forwarder implements CallHost {
       client: call.clientIp,
       userAgent: call.userAgent,
       httpVersion: call.req.httpVersion,
+      grpcStatus: call.grpcStatus,
       tries: call.tryRecords,
     })
     this.observe?.(record)
@@ -299,6 +309,7 @@ export class Forwarder implements CallHost {
         attempts: 0,
         requestId,
         code: err.code,
+        grpcStatus: isGrpcResponse(res) ? grpcStatusFor(err) : undefined,
       }),
     )
     this.done()

@@ -6,6 +6,7 @@
  * everything else (traceparent, tracestate, multiple Set-Cookie) passes unchanged. Works on
  * Node's flat raw header lists, without building header objects.
  */
+import { isGrpcContentType } from '../config/grpc-routes.js'
 
 /** Hop-by-hop header names (lower case); any `proxy-*` is hop-by-hop as well. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
@@ -58,6 +59,8 @@ export interface UpstreamHeaders {
   readonly host: string | undefined
   /** The client's User-Agent, if it sent one. */
   readonly userAgent: string | undefined
+  /** The request is a gRPC call (`content-type: application/grpc*`, proxy/grpc.ts). */
+  readonly grpc: boolean
 }
 
 /**
@@ -88,6 +91,7 @@ export function upstreamRequestHeaders(
   let contentLength = -1
   let chunked = false
   let userAgent: string | undefined
+  let grpc = false
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     const value = raw[i + 1]!
@@ -117,6 +121,9 @@ export function upstreamRequestHeaders(
       case 'user-agent':
         userAgent = value
         break
+      case 'content-type':
+        grpc = isGrpcContentType(value)
+        break
       case 'x-request-id':
         if (requestId !== undefined) continue // one id
         if (value === '') continue
@@ -136,7 +143,7 @@ export function upstreamRequestHeaders(
     requestId = newRequestId()
     out.push('x-request-id', requestId)
   }
-  return { headers: out, requestId, contentLength, chunked, host, userAgent }
+  return { headers: out, requestId, contentLength, chunked, host, userAgent, grpc }
 }
 
 /**

@@ -53,7 +53,6 @@ export class InboundGate implements RequestGate {
   /** (service, caller) -> counts; read at scrape time. */
   readonly decisions = new Map<string, AuthzCount>()
   private readonly cluster: string
-  private readonly callers = new WeakMap<object, string>()
   private allow = new Map<string, ReadonlySet<string> | undefined>()
   private readonly limiter: LogLimiter
 
@@ -72,7 +71,7 @@ export class InboundGate implements RequestGate {
   identify(socket: TLSSocket): boolean {
     const id = identityOf(socket.getPeerCertificate())
     if (id !== undefined && id.cluster === this.cluster) {
-      this.callers.set(socket, id.service)
+      ;(socket as CallerSocket)[kCaller] = id.service
       return true
     }
     const reason = id === undefined ? 'no commy identity in the client certificate' : `identity of another trust domain (${id.cluster})`
@@ -87,7 +86,7 @@ export class InboundGate implements RequestGate {
 
   admit(req: IncomingMessage, target: RouteTarget): CommyError | undefined {
     const service = target.route.service
-    const caller = this.callers.get(req.socket)
+    const caller = callerOf(req)
     // identify() ran on every connection the listener kept; without a caller, refuse anyway
     if (caller === undefined) return new ForbiddenError(service, '(unknown)')
     const allowed = this.allow.get(service)
@@ -106,13 +105,24 @@ export class InboundGate implements RequestGate {
 
   headers(req: IncomingMessage, headers: string[]): string[] {
     const out = hasCallerHeader(headers) ? withoutCallerHeader(headers) : headers
-    out.push(CALLER_HEADER, this.callers.get(req.socket) ?? '')
+    out.push(CALLER_HEADER, callerOf(req) ?? '')
     return out
   }
 
   upgradeHeaders(req: IncomingMessage): void {
-    req.headers[CALLER_HEADER] = this.callers.get(req.socket) ?? ''
+    req.headers[CALLER_HEADER] = callerOf(req) ?? ''
   }
+}
+
+/**
+ * The calling service, kept on the connection's socket. (A property, not a WeakMap entry: an
+ * HTTP/2 stream's `req.socket` is Node's proxy of the session's socket, which reads through.)
+ */
+const kCaller = Symbol('commy.caller')
+type CallerSocket = object & { [kCaller]?: string }
+
+function callerOf(req: IncomingMessage): string | undefined {
+  return (req.socket as CallerSocket)[kCaller]
 }
 
 const isCallerHeader = (name: string) => name.length === CALLER_HEADER.length && name.toLowerCase() === CALLER_HEADER

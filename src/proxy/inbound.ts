@@ -28,6 +28,7 @@ import { ServiceEndpoints } from '../endpoint/service-endpoints.js'
 import { createBalancer, type StrategyRegistry } from '../balancer/registry.js'
 import { compose } from '../pipeline/pipeline.js'
 import { endpointStats, tryCounter } from '../pipeline/endpoint-stats.js'
+import { grpcStatusLayer } from './grpc-layer.js'
 import type { MeshCredentials } from '../tls/credentials.js'
 import type { Transport } from '../transport/transport.js'
 import { UndiciTransport } from '../transport/undici.js'
@@ -176,7 +177,7 @@ export class Inbound implements Startable {
           endpoints,
           balancer: createBalancer(strategies, { service: s.name, strategy: 'round-robin', hashFallback: 'round-robin', hashBalanceFactor: 0 }, random),
           retry: createRetry(NO_RETRY, random),
-          send: compose([endpointStats(clock)], this.transport.send),
+          send: compose([endpointStats(clock), grpcStatusLayer], this.transport.send),
           hashKey: undefined,
           explainFacts: undefined,
         }
@@ -239,6 +240,7 @@ function localServiceConfig(s: LocalServiceConfig): ServiceConfig {
     concurrency: Object.freeze({ maxInFlight: 0, maxQueued: 0, queueTimeoutMs: 1_000 }),
     retryBudget: DEFAULTS.retryBudget,
     upstream: U,
+    protocol: 'http1',
     tls: undefined,
   })
 }

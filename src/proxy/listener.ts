@@ -15,6 +15,12 @@
  * limits, plus a TLS handshake within `limits.headersTimeout`; a failed handshake (no or an
  * untrusted client certificate, plaintext bytes) is refused as `tls`, a handshake whose peer
  * `tls.accept` refuses is closed at once, without an HTTP answer, as `identity`.
+ *
+ * HTTP/2 on the same port, no setting: a plaintext connection that starts with the h2c preface
+ * (proxy/preface.ts, read within `limits.headersTimeout`), or a TLS one that chose ALPN `h2`, is
+ * served by the listener's H2Sessions (proxy/h2-server.ts) with the same Forwarder; the
+ * connection cap, descriptor accounting, drain (GOAWAY) and shedding cover both. An HTTP/2
+ * session closed for a flood is refused as `abuse` (proxy/h2-limits.ts).
  */
 import http, { type IncomingMessage, type Server } from 'node:http'
 import https from 'node:https'
@@ -28,9 +34,11 @@ import { BadRequestError, DESCRIPTOR_CODES, HeadersTooLargeError, MethodNotAllow
 import { sendRawError } from './error-response.js'
 import type { Forwarder } from './forwarder.js'
 import type { ConnectionCount } from './connection-counts.js'
+import { H2Sessions } from './h2-server.js'
+import { sniffPreface } from './preface.js'
 
-export type RefusalReason = 'limit' | 'descriptors' | 'tls' | 'identity'
-export const REFUSAL_REASONS: readonly RefusalReason[] = ['limit', 'descriptors', 'tls', 'identity']
+export type RefusalReason = 'limit' | 'descriptors' | 'tls' | 'identity' | 'abuse'
+export const REFUSAL_REASONS: readonly RefusalReason[] = ['limit', 'descriptors', 'tls', 'identity', 'abuse']
 
 /** A TLS listener's settings. */
 export interface ListenerTls {
@@ -66,6 +74,10 @@ export class Listener implements Startable {
   readonly config: ListenerConfig
   private readonly options: ListenerOptions
   private readonly server: Server
+  /** HTTP/2 connections of this listener. */
+  readonly h2: H2Sessions
+  /** Plaintext connections whose first bytes are not in yet (no protocol owns them). */
+  private readonly sniffing = new Set<Socket>()
   private bound: HostPort | undefined
   private stopped = false
   /** Ends the drain grace early (stop() during a drain). */
@@ -94,7 +106,7 @@ export class Listener implements Startable {
     const tls = options.tls
     this.server =
       tls === undefined ? http.createServer(serverOptions)
-      : https.createServer({ ...serverOptions, ...tls.options, handshakeTimeout: L.headersTimeoutMs > 0 ? L.headersTimeoutMs : 120_000 })
+      : https.createServer({ ...serverOptions, ALPNProtocols: ['h2', 'http/1.1'], ...tls.options, handshakeTimeout: L.headersTimeoutMs > 0 ? L.headersTimeoutMs : 120_000 })
     this.server.maxRequestsPerSocket = L.maxRequestsPerSocket
     // Node silently drops headers past maxHeadersCount: one above the limit, so a truncated
     // request always has more than maxHeaderCount headers and is refused (proxy/framing.ts)
@@ -115,6 +127,8 @@ export class Listener implements Startable {
         socket.destroy()
       })
     }
+    this.h2 = new H2Sessions({ limits: L, forwarder: this.forwarder, onAbuse: () => onRefused?.('abuse') })
+    this.splitProtocols(tls !== undefined, L.headersTimeoutMs)
     this.server.on('request', this.forwarder.handle)
     this.server.on('checkContinue', this.forwarder.handleContinue)
     this.server.on('clientError', onClientError)
@@ -123,6 +137,35 @@ export class Listener implements Startable {
       socket.on('error', noop)
       sendRawError(socket, new MethodNotAllowedError('CONNECT'), this.forwarder.newRequestId())
     })
+  }
+
+  /**
+   * Puts the protocol choice in front of Node's HTTP/1.1 connection handler (the one listener
+   * the server registered for 'connection', or 'secureConnection' with TLS): a plaintext socket
+   * goes to it or to the HTTP/2 sessions by its preface, a TLS socket by its ALPN protocol. The
+   * server keeps owning every socket (connection cap, drop and descriptor accounting, close).
+   */
+  private splitProtocols(secure: boolean, prefaceTimeoutMs: number): void {
+    const event = secure ? 'secureConnection' : 'connection'
+    const server = this.server
+    const http1 = server.listeners(event)[0] as (this: Server, socket: Socket) => void
+    server.removeListener(event, http1)
+    const h2 = this.h2
+    const toHttp1 = (socket: Socket) => {
+      http1.call(server, socket)
+      socket.resume()
+    }
+    const toH2 = (socket: Socket) => h2.accept(socket)
+    if (secure) {
+      server.on(event, (socket: TLSSocket) => {
+        if (socket.destroyed) return // refused by tls.accept
+        if (socket.alpnProtocol === 'h2') h2.accept(socket)
+        else http1.call(server, socket)
+      })
+      return
+    }
+    const to = { h1: toHttp1, h2: toH2 }
+    server.on(event, (socket: Socket) => sniffPreface(socket, prefaceTimeoutMs, to, this.sniffing))
   }
 
   /**
@@ -179,9 +222,12 @@ export class Listener implements Startable {
    */
   async drain(timeoutMs: number, graceMs = 0): Promise<boolean> {
     this.forwarder.draining = true
+    this.h2.closeAll()
     if (graceMs > 0 && !this.stopped) await this.grace(graceMs)
     if (this.server.listening) this.server.close()
     this.server.closeIdleConnections()
+    this.h2.closeAll()
+    this.closeSniffing()
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<false>((resolve) => {
       timer = setTimeout(resolve, timeoutMs, false)
@@ -224,7 +270,10 @@ export class Listener implements Startable {
    */
   shed(on: boolean): void {
     this.forwarder.shedding = on
-    if (on) this.server.closeIdleConnections()
+    if (on) {
+      this.server.closeIdleConnections()
+      this.h2.closeAll()
+    }
   }
 
   /** Waits `ms` (unref'd timer); stop() ends the wait early. */
@@ -251,7 +300,15 @@ export class Listener implements Startable {
       if (this.server.listening) this.server.close(() => resolve())
       else resolve()
       this.server.closeAllConnections()
+      this.h2.destroyAll()
+      this.closeSniffing()
     })
+  }
+
+  /** Connections that have sent nothing decisive yet: idle, closed like idle keep-alive ones. */
+  private closeSniffing(): void {
+    for (const s of this.sniffing) s.destroy()
+    this.sniffing.clear()
   }
 }
 

@@ -24,7 +24,7 @@ export class Refusals {
   /** The counters of `listener`, created at 0. */
   of(listener: string): Record<RefusalReason, number> {
     let c = this.byListener.get(listener)
-    if (!c) this.byListener.set(listener, (c = { limit: 0, descriptors: 0, tls: 0, identity: 0 }))
+    if (!c) this.byListener.set(listener, (c = { limit: 0, descriptors: 0, tls: 0, identity: 0, abuse: 0 }))
     return c
   }
 

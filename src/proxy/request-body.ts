@@ -40,24 +40,38 @@ export function readHead(stream: Readable, limit: number): Promise<BodyHead> {
       stream.off('error', onError)
       stream.off('close', onClose)
     }
+    let settled = false
     const onData = (chunk: Buffer) => {
       chunks.push(chunk)
       size += chunk.length
       if (size < limit) return
       stream.pause()
+      stream.off('data', onData)
+      // the body's end may already be buffered behind this chunk: its 'end' is emitted on the
+      // next tick, before anyone else could listen for it; wait for that tick, then decide
+      process.nextTick(onLimit)
+    }
+    const onLimit = () => {
+      if (settled) return
+      settled = true
       cleanup()
       resolve({ data: join(chunks, size), ended: false })
     }
     const onEnd = () => {
+      if (settled) return
+      settled = true
       cleanup()
       resolve({ data: join(chunks, size), ended: true })
     }
     const onError = () => {
+      if (settled) return
+      settled = true
       cleanup()
       reject(new ClientAbortedError())
     }
     const onClose = () => {
-      if (stream.readableEnded) return
+      if (stream.readableEnded || settled) return
+      settled = true
       cleanup()
       reject(new ClientAbortedError())
     }

@@ -1,10 +1,12 @@
 /**
  * The route table of one listener: routes in order, the first match wins. A route matches on the
  * Host header without port (exact, or `*.example.com` for any sub-domain), a path prefix, and
- * exact header values; a route without conditions matches everything.
+ * exact header values; `match.grpc` is gRPC calls (content-type) to a service's path
+ * (`/payments.v1.Ledger/` or `/payments.v1.Ledger/Post`); a route without conditions matches everything.
  */
 import type { RouteMatchConfig } from '../config/types.js'
 import { hostWithoutPort, rawHeader } from './headers.js'
+import { isGrpcContentType } from '../config/grpc-routes.js'
 
 /** What matching reads from a request. */
 export interface RouteQuery {
@@ -22,6 +24,9 @@ interface CompiledRoute<T> {
   readonly hostSuffix: string | undefined
   readonly pathPrefix: string | undefined
   readonly headers: readonly (readonly [string, string])[]
+  /** match.grpc: only gRPC calls; `/service/method` exactly when a method is named (else pathPrefix `/service/`). */
+  readonly grpcOnly: boolean
+  readonly exactPath: string | undefined
   readonly target: T
 }
 
@@ -36,8 +41,10 @@ export class RouteTable<T> {
       return {
         exactHost: h !== undefined && !wildcard ? h : undefined,
         hostSuffix: wildcard ? h.slice(1) : undefined,
-        pathPrefix: match.pathPrefix,
+        pathPrefix: match.grpc !== undefined && match.grpc.method === undefined ? `/${match.grpc.service}/` : match.pathPrefix,
         headers: match.headers,
+        grpcOnly: match.grpc !== undefined,
+        exactPath: match.grpc?.method !== undefined ? `/${match.grpc.service}/${match.grpc.method}` : undefined,
         target,
       }
     })
@@ -57,11 +64,23 @@ export class RouteTable<T> {
       if (r.exactHost !== undefined && r.exactHost !== host) continue
       if (r.hostSuffix !== undefined && !(host.length > r.hostSuffix.length && host.endsWith(r.hostSuffix))) continue
       if (r.pathPrefix !== undefined && !q.path.startsWith(r.pathPrefix)) continue
+      if (r.exactPath !== undefined && !isPath(q.path, r.exactPath)) continue
       if (r.headers.length > 0 && !headersMatch(r.headers, q.rawHeaders)) continue
+      if (r.grpcOnly && !isGrpcCall(q.rawHeaders)) continue
       return r.target
     }
     return undefined
   }
+}
+
+/** `path` is `exact`, with or without a query. */
+function isPath(path: string, exact: string): boolean {
+  return path.startsWith(exact) && (path.length === exact.length || path.charCodeAt(exact.length) === 63 /* ? */)
+}
+
+function isGrpcCall(raw: readonly string[]): boolean {
+  const type = rawHeader(raw, 'content-type')
+  return type !== undefined && isGrpcContentType(type)
 }
 
 function headersMatch(wanted: readonly (readonly [string, string])[], raw: readonly string[]): boolean {

@@ -9,7 +9,8 @@
  *   chain to the mesh CA and carry exactly `spiffe://<cluster>/service/<service>`. The identity is
  *   checked inside the handshake (`checkServerIdentity`), so a mismatch fails the connection
  *   before a byte of the request is written: UpstreamIdentityError, reported to `onMismatch`.
- *   ALPN offers http/1.1 only (HTTP/2 to mesh peers is a later step: add 'h2' with allowH2).
+ *   ALPN offers http/1.1, and h2 too for a service with `protocol: http2` (h2-pool.ts requires the
+ *   peer to choose it).
  * - `upstreamConnector`: HTTPS to a static endpoint outside the mesh (`services.<name>.tls`):
  *   the certificate verified against the configured CA (or the system store) for `servername`
  *   (or the endpoint host), with an optional client certificate.
@@ -43,6 +44,8 @@ export interface MeshConnectorOptions {
   readonly onMismatch?: (err: UpstreamIdentityError) => void
   /** The peer proved its identity. */
   readonly onVerified?: () => void
+  /** Offer ALPN `h2` too (`protocol: http2`; h2-pool.ts checks the endpoint chose it). */
+  readonly h2?: boolean
 }
 
 export function meshConnector(o: MeshConnectorOptions): Connector {
@@ -66,6 +69,7 @@ export function meshConnector(o: MeshConnectorOptions): Connector {
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',
         timeout: o.timeoutMs,
+        allowH2: o.h2 === true,
       })
     }
     return handshake(connect, opts, o.address, cb, (err) => {
@@ -75,7 +79,7 @@ export function meshConnector(o: MeshConnectorOptions): Connector {
   }
 }
 
-export function upstreamConnector(tls: UpstreamTls, host: string, address: string, timeoutMs: number): Connector {
+export function upstreamConnector(tls: UpstreamTls, host: string, address: string, timeoutMs: number, h2 = false): Connector {
   const name = tls.servername ?? host
   const connect = buildConnector({
     secureContext: tls.context,
@@ -84,6 +88,7 @@ export function upstreamConnector(tls: UpstreamTls, host: string, address: strin
     checkServerIdentity: (_h: string, cert: PeerCertificate) => checkServerIdentity(name, cert),
     rejectUnauthorized: true,
     timeout: timeoutMs,
+    allowH2: h2,
   })
   return (opts, cb) => handshake(connect, opts, address, cb)
 }

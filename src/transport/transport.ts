@@ -23,4 +23,6 @@ export interface UpstreamSettings {
   readonly connections: number
   readonly connectTimeoutMs: number
   readonly keepAliveTimeoutMs: number
+  /** HTTP/2 (`protocol: http2`): streams at once on one connection. */
+  readonly maxConcurrentStreams?: number
 }

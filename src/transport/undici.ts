@@ -13,7 +13,7 @@
 import { Pool, type Dispatcher } from 'undici'
 import { Readable } from 'node:stream'
 import type { Endpoint } from '../endpoint/endpoint.js'
-import { ClientAbortedError, UpstreamConnectError, UpstreamProtocolError } from '../errors.js'
+import { ClientAbortedError, GrpcOverHttp1Error, UpstreamConnectError, UpstreamProtocolError } from '../errors.js'
 import type { Attempt, BodySink, Cancellable, ResponseBody, UpstreamResponse } from '../pipeline/pipeline.js'
 import { onlyChunked } from '../pipeline/transfer-coding.js'
 import type { Transport, UpstreamSettings } from './transport.js'
@@ -21,6 +21,8 @@ import { fromUndiciError } from './undici-errors.js'
 import type { MeshCredentials } from '../tls/credentials.js'
 import { meshConnector, upstreamConnector } from './tls-connect.js'
 import type { UpstreamTls } from './upstream-tls.js'
+import { H2Pool, plainDial, type Dial } from './h2-pool.js'
+import { H2Exchange } from './h2-exchange.js'
 
 /** What the transport tells about mesh endpoints' identities (transport/identity-refusals.ts). */
 export interface IdentityWitness {
@@ -39,6 +41,8 @@ export interface UndiciTransportOptions {
   readonly upstreamTls?: (service: string) => UpstreamTls | undefined
   /** Told when a mesh endpoint presents another identity, or proves its own. */
   readonly identity?: IdentityWitness
+  /** How a service's endpoints are spoken to (`services.<name>.protocol`); default http1. */
+  readonly protocolOf?: (service: string) => 'http1' | 'http2'
 }
 
 /** Connections to one endpoint (all its pools), opened and closed since its first pool. */
@@ -65,14 +69,16 @@ class PoolConnections implements UpstreamConnectionCount {
     this.closed++
   }
 }
+/** An endpoint's connections: undici (HTTP/1.1) or an HTTP/2 session pool. */
+type AnyPool = Pool | H2Pool
 
 /** The key of the node's identity among an endpoint's mesh pools. */
 const NODE_IDENTITY = ''
 
 export class UndiciTransport implements Transport {
-  private readonly pools = new Map<Endpoint, Pool>()
+  private readonly pools = new Map<Endpoint, AnyPool>()
   /** Mesh endpoints: one pool per identity presented ('' = the node's, else a listener's name). */
-  private readonly meshPools = new Map<Endpoint, Map<string, Pool>>()
+  private readonly meshPools = new Map<Endpoint, Map<string, AnyPool>>()
   /** Connection counts per endpoint (gone with its pools). */
   private readonly connections = new Map<Endpoint, PoolConnections>()
   private readonly upstreamOf: (service: string) => UpstreamSettings
@@ -89,6 +95,11 @@ export class UndiciTransport implements Transport {
     // `mtls` first: an endpoint announced again with mTLS never reuses a plaintext pool
     const p = ep.mtls ? this.meshPool(ep, attempt.request.listener) : (this.pools.get(ep) ?? this.open(ep))
     if (p === undefined) return Promise.reject(new UpstreamConnectError(ep.address, { cause: new Error('a mesh endpoint (mTLS) and no tls configured') }))
+    if (p instanceof H2Pool) {
+      const scheme = ep.mtls || p.tls ? 'https' : 'http'
+      return new Promise<UpstreamResponse>((resolve, reject) => void new H2Exchange(attempt, p, scheme, resolve, reject))
+    }
+    if (attempt.request.grpc === true) return Promise.reject(new GrpcOverHttp1Error(ep.service))
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const ex = new Exchange(attempt, resolve, reject)
       p.dispatch(dispatchOptions(attempt), ex)
@@ -108,28 +119,37 @@ export class UndiciTransport implements Transport {
   }
 
   /** Counts the connections of a new pool of `ep`. */
-  private counted(ep: Endpoint, pool: Pool): Pool {
+  private counted(ep: Endpoint, pool: AnyPool): AnyPool {
     let c = this.connections.get(ep)
     if (c === undefined) this.connections.set(ep, (c = new PoolConnections(ep.service, ep.address)))
-    pool.on('connect', c.onConnect)
-    pool.on('disconnect', c.onDisconnect)
+    if (pool instanceof H2Pool) pool.onConnection = c
+    else {
+      pool.on('connect', c.onConnect)
+      pool.on('disconnect', c.onDisconnect)
+    }
     return pool
   }
 
   /** A static endpoint (plaintext, or HTTPS with its service's `tls`). */
-  private open(ep: Endpoint): Pool {
+  private open(ep: Endpoint): AnyPool {
     const u = this.upstreamOf(ep.service)
     const tls = ep.source === 'static' ? this.options.upstreamTls?.(ep.service) : undefined
     const pool =
-      tls === undefined
-        ? newPool(ep.origin, u, undefined)
+      this.http2(ep.service)
+        ? newH2Pool(ep, u, tls === undefined ? plainDial(ep.socketPath !== undefined ? { path: ep.socketPath } : ep, ep.address) : tlsDial(upstreamConnector(tls, ep.host, ep.address, u.connectTimeoutMs, true), ep), tls !== undefined)
+        : tls === undefined
+        ? newPool(ep.origin, u, undefined, ep.socketPath)
         : newPool(`https://${ep.address}`, u, upstreamConnector(tls, ep.host, ep.address, u.connectTimeoutMs))
     if (!this.closed) this.pools.set(ep, this.counted(ep, pool))
     return pool
   }
 
   /** A mesh endpoint's pool for the identity requests from `listener` present (undefined: no credentials). */
-  private meshPool(ep: Endpoint, listener: string | undefined): Pool | undefined {
+  private http2(service: string): boolean {
+    return this.options.protocolOf?.(service) === 'http2'
+  }
+
+  private meshPool(ep: Endpoint, listener: string | undefined): AnyPool | undefined {
     const credentials = this.options.credentials
     if (credentials === undefined) return undefined
     const own = listener !== undefined && this.options.ownIdentity?.(listener) === true
@@ -147,10 +167,11 @@ export class UndiciTransport implements Transport {
       timeoutMs: u.connectTimeoutMs,
       onMismatch: witness && ((e) => witness.refuse(ep, e.presented, e.expected)),
       onVerified: witness && (() => witness.verified(ep)),
+      h2: this.http2(ep.service),
     })
-    pool = newPool(`https://${ep.address}`, u, connect)
+    pool = this.http2(ep.service) ? newH2Pool(ep, u, tlsDial(connect, ep), true) : newPool(`https://${ep.address}`, u, connect)
     if (!this.closed) {
-      if (byIdentity === undefined) this.meshPools.set(ep, (byIdentity = new Map<string, Pool>()))
+      if (byIdentity === undefined) this.meshPools.set(ep, (byIdentity = new Map<string, AnyPool>()))
       byIdentity.set(key, this.counted(ep, pool))
     }
     return pool
@@ -158,7 +179,7 @@ export class UndiciTransport implements Transport {
 
   /** Closes the pools of the services whose HTTPS material changed (a reload): new connections use the new one. */
   async refreshTls(changed: (service: string) => boolean): Promise<void> {
-    const out: Pool[] = []
+    const out: AnyPool[] = []
     for (const [ep, pool] of this.pools) {
       if (ep.source === 'static' && changed(ep.service)) {
         this.pools.delete(ep)
@@ -183,8 +204,8 @@ export class UndiciTransport implements Transport {
     await Promise.all(this.takeAll().map((p) => p.destroy().catch(noop)))
   }
 
-  private take(ep: Endpoint): Pool[] {
-    const out: Pool[] = []
+  private take(ep: Endpoint): AnyPool[] {
+    const out: AnyPool[] = []
     const pool = this.pools.get(ep)
     if (pool !== undefined) out.push(pool)
     this.pools.delete(ep)
@@ -195,7 +216,7 @@ export class UndiciTransport implements Transport {
     return out
   }
 
-  private takeAll(): Pool[] {
+  private takeAll(): AnyPool[] {
     const out = [...this.pools.values()]
     for (const m of this.meshPools.values()) out.push(...m.values())
     this.pools.clear()
@@ -205,7 +226,7 @@ export class UndiciTransport implements Transport {
   }
 }
 
-function newPool(origin: string, u: UpstreamSettings, connect: ReturnType<typeof meshConnector> | undefined): Pool {
+function newPool(origin: string, u: UpstreamSettings, connect: ReturnType<typeof meshConnector> | undefined, socketPath?: string): Pool {
   const pool = new Pool(origin, {
     connections: u.connections,
     connectTimeout: u.connectTimeoutMs,
@@ -217,10 +238,28 @@ function newPool(origin: string, u: UpstreamSettings, connect: ReturnType<typeof
     headersTimeout: 0,
     bodyTimeout: 0,
     ...(connect !== undefined ? { connect } : {}),
+    ...(socketPath !== undefined ? { socketPath } : {}),
   })
   // a pool emits 'connectionError'/'disconnect' for bookkeeping only; requests get their own errors
   pool.on('connectionError', noop)
   return pool
+}
+
+function newH2Pool(ep: Endpoint, u: UpstreamSettings, dial: Dial, tls: boolean): H2Pool {
+  return new H2Pool(ep.address, dial, {
+    connections: u.connections,
+    maxConcurrentStreams: u.maxConcurrentStreams ?? 100,
+    connectTimeoutMs: u.connectTimeoutMs,
+    keepAliveTimeoutMs: u.keepAliveTimeoutMs,
+    tls,
+  })
+}
+
+/** A TLS connector (tls-connect.ts, offering ALPN h2) as an H2Pool dial. */
+function tlsDial(connect: ReturnType<typeof meshConnector>, ep: Endpoint): Dial {
+  return (cb) => {
+    connect({ hostname: ep.host, host: ep.address, protocol: 'https:', port: String(ep.port), servername: null } as never, (err, socket) => cb(err, socket))
+  }
 }
 
 function noop(): void {}
@@ -252,6 +291,8 @@ class Exchange implements UpstreamResponse, ResponseBody, Cancellable {
   status = 0
   statusText = ''
   headers: string[] = []
+  /** Response trailers (chunked HTTP/1.1), set at the end of the body; undefined = none. */
+  trailers: string[] | undefined = undefined
   readonly body: ResponseBody = this
   readonly endpoint: Endpoint
   requestBodyBytes = 0
@@ -342,7 +383,13 @@ class Exchange implements UpstreamResponse, ResponseBody, Cancellable {
     return false
   }
 
-  onComplete(): void {
+  onComplete(trailers: (Buffer | string)[] | null): void {
+    if (trailers != null && trailers.length > 0) {
+      const n = trailers.length
+      const list = new Array<string>(n)
+      for (let i = 0; i < n; i++) list[i] = latin1(trailers[i]!)
+      this.trailers = list
+    }
     this.ended = true
     const sink = this.sink
     if (sink !== null) sink.onEnd(undefined)
@@ -439,4 +486,9 @@ class Exchange implements UpstreamResponse, ResponseBody, Cancellable {
       timeoutMs: this.attempt.timeoutMs,
     })
   }
+}
+
+/** undici passes raw trailers as Buffers (its typings say strings): accept both. */
+function latin1(x: Buffer | string): string {
+  return typeof x === 'string' ? x : x.toString('latin1')
 }

@@ -84,7 +84,9 @@ export class HttpProxyUpgrades implements UpgradeTransport {
     this.track(socket)
     let failed: CommyError | undefined
     socket.once('close', () => events.closed(failed))
-    this.proxy.ws(req, socket, head, { target: ep.origin }, (err: Error) => {
+    // a Unix socket endpoint: http-proxy dials `socketPath` (Host stays the client's)
+    const target = ep.socketPath === undefined ? ep.origin : { socketPath: ep.socketPath, host: 'localhost', protocol: 'http:' }
+    this.proxy.ws(req, socket, head, { target }, (err: Error) => {
       if (failed !== undefined) return
       failed = new UpstreamConnectError(ep.address, { cause: err })
       const s = socket as Socket

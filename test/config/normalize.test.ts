@@ -65,6 +65,7 @@ t.test('a minimal config gets every default', async (t) => {
     requestBodyIdleTimeoutMs: 10_000,
     minRequestBodyRate: 240,
     requestBufferSize: 65_536,
+    http2: { maxConcurrentStreams: 100, maxHeaderListSize: 16_384, initialWindowSize: 65_535, maxResetsPerSecond: 100, maxControlFramesPerSecond: 100, maxInvalidFrames: 100, maxRejectedStreams: 100 },
   })
   t.equal(config.gossip, undefined, 'no gossip section, no gossip')
   t.strictSame(config.local, { services: [] })
@@ -160,7 +161,8 @@ t.test('every service field given', async (t) => {
           slowStart: '30s',
           concurrency: { maxInFlight: 8, maxQueued: 16, queueTimeout: '50ms' },
           retryBudget: { ratio: 0.5, minPerSecond: 1 },
-          upstream: { connections: 4, connectTimeout: '1s', keepAliveTimeout: '2s' },
+          upstream: { connections: 4, connectTimeout: '1s', keepAliveTimeout: '2s', maxConcurrentStreams: 8 },
+          protocol: 'http2',
         },
       },
     }),
@@ -181,7 +183,8 @@ t.test('every service field given', async (t) => {
   t.equal(s.slowStartMs, 30_000)
   t.strictSame(s.concurrency, { maxInFlight: 8, maxQueued: 16, queueTimeoutMs: 50 })
   t.strictSame(s.retryBudget, { ratio: 0.5, minPerSecond: 1 })
-  t.strictSame(s.upstream, { connections: 4, connectTimeoutMs: 1_000, keepAliveTimeoutMs: 2_000 })
+  t.strictSame(s.upstream, { connections: 4, connectTimeoutMs: 1_000, keepAliveTimeoutMs: 2_000, maxConcurrentStreams: 8 })
+  t.equal(s.protocol, 'http2')
 })
 
 t.test('consistent-hash: hashKey defaults to client-ip; hashKey elsewhere is an issue unless a route hashes', async (t) => {

@@ -22,7 +22,8 @@ export function serviceConfig(over: Partial<ServiceConfig> = {}): ServiceConfig 
     slowStartMs: 0,
     concurrency: { maxInFlight: 0, maxQueued: 0, queueTimeoutMs: 1_000 },
     retryBudget: { ratio: 0.5, minPerSecond: 0 },
-    upstream: { connections: 10, connectTimeoutMs: 1_000, keepAliveTimeoutMs: 1_000 },
+    upstream: { connections: 10, connectTimeoutMs: 1_000, keepAliveTimeoutMs: 1_000, maxConcurrentStreams: 100 },
+    protocol: 'http1',
     tls: undefined,
     ...over,
   }
