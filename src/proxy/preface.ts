@@ -44,6 +44,7 @@ export function sniffPreface(socket: Socket, timeoutMs: number, to: SniffHandler
     if (timer !== undefined) clearTimeout(timer)
     socket.off('data', onData)
     socket.off('error', onEarlyError)
+    socket.off('end', onEarlyError)
     socket.off('close', onEarlyClose)
   }
   const onEarlyClose = () => done()
@@ -59,6 +60,8 @@ export function sniffPreface(socket: Socket, timeoutMs: number, to: SniffHandler
   }
   socket.on('data', onData)
   socket.on('error', onEarlyError)
+  // the server allows half-open sockets: a client that leaves before a verdict is closed here
+  socket.on('end', onEarlyError)
   socket.on('close', onEarlyClose)
 }
 
@@ -66,6 +69,7 @@ function onTimeout(socket: Socket): void {
   socket.destroy()
 }
 
+/** An error or the client's end before a verdict: close the socket. */
 function onEarlyError(this: Socket): void {
   this.destroy()
 }

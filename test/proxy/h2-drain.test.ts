@@ -90,3 +90,14 @@ t.test('stop closes a connection that has not sent its first bytes yet', async (
   t.ok(Date.now() - started < 2000, `stopped at once (${Date.now() - started} ms), not after limits.headersTimeout`)
   t.ok(await c.until(() => c.closed), 'the silent connection is closed')
 })
+
+t.test('a client that leaves before its first bytes frees its connection slot', async (t) => {
+  const { sc } = await slowSetup(t, { limits: { maxConnections: 1 } })
+  const c = await RawH2.connect(sc.port, false)
+  c.socket.end() // FIN, nothing sent: the server allows half-open sockets
+  await c.until(() => c.closed)
+  t.ok(await waitFor(() => sc.sidecar.listeners[0]!.forwarder.inFlight === 0))
+  const s = await h2connect(sc.port)
+  t.teardown(() => h2close(s))
+  t.equal((await h2request(s, { ':path': '/next' })).status, 200, 'the next client is served')
+})
