@@ -173,6 +173,45 @@ t.test('backpressure: a client that does not read holds the HTTP/2 endpoint back
   t.equal(received, TOTAL, 'then everything arrives')
 })
 
+t.test('a reload that changes protocol: new requests use the new one', async (t) => {
+  const h1 = http.createServer((req, res) => {
+    req.resume()
+    res.end(`http/${req.httpVersion}`)
+  })
+  // one address speaking both (told apart by the connection preface)
+  const h2 = http2.createServer()
+  h2.on('stream', (stream) => {
+    stream.respond({ ':status': 200 })
+    stream.end('http/2.0')
+  })
+  await new Promise<void>((r) => h1.listen(0, '127.0.0.1', r))
+  await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r))
+  const portOf = (s: net.Server) => (s.address() as net.AddressInfo).port
+  const front = net.createServer((sock) => {
+    sock.on('error', () => {})
+    sock.once('data', (d: Buffer) => {
+      const back = net.connect(portOf(d.toString('latin1').startsWith('PRI * HTTP/2.0') ? h2 : h1), '127.0.0.1')
+      back.on('error', () => sock.destroy())
+      back.write(d)
+      sock.pipe(back).pipe(sock)
+    })
+  })
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r))
+  const address = `127.0.0.1:${(front.address() as net.AddressInfo).port}`
+  const doc = (protocol: string) => ({ admin: { listen: '127.0.0.1:0' }, health: NO_LAG, log: { accessLog: false }, listeners: listener(), services: { svc: { protocol, endpoints: [{ address }] } } })
+  const rt = await startRuntime(doc('http1'))
+  t.teardown(async () => {
+    await rt.stop()
+    h1.closeAllConnections()
+    await new Promise((r) => front.close(r))
+    await new Promise((r) => h1.close(r))
+    await new Promise((r) => h2.close(r))
+  })
+  t.equal((await send(rt.port)).body, 'http/1.1')
+  await rt.runtime.sidecar.reload(parseConfig(JSON.stringify(doc('http2')), 'test.yaml'))
+  t.equal((await send(rt.port)).body, 'http/2.0', 'after the reload: HTTP/2')
+})
+
 t.test('h2c pool: streams multiplexed on one connection, bounded by maxConcurrentStreams', async (t) => {
   const held: http2.ServerHttp2Stream[] = []
   const up = await startH2((stream) => {
