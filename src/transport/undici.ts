@@ -177,16 +177,32 @@ export class UndiciTransport implements Transport {
     return pool
   }
 
-  /** Closes the pools of the services whose HTTPS material changed (a reload): new connections use the new one. */
+  /**
+   * After a reload: closes the pools of the services whose HTTPS material changed, and those whose
+   * service changed `protocol` (an HTTP/1.1 pool of an http2 service, or the reverse). New requests
+   * open new ones; requests in flight finish on the old.
+   */
   async refreshTls(changed: (service: string) => boolean): Promise<void> {
     const out: AnyPool[] = []
     for (const [ep, pool] of this.pools) {
-      if (ep.source === 'static' && changed(ep.service)) {
+      if ((ep.source === 'static' && changed(ep.service)) || this.staleProtocol(ep, pool)) {
         this.pools.delete(ep)
         out.push(pool)
       }
     }
+    for (const [ep, byIdentity] of this.meshPools) {
+      for (const [key, pool] of byIdentity) {
+        if (this.staleProtocol(ep, pool)) {
+          byIdentity.delete(key)
+          out.push(pool)
+        }
+      }
+    }
     await Promise.all(out.map((p) => p.close().catch(noop)))
+  }
+
+  private staleProtocol(ep: Endpoint, pool: AnyPool): boolean {
+    return pool instanceof H2Pool !== this.http2(ep.service)
   }
 
   async release(ep: Endpoint): Promise<void> {

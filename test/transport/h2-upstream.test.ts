@@ -12,6 +12,7 @@ import net from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { WebSocket, WebSocketServer } from 'ws'
+import * as grpc from '@grpc/grpc-js'
 import { startRuntime, until } from '../helpers/runtime.js'
 import { makeCa, makeLeaf, StaticCredentials } from '../helpers/pki.js'
 import { UndiciTransport } from '../../src/transport/undici.js'
@@ -170,6 +171,45 @@ t.test('backpressure: a client that does not read holds the HTTP/2 endpoint back
     }).on('error', reject)
   })
   t.equal(received, TOTAL, 'then everything arrives')
+})
+
+t.test('a reload that changes protocol: new requests use the new one', async (t) => {
+  const h1 = http.createServer((req, res) => {
+    req.resume()
+    res.end(`http/${req.httpVersion}`)
+  })
+  // one address speaking both (told apart by the connection preface)
+  const h2 = http2.createServer()
+  h2.on('stream', (stream) => {
+    stream.respond({ ':status': 200 })
+    stream.end('http/2.0')
+  })
+  await new Promise<void>((r) => h1.listen(0, '127.0.0.1', r))
+  await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r))
+  const portOf = (s: net.Server) => (s.address() as net.AddressInfo).port
+  const front = net.createServer((sock) => {
+    sock.on('error', () => {})
+    sock.once('data', (d: Buffer) => {
+      const back = net.connect(portOf(d.toString('latin1').startsWith('PRI * HTTP/2.0') ? h2 : h1), '127.0.0.1')
+      back.on('error', () => sock.destroy())
+      back.write(d)
+      sock.pipe(back).pipe(sock)
+    })
+  })
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r))
+  const address = `127.0.0.1:${(front.address() as net.AddressInfo).port}`
+  const doc = (protocol: string) => ({ admin: { listen: '127.0.0.1:0' }, health: NO_LAG, log: { accessLog: false }, listeners: listener(), services: { svc: { protocol, endpoints: [{ address }] } } })
+  const rt = await startRuntime(doc('http1'))
+  t.teardown(async () => {
+    await rt.stop()
+    h1.closeAllConnections()
+    await new Promise((r) => front.close(r))
+    await new Promise((r) => h1.close(r))
+    await new Promise((r) => h2.close(r))
+  })
+  t.equal((await send(rt.port)).body, 'http/1.1')
+  await rt.runtime.sidecar.reload(parseConfig(JSON.stringify(doc('http2')), 'test.yaml'))
+  t.equal((await send(rt.port)).body, 'http/2.0', 'after the reload: HTTP/2')
 })
 
 t.test('h2c pool: streams multiplexed on one connection, bounded by maxConcurrentStreams', async (t) => {
@@ -515,6 +555,33 @@ t.test('WebSocket to an http2 service still goes over HTTP/1.1 (here to a Unix s
   t.equal(await echoed, 'echo:hi')
   t.equal(version, '1.1', 'the upgrade went over HTTP/1.1')
   ws.close()
+})
+
+t.test('a grpc-js server as the http2 endpoint: a unary call from an HTTP/1.1 client, grpc-status in the trailers', async (t) => {
+  const id = (b: Buffer): Buffer => b
+  const server = new grpc.Server()
+  const method = { path: '/test.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id }
+  server.addService({ Echo: method }, {
+    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.concat([Buffer.from('echo:'), call.request])),
+  })
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))))
+  const rt = await startRuntime({
+    health: NO_LAG,
+    log: { accessLog: false },
+    listeners: listener('svc', { headers: { 'content-type': 'application/grpc' } }),
+    services: { svc: { protocol: 'http2', endpoints: [{ address: `127.0.0.1:${port}` }] } },
+  })
+  t.teardown(async () => {
+    await rt.stop()
+    server.forceShutdown()
+  })
+  const payload = Buffer.from('hi')
+  const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, payload.length]), payload])
+  const r = await send(rt.port, { method: 'POST', path: '/test.Echo/Echo', headers: { 'content-type': 'application/grpc', 'content-length': String(framed.length) }, body: framed.toString('latin1') })
+  t.equal(r.status, 200)
+  t.equal(r.headers['content-type'], 'application/grpc+proto')
+  t.equal(r.body.slice(5), 'echo:hi', 'the framed answer')
+  t.equal(r.trailers['grpc-status'], '0', 'grpc-status arrived as a trailer')
 })
 
 t.test('gRPC to an http1 service: refused by the config when the route can tell; 502 at run time', async (t) => {
