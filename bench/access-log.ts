@@ -6,10 +6,10 @@
  * Prints a table, then one JSON summary line last.
  * Run: `npm run build && node dist/bench/access-log.js` (BENCH_MS per round, default 300).
  */
-import { cpus } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import { AccessLineFormat } from '../src/proxy/access-log.js'
 import type { RequestRecord } from '../src/proxy/request-record.js'
+import { machine } from './lib/machine.js'
 
 const ROUND_MS = Number(process.env.BENCH_MS ?? 300)
 const ROUNDS = 5
@@ -83,4 +83,4 @@ for (const [name, line, r] of list) console.log(`${name.padEnd(16)} ${best.get(n
 const results = list.map(([name, line, r]) => ({ scenario: name, nsPerLine: Math.round(best.get(name)!), chars: line(r, 1).length }))
 const baseNs = best.get('baseline-json')
 const ratios = baseNs ? { 'json/baseline-json': Math.round((best.get('json')! / baseNs) * 100) / 100 } : {}
-console.log(JSON.stringify({ bench: 'access-log', node: process.version, cpu: cpus()[0]?.model, results, ratios }))
+console.log(JSON.stringify({ bench: 'access-log', ...machine(), results, ratios }))

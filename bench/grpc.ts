@@ -16,12 +16,13 @@
  * Roles (internal): `grpc.js server`, `grpc.js load ADDRESS SECONDS`.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import { canPin, cpuSeconds, listening, round, runMain, start, stop } from './lib/harness.js'
 import { startCommy } from './lib/mesh-nodes.js'
+import { machine } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -194,9 +195,7 @@ services:
   process.stdout.write(`${lines.join('\n')}\n`)
   const summary = {
     bench: 'grpc',
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cpus: cpus().length,
+    ...machine(),
     pinned: canPin,
     concurrency: CONCURRENCY,
     durationS: DURATION,

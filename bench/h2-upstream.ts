@@ -16,11 +16,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import http2 from 'node:http2'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { canPin, listening, measure, round, runLoad, runMain, start, stop, type MeasuredRun } from './lib/harness.js'
 import { startCommy } from './lib/mesh-nodes.js'
+import { machine } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -125,9 +126,7 @@ services:
   process.stdout.write(`${lines.join('\n')}\n`)
   const summary = {
     bench: 'h2-upstream',
-    node: process.version,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cpus: cpus().length,
+    ...machine(),
     pinned: canPin,
     connections: CONNECTIONS,
     durationS: DURATION,

@@ -19,7 +19,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
@@ -30,6 +30,7 @@ import { requestRecord } from '../src/proxy/request-record.js'
 import { Tracer } from '../src/tracing/tracer.js'
 import { parseConfig } from '../src/config/load.js'
 import { Runtime } from '../src/runtime.js'
+import { machine } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -311,7 +312,7 @@ async function orchestrate(): Promise<void> {
     for (const r of side) process.stderr.write(`side by side, ${r.scenario.padEnd(12)} ${r.rps} req/s  ${r.cpuUsPerRequest} µs CPU/req\n`)
   }
   if (!MACRO) {
-    process.stdout.write(`${JSON.stringify({ bench: 'tracing', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', tracerNsPerRequest: tracerNs, inProcess: inproc, sideBySide: side })}\n`)
+    process.stdout.write(`${JSON.stringify({ bench: 'tracing', ...machine(), tracerNsPerRequest: tracerNs, inProcess: inproc, sideBySide: side })}\n`)
     return
   }
   const dir = mkdtempSync(join(tmpdir(), 'commy-bench-tracing-'))
@@ -359,7 +360,7 @@ async function orchestrate(): Promise<void> {
     '',
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
-  const summary = { bench: 'tracing', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, pinned: canPin, connections: CONNECTIONS, durationS: DURATION, repeats: REPEATS, tracerNsPerRequest: { unsampled: tracerNs.unsampled, sampled: tracerNs.sampled }, inProcess: inproc, sideBySide: side, results, ratios }
+  const summary = { bench: 'tracing', ...machine(), pinned: canPin, connections: CONNECTIONS, durationS: DURATION, repeats: REPEATS, tracerNsPerRequest: { unsampled: tracerNs.unsampled, sampled: tracerNs.sampled }, inProcess: inproc, sideBySide: side, results, ratios }
   process.stdout.write(`${JSON.stringify(summary)}\n`)
 }
 
