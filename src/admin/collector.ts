@@ -36,3 +36,21 @@ export interface Collector {
   reset(): void
 }
 
+
+/**
+ * A Collector whose samples are computed at scrape time by `values` (a throw rejects the scrape);
+ * `reset` clears the numbers behind it (the Registry's resetMetrics, tests).
+ */
+export function scrapeCollector(name: string, help: string, type: Collector['type'], values: () => Sample[], reset: () => void = () => {}): Collector {
+  return {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    // eslint-disable-next-line @typescript-eslint/require-await -- prom-client's async collector contract; a throw must reject
+    async get() {
+      return { name, help, type, aggregator: 'sum', values: values() }
+    },
+    reset,
+  }
+}

@@ -9,7 +9,7 @@
  */
 import type { ConnectionCounters } from '../proxy/connection-counts.js'
 import type { KnownEndpoints } from './golden-tries.js'
-import type { Collector, Sample } from './collector.js'
+import { scrapeCollector, type Collector, type Sample } from './collector.js'
 
 const NONE: ConnectionCounters = { downstream: new Map(), upstream: [] }
 
@@ -43,12 +43,12 @@ export class ConnectionMetrics {
     const out: Collector[] = []
     for (const f of FAMILIES) {
       out.push(
-        collector(`commy_downstream_connections${f.suffix}`, `Client connections accepted by a listener: ${f.help}.`, f.type, () =>
+        scrapeCollector(`commy_downstream_connections${f.suffix}`, `Client connections accepted by a listener: ${f.help}.`, f.type, () =>
           [...counters().downstream].map(([listener, c]) => ({ value: c[f.field], labels: { listener } })),
         ),
       )
       out.push(
-        collector(`commy_upstream_connections${f.suffix}`, `Connections from commy to an endpoint: ${f.help}.`, f.type, () => {
+        scrapeCollector(`commy_upstream_connections${f.suffix}`, `Connections from commy to an endpoint: ${f.help}.`, f.type, () => {
           const values: Sample[] = []
           const seen = new Set<string>()
           for (const c of counters().upstream) {
@@ -64,16 +64,3 @@ export class ConnectionMetrics {
   }
 }
 
-function collector(name: string, help: string, type: 'gauge' | 'counter', values: () => Sample[]): Collector {
-  return {
-    name,
-    help,
-    type,
-    aggregator: 'sum',
-    // eslint-disable-next-line @typescript-eslint/require-await -- prom-client's async collector contract; a throw must reject
-    async get() {
-      return { name, help, type, aggregator: 'sum', values: values() }
-    },
-    reset() {},
-  }
-}

@@ -11,7 +11,7 @@
  * capped (`maxEndpointsPerRoute`, the rest count as "_other"), codes come from the error table.
  */
 import type { TryRecord } from '../proxy/request-record.js'
-import { CODE_CLASSES, OTHER_ENDPOINT, codeClassIndex, type Collector, type Sample } from './collector.js'
+import { CODE_CLASSES, OTHER_ENDPOINT, codeClassIndex, scrapeCollector, type Collector, type Sample } from './collector.js'
 
 /** The outcome classes every known endpoint shows from 0 (1xx and the error codes appear when seen). */
 export const ZERO_OUTCOMES: readonly number[] = Object.freeze([1, 2, 3, 4])
@@ -93,13 +93,11 @@ export class ServiceTries {
 export type KnownEndpoints = () => Iterable<{ readonly service: string; readonly address: string }>
 
 export function triesCollector(name: string, help: string, services: () => Iterable<ServiceTries>, known: KnownEndpoints): Collector {
-  return {
+  return scrapeCollector(
     name,
     help,
-    type: 'counter',
-    aggregator: 'sum',
-    // eslint-disable-next-line @typescript-eslint/require-await -- prom-client's async collector contract; a throw must reject
-    async get() {
+    'counter',
+    () => {
       const values: Sample[] = []
       const shown = new Set<string>()
       for (const s of services()) {
@@ -116,8 +114,7 @@ export function triesCollector(name: string, help: string, services: () => Itera
         if (shown.has(`${ep.service}\0${ep.address}`)) continue
         for (const i of ZERO_OUTCOMES) values.push({ value: 0, labels: { service: ep.service, endpoint: ep.address, outcome: CODE_CLASSES[i]! } })
       }
-      return { name, help, type: 'counter', aggregator: 'sum', values }
+      return values
     },
-    reset() {},
-  }
+  )
 }

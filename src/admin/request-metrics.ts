@@ -10,8 +10,8 @@
  */
 import { RequestWindow } from './golden-window.js'
 import { ServiceTries } from './golden-tries.js'
-import { CODE_CLASSES, NO_ENDPOINT, OTHER_ENDPOINT, codeClassIndex, type CodeClass, type Collector, type Sample } from './collector.js'
-export { CODE_CLASSES, NO_ENDPOINT, OTHER_ENDPOINT, codeClassIndex, type CodeClass, type Collector, type Sample } from './collector.js'
+import { CODE_CLASSES, NO_ENDPOINT, OTHER_ENDPOINT, codeClassIndex, scrapeCollector, type CodeClass, type Collector, type Sample } from './collector.js'
+export { CODE_CLASSES, NO_ENDPOINT, OTHER_ENDPOINT, codeClassIndex, scrapeCollector, type CodeClass, type Collector, type Sample } from './collector.js'
 
 /** A route the config declares: its series exist from 0 before any request. */
 export interface RouteKey {
@@ -154,13 +154,11 @@ const FIVE_XX = 4
  * `known` lists for its service 2xx..5xx from 0, so rate() and ratios work before the first error.
  */
 export function requestsCollector(name: string, help: string, routes: () => Iterable<RouteMetrics>, known: () => ReadonlyMap<string, readonly string[]> = () => new Map()): Collector {
-  return {
+  return scrapeCollector(
     name,
     help,
-    type: 'counter',
-    aggregator: 'sum',
-    // eslint-disable-next-line @typescript-eslint/require-await -- prom-client's async collector contract; a throw must reject
-    async get() {
+    'counter',
+    () => {
       const values: Sample[] = []
       const byService = known()
       for (const r of routes()) {
@@ -180,25 +178,23 @@ export function requestsCollector(name: string, help: string, routes: () => Iter
           for (const i of ZERO_CLASSES) values.push({ value: 0, labels: labels(endpoint, i) })
         }
       }
-      return { name, help, type: 'counter', aggregator: 'sum', values }
+      return values
     },
-    reset() {
+    () => {
       for (const r of routes()) r.reset()
     },
-  }
+  )
 }
 
 /** `commy_request_duration_seconds{listener,route,service,code_class}` read from the routes (classes seen only). */
 export function durationCollector(name: string, help: string, bounds: readonly number[], routes: () => Iterable<RouteMetrics>): Collector {
   const les = bounds.map(String)
   const width = bounds.length + 1
-  return {
+  return scrapeCollector(
     name,
     help,
-    type: 'histogram',
-    aggregator: 'sum',
-    // eslint-disable-next-line @typescript-eslint/require-await -- prom-client's async collector contract; a throw must reject
-    async get() {
+    'histogram',
+    () => {
       const values: Sample[] = []
       for (const r of routes()) {
         for (let c = 0; c < CODE_CLASSES.length; c++) {
@@ -215,29 +211,26 @@ export function durationCollector(name: string, help: string, bounds: readonly n
           values.push({ metricName: `${name}_count`, value: count, labels: base })
         }
       }
-      return { name, help, type: 'histogram', aggregator: 'sum', values }
+      return values
     },
-    reset() {
+    () => {
       for (const r of routes()) r.reset()
     },
-  }
+  )
 }
 
 /** `commy_request_bytes_total` / `commy_response_bytes_total{listener,route,service}`: every route from 0. */
 export function bytesCollector(name: string, help: string, direction: 'in' | 'out', routes: () => Iterable<RouteMetrics>): Collector {
-  return {
+  return scrapeCollector(
     name,
     help,
-    type: 'counter',
-    aggregator: 'sum',
-    // eslint-disable-next-line @typescript-eslint/require-await -- prom-client's async collector contract; a throw must reject
-    async get() {
+    'counter',
+    () => {
       const values: Sample[] = []
       for (const r of routes()) {
         values.push({ value: direction === 'in' ? r.bytesIn : r.bytesOut, labels: { listener: r.listener, route: r.route, service: r.service } })
       }
-      return { name, help, type: 'counter', aggregator: 'sum', values }
+      return values
     },
-    reset() {},
-  }
+  )
 }
