@@ -97,7 +97,7 @@ function fakeSource(services: number, perService: number): AdminSource {
     node: () => ({ name: 'n', zone: 'z', version: '0.1.0', configVersion: 'abc', startedAt: Date.now() - 1000, draining: false }),
     readiness: () => ({ ready: true }),
     members: () => Array.from({ length: 50 }, (_, i) => ({ name: `n${i}`, address: `10.9.0.${i}:7946`, state: 'alive' as const, incarnation: 1, zone: 'z', services: ['svc-0'], self: i === 0 })),
-    services: () => sets.map((s) => serviceView(s.name, 'round-robin', s.snapshot, 0)),
+    services: () => sets.map((s) => serviceView(s.name, 'round-robin', 'http1', s.snapshot, 0)),
     endpoints: () => all().map((ep) => endpointView(ep, 0)),
     endpointHistory(id, since): HistoryView {
       const now = Date.now()

@@ -20,6 +20,8 @@ export type { GoldenSignals }
 /** A service's signals: `successRate` over client requests, `trySuccessRate` over tries. */
 export interface ServiceSignals extends GoldenSignals {
   readonly trySuccessRate: number | null
+  /** gRPC calls since start by final grpc-status name (services that had gRPC calls only). */
+  readonly grpcStatus?: Readonly<Record<string, number>>
 }
 
 /** The window statistics of the health history this reads (History.windowStats). */
@@ -33,6 +35,7 @@ export interface TryWindows {
 /** What the golden signals are read from: the metrics' route recorders and the clock they use. */
 export interface RouteRecorders {
   routeMetrics(): Iterable<RouteMetrics>
+  grpcStatuses?(service: string): Readonly<Record<string, number>> | undefined
   route(listener: string, route: string, service: string): RouteMetrics
   now(): number
 }
@@ -80,7 +83,8 @@ export function goldenReader(recorders: RouteRecorders, tries: TryWindows | unde
       sum.reset()
       for (const r of recorders.routeMetrics()) if (r.service === name && r.listener !== INBOUND_LISTENER) r.window.addTo(sum, now)
       const t = tries && endpointIds.length > 0 ? signalsOf(tries.windowStats(endpointIds, WINDOW_MS)) : NO_SIGNALS
-      return { ...sum.signals(), trySuccessRate: t.successRate }
+      const grpc = recorders.grpcStatuses?.(name)
+      return grpc === undefined ? { ...sum.signals(), trySuccessRate: t.successRate } : { ...sum.signals(), trySuccessRate: t.successRate, grpcStatus: grpc }
     },
     routes(config) {
       const now = recorders.now()

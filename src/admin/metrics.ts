@@ -23,6 +23,7 @@ import { ServiceTries, triesCollector } from './golden-tries.js'
 import { ConnectionMetrics } from './golden-metrics.js'
 import type { ConnectionCounters } from '../proxy/connection-counts.js'
 import { systemClock, type Clock } from '../clock.js'
+import { grpcStatusName } from '../pipeline/grpc-status.js'
 
 export { RouteMetrics, type RouteKey } from './request-metrics.js'
 
@@ -117,6 +118,8 @@ export class Metrics {
   private readonly grpcResponses: Counter<'service' | 'grpc_status'>
   /** Per service, the counter child of each gRPC status (0-16; others share one): no label hashing per call. */
   private readonly grpcChildren = new Map<string, { inc(): void }[]>()
+  /** The same counts as plain numbers, for the admin JSON (prom-client's are read asynchronously). */
+  private readonly grpcCounts = new Map<string, number[]>()
 
   constructor(options: MetricsOptions = {}) {
     this.registry = new Registry()
@@ -397,14 +400,29 @@ export class Metrics {
     this.routes.delete(key)
   }
 
-  /** `n` retries sent for one request of the service. */
   /** A gRPC call ended with `status` (the endpoint's, or commy's own error's). */
   grpcResponse(service: string, status: number): void {
     let children = this.grpcChildren.get(service)
     if (children === undefined) this.grpcChildren.set(service, (children = []))
     const i = status >= 0 && status <= 16 ? status : 17
     ;(children[i] ??= this.grpcResponses.labels(service, i === 17 ? 'other' : String(i))).inc()
+    let counts = this.grpcCounts.get(service)
+    if (counts === undefined) this.grpcCounts.set(service, (counts = []))
+    counts[i] = (counts[i] ?? 0) + 1
   }
+
+  /** gRPC calls of `service` since start by status name (`{OK: 12, UNAVAILABLE: 3}`), undefined before the first. */
+  grpcStatuses(service: string): Readonly<Record<string, number>> | undefined {
+    const counts = this.grpcCounts.get(service)
+    if (counts === undefined) return undefined
+    const out: Record<string, number> = {}
+    counts.forEach((n, i) => {
+      if (n > 0) out[i === 17 ? 'other' : grpcStatusName(i)] = n
+    })
+    return out
+  }
+
+  /** `n` retries sent for one request of the service. */
 
   retry(service: string, n = 1): void {
     this.retries.inc({ service }, n)

@@ -81,7 +81,7 @@ export function createAdminSource(parts: AdminSourceParts): AdminSource {
       const cfg = parts.config().services
       const golden = parts.golden
       return [...parts.services()].map((s) =>
-        serviceView(s.name, cfg[s.name]?.strategy ?? 'unknown', s.snapshot, now, golden?.service(s.name, s.snapshot.all.map((ep) => ep.id))),
+        serviceView(s.name, cfg[s.name]?.strategy ?? 'unknown', cfg[s.name]?.protocol ?? 'http1', s.snapshot, now, golden?.service(s.name, s.snapshot.all.map((ep) => ep.id))),
       )
     },
     endpoints() {

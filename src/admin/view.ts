@@ -67,6 +67,8 @@ export interface MemberView {
 export interface ServiceView {
   readonly name: string
   readonly strategy: string
+  /** How commy talks to its endpoints (`services.<name>.protocol`). */
+  readonly protocol: 'http1' | 'http2'
   readonly endpoints: number
   /** Endpoints passing every health input (active check, breaker, ejection, not draining). */
   readonly healthy: number
@@ -78,6 +80,8 @@ export interface ServiceView {
   readonly successRate?: number | null
   /** Success rate of every try to its endpoints over the last minute (before retries). */
   readonly trySuccessRate?: number | null
+  /** gRPC calls since start by final grpc-status name (`{"OK": 12, "UNAVAILABLE": 3}`); absent before the first. */
+  readonly grpcStatus?: Readonly<Record<string, number>>
   /** Requests per second over the last minute. */
   readonly rps?: number
   readonly p50Ms?: number | null

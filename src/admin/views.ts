@@ -37,7 +37,14 @@ export function endpointView(ep: Endpoint, now: number, extra?: Extra): Endpoint
 }
 
 /** Golden signals (or history rates) added to a view. */
-type Extra = { successRate?: number | null; trySuccessRate?: number | null; rps?: number; p50Ms?: number | null; p99Ms?: number | null }
+type Extra = {
+  successRate?: number | null
+  trySuccessRate?: number | null
+  rps?: number
+  p50Ms?: number | null
+  p99Ms?: number | null
+  grpcStatus?: Readonly<Record<string, number>>
+}
 
 function withExtra<V extends object>(view: V, extra: Extra | undefined): V & Extra {
   if (extra?.rps === undefined) return view
@@ -47,6 +54,7 @@ function withExtra<V extends object>(view: V, extra: Extra | undefined): V & Ext
   out.rps = extra.rps
   if (extra.p50Ms !== undefined) out.p50Ms = extra.p50Ms
   out.p99Ms = extra.p99Ms ?? null
+  if (extra.grpcStatus !== undefined) out.grpcStatus = extra.grpcStatus
   return out
 }
 
@@ -54,6 +62,7 @@ function withExtra<V extends object>(view: V, extra: Extra | undefined): V & Ext
 export function serviceView(
   name: string,
   strategy: string,
+  protocol: 'http1' | 'http2',
   snap: EndpointSnapshot,
   now: number,
   extra?: Extra,
@@ -63,6 +72,7 @@ export function serviceView(
   const view: ServiceView = {
     name,
     strategy,
+    protocol,
     endpoints: snap.all.length,
     healthy,
     eligible: snap.eligible.length,

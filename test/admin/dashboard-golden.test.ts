@@ -24,7 +24,7 @@ type Signals = { successRate: number | null; rps: number; p50Ms: number | null; 
 
 /** The fake sidecar with golden signals on its services, endpoints and routes (set by the test). */
 class GoldenFake extends FakeSidecar {
-  serviceSignals = new Map<string, Signals & { trySuccessRate: number | null }>()
+  serviceSignals = new Map<string, Signals & { trySuccessRate: number | null; protocol?: 'http1' | 'http2'; grpcStatus?: Record<string, number> }>()
   endpointSignals = new Map<string, Signals>()
   routesView: RoutesView = { listeners: [] }
 
@@ -56,7 +56,7 @@ const SEARCH2 = 'search~10.0.1.2:9200'
 
 t.test('golden signals, routes, timeline, charts and maintenance in chromium', { skip: missing ? `${CHROMIUM} is missing (apt-get install -y chromium); skipped` : false }, async (t) => {
   const fake = new GoldenFake()
-  fake.serviceSignals.set('payments', { successRate: 0.62, trySuccessRate: 0.3, rps: 12.5, p50Ms: 4.2, p99Ms: 48 })
+  fake.serviceSignals.set('payments', { successRate: 0.62, trySuccessRate: 0.3, rps: 12.5, p50Ms: 4.2, p99Ms: 48, protocol: 'http2', grpcStatus: { OK: 1200, UNAVAILABLE: 700, NOT_FOUND: 3, INTERNAL: 40 } })
   fake.serviceSignals.set('search', { successRate: 1, trySuccessRate: 1, rps: 3.2, p50Ms: 1.1, p99Ms: 9.5 })
   fake.endpointSignals.set(PAY1, { successRate: 0.995, rps: 6, p50Ms: 3.9, p99Ms: 20 })
   fake.endpointSignals.set(PAY2, { successRate: 0.97, rps: 5, p50Ms: 4.4, p99Ms: 31 })
@@ -126,6 +126,9 @@ t.test('golden signals, routes, timeline, charts and maintenance in chromium', {
     ['search', '100%', '100%', '3.20', '1.10 ms', '9.50 ms', '2 / 2'],
   ])
   t.match(await page.getAttribute('[data-testid=golden-row][data-service=payments] td.success', 'class'), /\bbad\b/)
+  // the protocol, and for gRPC the commonest final statuses
+  t.equal(await page.textContent('[data-testid=golden-row][data-service=payments] td.protocol'), 'HTTP/2 · gRPC OK 1200, UNAVAILABLE 700, INTERNAL 40')
+  t.equal(await page.textContent('[data-testid=golden-row][data-service=search] td.protocol'), 'HTTP/1.1')
   t.match(await page.getAttribute('[data-testid=golden-row][data-service=search] td.success', 'class'), /\bok\b/)
 
   // the routes view

@@ -11,6 +11,7 @@ import { ManualClock } from '../../src/clock.js'
 import { requestRecord, type TryRecord } from '../../src/proxy/request-record.js'
 import { parseProm, samples, total } from '../helpers/prom-parse.js'
 import { FakeSidecar } from '../helpers/admin-fake.js'
+import { goldenReader } from '../../src/admin/golden-signals.js'
 
 const tryOf = (endpoint: string, status: number | undefined, code?: string): TryRecord => ({ endpoint, startedAt: 0, endedAt: 1, status, code })
 
@@ -178,4 +179,16 @@ t.test('a reload that removes a route drops its series; the observer follows a r
   fams = parseProm(await m.text())
   t.equal(total(fams, 'commy_response_bytes_total', { route: 'api' }), 3, 'counted on the new recorder')
   t.equal(total(fams, 'commy_upstream_tries_total', { endpoint: 'e:1', outcome: '2xx' }), 2, 'tries are per service and outlive the route')
+})
+
+t.test('gRPC calls by final status name, for /v1/services and the dashboard', async (t) => {
+  const m = new Metrics({ defaultMetrics: false, source: new FakeSidecar(), clock: new ManualClock(5_000) })
+  t.equal(m.grpcStatuses('ledger'), undefined, 'nothing before the first call')
+  for (const status of [0, 0, 0, 14, 5, 99]) m.grpcResponse('ledger', status)
+  t.same(m.grpcStatuses('ledger'), { OK: 3, NOT_FOUND: 1, UNAVAILABLE: 1, other: 1 })
+  t.equal(m.grpcStatuses('payments'), undefined, 'per service')
+  const reader = goldenReader(m, undefined)
+  t.same(reader.service('ledger', []).grpcStatus, { OK: 3, NOT_FOUND: 1, UNAVAILABLE: 1, other: 1 }, 'the service signals carry them')
+  t.notOk('grpcStatus' in reader.service('payments', []), 'absent for a service without gRPC calls')
+  t.equal(total(parseProm(await m.registry.metrics()), 'commy_grpc_responses_total', { service: 'ledger', grpc_status: '0' }), 3, 'the Prometheus counter agrees')
 })

@@ -66,14 +66,14 @@ t.test('endpointView follows the endpoint through its states', async (t) => {
 t.test('serviceView counts healthy and eligible endpoints', async (t) => {
   const set = new ServiceEndpoints({ name: 'svc', panicThreshold: 50, slowStartMs: 0, latencyDecayMs: 1000, preferLocalZone: false, localZone: undefined, now: () => 0 })
   set.apply('static', [1, 2, 3, 4].map((i) => ({ host: '10.0.0.1', port: i, weight: 1, zone: undefined, tags: [] })))
-  t.same(serviceView('svc', 'round-robin', set.snapshot, 0), { name: 'svc', strategy: 'round-robin', endpoints: 4, healthy: 4, eligible: 4, panic: false })
+  t.same(serviceView('svc', 'round-robin', 'http1', set.snapshot, 0), { name: 'svc', strategy: 'round-robin', protocol: 'http1', endpoints: 4, healthy: 4, eligible: 4, panic: false })
   set.get('10.0.0.1:1')!.breaker = breakerIn('open')
   set.refresh()
-  t.match(serviceView('svc', 'round-robin', set.snapshot, 0), { healthy: 3, eligible: 3, panic: false })
+  t.match(serviceView('svc', 'round-robin', 'http1', set.snapshot, 0), { healthy: 3, eligible: 3, panic: false })
   set.get('10.0.0.1:2')!.breaker = breakerIn('open')
   set.get('10.0.0.1:3')!.breaker = breakerIn('open')
   set.refresh()
-  t.match(serviceView('svc', 'round-robin', set.snapshot, 0), { healthy: 1, eligible: 4, panic: true }, 'panic: all are used')
+  t.match(serviceView('svc', 'round-robin', 'http1', set.snapshot, 0), { healthy: 1, eligible: 4, panic: true }, 'panic: all are used')
 })
 
 const CONFIG = `

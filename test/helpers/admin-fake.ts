@@ -133,7 +133,7 @@ export class FakeSidecar implements AdminSource, AdminActions {
     return this.membersList
   }
   services(): readonly ServiceView[] {
-    return [...this.services_].map(([name, s]) => serviceView(name, s.strategy, s.set.snapshot, 0))
+    return [...this.services_].map(([name, s]) => serviceView(name, s.strategy, 'http1', s.set.snapshot, 0))
   }
   endpoints(): readonly EndpointView[] {
     return this.allEndpoints().map((ep) => endpointView(ep, 0))

@@ -49,6 +49,8 @@
  * @typedef {object} ServiceView
  * @property {string} name
  * @property {string} strategy
+ * @property {string} [protocol] http1 | http2 (services.<name>.protocol)
+ * @property {Record<string, number>} [grpcStatus] gRPC calls since start by final grpc-status name
  * @property {boolean} panic
  * @property {number} [endpoints]
  * @property {number} [healthy]
@@ -238,6 +240,7 @@
  * @property {Record<EndpointState, HTMLElement>} bar
  * @property {HTMLElement} healthy
  * @property {HTMLElement} strategy
+ * @property {HTMLElement} protocol
  */
 
 /**
@@ -809,6 +812,7 @@
       p99: el('td', { class: 'r p99 num' }),
       healthy: el('span', { class: 'healthy-count num' }),
       strategy: el('td', { class: 'muted' }),
+      protocol: el('td', { class: 'muted protocol' }),
     }
     const root = el('tr', { 'data-testid': 'golden-row' }, [
       el('td', null, [parts.name]),
@@ -819,6 +823,7 @@
       parts.p99,
       el('td', null, [el('span', { class: 'spark-cell' }, [el('span', { class: 'health-bar' }, ENDPOINT_STATES.map((k) => bar[k])), parts.healthy])]),
       parts.strategy,
+      parts.protocol,
     ])
     return { root, bar, ...parts }
   }
@@ -846,6 +851,21 @@
     text(row.healthy, `${counts.healthy} / ${eps.length}`)
     setData(row.root, 'healthy', `${counts.healthy}/${eps.length}`)
     text(row.strategy, s.strategy)
+    text(row.protocol, protocolText(s))
+  }
+
+  /**
+   * `HTTP/1.1`, or `HTTP/2 · gRPC OK 12, UNAVAILABLE 3` (the three commonest final statuses).
+   * @param {ServiceView} s
+   */
+  function protocolText(s) {
+    const p = s.protocol === 'http2' ? 'HTTP/2' : 'HTTP/1.1'
+    if (!s.grpcStatus) return p
+    const top = Object.entries(s.grpcStatus)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([name, n]) => `${name} ${n >= 10000 ? `${Math.round(n / 1000)}k` : n}`)
+    return `${p} · gRPC ${top.join(', ')}`
   }
 
   // ---------- routes (GET /v1/routes, read every ROUTES_EVERY_MS) ----------

@@ -54,7 +54,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <h2 class="card-title">Services <span class="muted note">success rate, requests / s and latency over the last minute</span></h2>
     <div class="table-wrap">
       <table class="grid golden">
-        <thead><tr><th>Service</th><th class="r" title="Client requests answered without a 5xx or a commy error (after retries)">Success</th><th class="r" title="Tries to its endpoints that succeeded (before retries)">Tries ok</th><th class="r">Req/s</th><th class="r">p50</th><th class="r">p99</th><th>Endpoints healthy</th><th>Strategy</th></tr></thead>
+        <thead><tr><th>Service</th><th class="r" title="Client requests answered without a 5xx or a commy error (after retries)">Success</th><th class="r" title="Tries to its endpoints that succeeded (before retries)">Tries ok</th><th class="r">Req/s</th><th class="r">p50</th><th class="r">p99</th><th>Endpoints healthy</th><th>Strategy</th><th title="How commy talks to the endpoints; for gRPC, the commonest final grpc-status">Protocol</th></tr></thead>
         <tbody id="golden" data-testid="golden-table"></tbody>
       </table>
     </div>
