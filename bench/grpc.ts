@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import { canPin, cpuSeconds, listening, round, runMain, start, stop } from './lib/harness.js'
 import { startCommy } from './lib/mesh-nodes.js'
-import { machine } from './lib/machine.js'
+import { ratioLines, report } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -189,13 +189,11 @@ services:
         `${r.scenario.padEnd(8)} ${String(r.callsPerSecond).padStart(7)}  ${String(r.p50Ms).padStart(7)}  ${String(r.p99Ms).padStart(7)}  ${String(r.commyCpuPct ?? '-').padStart(10)}  ${String(r.commyCpuUsPerCall ?? '-').padStart(16)}  ${String(r.errors).padStart(6)}  ${r.runs.join(' ')}`,
     ),
     '',
-    ...Object.entries(ratios).map(([k, v]) => `${k.padEnd(24)} ${v ?? '-'}x`),
+    ...ratioLines(ratios, 24),
     '',
   ]
-  process.stdout.write(`${lines.join('\n')}\n`)
-  const summary = {
+  report(lines, {
     bench: 'grpc',
-    ...machine(),
     pinned: canPin,
     concurrency: CONCURRENCY,
     durationS: DURATION,
@@ -203,8 +201,7 @@ services:
     bodyBytes: BODY,
     results,
     ratios,
-  }
-  process.stdout.write(`${JSON.stringify(summary)}\n`)
+  })
 }
 
 const [role, ...rest] = process.argv.slice(2)

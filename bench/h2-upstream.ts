@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { canPin, listening, measure, round, runLoad, runMain, start, stop, type MeasuredRun } from './lib/harness.js'
 import { startCommy } from './lib/mesh-nodes.js'
-import { machine } from './lib/machine.js'
+import { ratioLines, report } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -120,13 +120,11 @@ services:
         `${r.scenario.padEnd(7)} ${String(r.rps).padStart(7)}  ${String(r.p50Ms).padStart(7)}  ${String(r.p99Ms).padStart(7)}  ${String(r.proxyCpuPct ?? '-').padStart(5)}  ${String(r.proxyCpuUsPerRequest ?? '-').padStart(10)}  ${String(r.errors + r.non2xx).padStart(6)}  ${r.rpsRuns.join(' ')}`,
     ),
     '',
-    ...Object.entries(ratios).map(([k, v]) => `${k.padEnd(30)} ${v ?? '-'}x`),
+    ...ratioLines(ratios, 30),
     '',
   ]
-  process.stdout.write(`${lines.join('\n')}\n`)
-  const summary = {
+  report(lines, {
     bench: 'h2-upstream',
-    ...machine(),
     pinned: canPin,
     connections: CONNECTIONS,
     durationS: DURATION,
@@ -134,8 +132,7 @@ services:
     bodyBytes: BODY,
     results,
     ratios,
-  }
-  process.stdout.write(`${JSON.stringify(summary)}\n`)
+  })
 }
 
 const [role, ...rest] = process.argv.slice(2)

@@ -29,7 +29,7 @@ import tls from 'node:tls'
 import { fileURLToPath } from 'node:url'
 import { canPin, cpuSeconds, listening, load, round, runLoad, runMain, start, stop, type LoadResult } from './lib/harness.js'
 import { freePort, meshPki, startCommy, tlsYaml, untilEndpoints, writeTls, type CommyProc, type TlsFiles } from './lib/mesh-nodes.js'
-import { machine } from './lib/machine.js'
+import { ratioLines, report } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -232,15 +232,13 @@ async function orchestrate(): Promise<void> {
         `${r.scenario.padEnd(11)} ${String(r.rps).padStart(7)}  ${String(r.p50Ms).padStart(7)}  ${String(r.p99Ms).padStart(7)}  ${String(r.sidecarsCpuPct ?? '-').padStart(8)}  ${String(r.cpuUsPerRequest ?? '-').padStart(7)} (${r.cpuUsPerRequestA ?? '-'} + ${r.cpuUsPerRequestB ?? '-'})  ${String(r.errors + r.non2xx).padStart(6)}  ${(r.rpsRuns ?? []).join(' ')}`,
     ),
     '',
-    ...Object.entries(ratios).map(([k, v]) => `${k.padEnd(34)} ${v}x`),
+    ...ratioLines(ratios, 34),
     ...(target !== undefined ? [`target mtls >= 0.8x plaintext (same two hops): ${target >= 0.8 ? 'met' : 'NOT met'}`] : []),
     ...(hs ? [`handshakes: ${hs.perSecond}/s new mTLS connections to B's inbound (${HS_CONCURRENCY} at once), ${hs.cpuUsPerHandshakeB ?? '-'} µs of B's CPU each, ${hs.errors} failed`] : []),
     '',
   ]
-  process.stdout.write(`${lines.join('\n')}\n`)
-  const summary = {
+  report(lines, {
     bench: 'mtls',
-    ...machine(),
     pinned: canPin,
     connections: CONNECTIONS,
     durationS: DURATION,
@@ -249,8 +247,7 @@ async function orchestrate(): Promise<void> {
     results,
     ratios,
     handshakes: hs,
-  }
-  process.stdout.write(`${JSON.stringify(summary)}\n`)
+  })
 }
 
 const [role, ...rest] = process.argv.slice(2)

@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { canPin, commyPort, listening, measure, round, runLoad, runMain, start, stop, type MeasuredRun } from './lib/harness.js'
-import { machine } from './lib/machine.js'
+import { ratioLines, report } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -178,14 +178,12 @@ async function orchestrate(): Promise<void> {
         `${r.scenario.padEnd(16)} ${String(r.rps).padStart(7)}  ${String(r.p50Ms).padStart(7)}  ${String(r.p99Ms).padStart(7)}  ${String(r.proxyCpuPct ?? '-').padStart(10)}  ${String(r.proxyCpuUsPerRequest ?? '-').padStart(10)}  ${String(r.errors + r.non2xx).padStart(6)}  ${(r.rpsRuns ?? []).join(' ')}${r.limited ? '  (proxy below 85% CPU: limited by something else)' : ''}`,
     ),
     '',
-    ...Object.entries(ratios).map(([k, v]) => `${k.padEnd(32)} ${v}x`),
+    ...ratioLines(ratios, 32),
     ...(ratios['commy/http-proxy'] !== undefined ? [`target commy/http-proxy >= 1.5x: ${ratios['commy/http-proxy'] >= 1.5 ? 'met' : 'NOT met'}`] : []),
     '',
   ]
-  process.stdout.write(`${lines.join('\n')}\n`)
-  const summary = {
+  report(lines, {
     bench: 'http-forwarding',
-    ...machine(),
     pinned: canPin,
     connections: CONNECTIONS,
     durationS: DURATION,
@@ -193,8 +191,7 @@ async function orchestrate(): Promise<void> {
     bodyBytes: BODY,
     results,
     ratios,
-  }
-  process.stdout.write(`${JSON.stringify(summary)}\n`)
+  })
 }
 
 const [role, ...rest] = process.argv.slice(2)

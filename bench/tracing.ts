@@ -30,7 +30,7 @@ import { requestRecord } from '../src/proxy/request-record.js'
 import { Tracer } from '../src/tracing/tracer.js'
 import { parseConfig } from '../src/config/load.js'
 import { Runtime } from '../src/runtime.js'
-import { machine } from './lib/machine.js'
+import { machine, ratioLines, report } from './lib/machine.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const SELF = fileURLToPath(import.meta.url)
@@ -355,13 +355,11 @@ async function orchestrate(): Promise<void> {
         `${r.scenario.padEnd(10)} ${String(r.rps).padStart(8)}  ${String(r.p50Ms).padStart(7)}  ${String(r.p99Ms).padStart(7)}  ${String(r.proxyCpuPct ?? '-').padStart(4)}  ${String(r.proxyCpuUsPerRequest ?? '-').padStart(10)}  ${String(r.spans ?? '-').padStart(6)}  ${(r.rpsRuns ?? []).join(' ')}`,
     ),
     '',
-    ...Object.entries(ratios).map(([k, v]) => `${k.padEnd(32)} ${v}x`),
+    ...ratioLines(ratios, 32),
     `tracer's own CPU per request: unsampled ${tracerNs.unsampled} ns, sampled ${tracerNs.sampled} ns (off: none)`,
     '',
   ]
-  process.stdout.write(`${lines.join('\n')}\n`)
-  const summary = { bench: 'tracing', ...machine(), pinned: canPin, connections: CONNECTIONS, durationS: DURATION, repeats: REPEATS, tracerNsPerRequest: { unsampled: tracerNs.unsampled, sampled: tracerNs.sampled }, inProcess: inproc, sideBySide: side, results, ratios }
-  process.stdout.write(`${JSON.stringify(summary)}\n`)
+  report(lines, { bench: 'tracing', pinned: canPin, connections: CONNECTIONS, durationS: DURATION, repeats: REPEATS, tracerNsPerRequest: { unsampled: tracerNs.unsampled, sampled: tracerNs.sampled }, inProcess: inproc, sideBySide: side, results, ratios })
 }
 
 const [role, ...rest] = process.argv.slice(2)
